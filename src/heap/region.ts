@@ -1,0 +1,54 @@
+// Regions: target address ranges backed by local bytes.
+//
+// The heap lays code out for the address where it will run (`loadAddress`), which need not be
+// where the bytes live locally: the default memory is a plain ArrayBuffer, and a later native
+// memory maps the same bytes twice (read-write for the heap, read-execute for the CPU).
+//
+// Local layout of the one backing store, whatever the target addresses are:
+//
+//   local offset 0            codeSize                 codeSize + dataSize
+//   +-------------------------+------------------------+
+//   | code arena              | data arena             |
+//   +-------------------------+------------------------+
+//   target: codeAddress ...    target: dataAddress ...
+//
+// Heap positions ("locs") index this store; arenas.ts maps them to target addresses.
+
+/** Where the heap wants its two arenas, in target addresses. */
+export interface ArenaLayout {
+  readonly codeAddress: number;
+  readonly codeSize: number;
+  readonly dataAddress: number;
+  readonly dataSize: number;
+}
+
+/** The local bytes behind both arenas: code at [0, codeSize), data right after it. */
+export interface Region {
+  /** Writable local view of codeSize + dataSize bytes. */
+  readonly bytes: Uint8Array;
+  /** Whether the CPU can execute the code arena at its target address (heap.call needs it). */
+  readonly executable: boolean;
+  /** A short description for messages and stats, e.g. 'ArrayBuffer'. */
+  readonly description: string;
+}
+
+/** A provider of regions: the `memory` option of CodeHeap. */
+export interface Memory {
+  reserve(layout: ArenaLayout): Region;
+}
+
+/** The default memory: a fresh ArrayBuffer, or the one given, as plain (non-executable) bytes. */
+export function arrayBufferMemory(buffer?: ArrayBuffer): Memory {
+  return {
+    reserve(layout: ArenaLayout): Region {
+      const size = layout.codeSize + layout.dataSize;
+      if (buffer !== undefined && buffer.byteLength < size) {
+        throw new RangeError(
+          `the ArrayBuffer holds ${buffer.byteLength} bytes, the arenas need ${size}`,
+        );
+      }
+      const bytes = new Uint8Array(buffer ?? new ArrayBuffer(size), 0, size);
+      return { bytes, executable: false, description: 'ArrayBuffer' };
+    },
+  };
+}

@@ -1,0 +1,192 @@
+// The public shapes of the CodeHeap API: definitions a JIT hands in, and the reports it gets back.
+//
+// Addresses are plain numbers (safe integers): target addresses of x86-64 user space fit in 47
+// bits, and numbers keep every hot path free of BigInt.
+
+import type { Region, Memory } from './heap/region.js';
+
+/** The ELF relocation types codeheap encodes (System V x86-64 psABI, table 4.10). */
+export type RelocationType =
+  | 'R_X86_64_64'
+  | 'R_X86_64_PC32'
+  | 'R_X86_64_PLT32'
+  | 'R_X86_64_32'
+  | 'R_X86_64_32S';
+
+/** One place in a node's bytes that refers to a symbol: a counted edge of the heap. */
+export interface Relocation {
+  /** Byte offset of the field inside the node's code or data. */
+  offset: number;
+  type: RelocationType;
+  symbol: string;
+  /** A in S + A (- P); defaults to 0. Compilers emit -4 for a rel32 at the end of an instruction. */
+  addend?: number;
+  /**
+   * How a reference to a function is classified. 'body': the current body's address (backpatched
+   * when the body moves). 'stub': the function's canonical stub (a value that never changes).
+   * Default: 'body' for R_X86_64_PLT32, 'stub' for every other type. Ignored for globals.
+   */
+  via?: 'body' | 'stub';
+}
+
+/** What a compile callback returns, and what redefine takes. */
+export interface FunctionBody {
+  code: Uint8Array;
+  relocations?: readonly Relocation[];
+  /** Power of two up to 4096; default 16. */
+  align?: number;
+}
+
+/** Compiles a lazy function on first use; returns its body. `heap` may be called (not for `name`). */
+export type CompileCallback = (name: string, heap: CodeHeapApi) => FunctionBody;
+
+export interface FunctionDefinition extends FunctionBody {
+  name: string;
+  /** Recompiles this function after it is evicted; the heap's `compile` option otherwise. */
+  compile?: CompileCallback;
+}
+
+export interface GlobalDefinition {
+  name: string;
+  /** Initial bytes; or give `size` for zero-filled storage. */
+  data?: Uint8Array;
+  size?: number;
+  relocations?: readonly Relocation[];
+  /** Power of two up to 4096; default 8. */
+  align?: number;
+}
+
+export interface UnitDefinition {
+  functions?: readonly FunctionDefinition[];
+  globals?: readonly GlobalDefinition[];
+}
+
+export type NodeKind = 'function' | 'global' | 'stub';
+export type NodeState = 'live' | 'lazy';
+
+/** A snapshot of one live node, for tools and tests. */
+export interface NodeInfo {
+  name: string;
+  kind: NodeKind;
+  state: NodeState;
+  /** Body or block address; a lazy function's reentry trampoline. */
+  address: number;
+  /** Bytes of the body or block; 0 for a lazy function (it has no body). */
+  size: number;
+  rc: number;
+  /** Names of the nodes this node's relocation sites target, each once, in site order. */
+  references: string[];
+  /** Names of the nodes whose sites target this node, each once. */
+  referrers: string[];
+  /** A function's canonical stub, while it exists. */
+  stub?: { name: string; address: number };
+}
+
+export interface CollectionResult {
+  /** Nodes reclaimed by this call, including nodes only the garbage held. */
+  freed: number;
+  /** Bytes of code and data returned to the arenas by this call. */
+  bytes: number;
+  /** Nodes the collector looked at. */
+  visited: number;
+  /** Candidates in the buffer when the collection started. */
+  candidates: number;
+  ms: number;
+}
+
+export interface ArenaStats {
+  address: number;
+  size: number;
+  usedBytes: number;
+  freeBytes: number;
+  largestFreeBlock: number;
+  usedBlocks: number;
+  freeBlocks: number;
+}
+
+export interface HeapStats {
+  nodes: {
+    functions: number;
+    globals: number;
+    stubs: number;
+    live: number;
+    lazy: number;
+    /** Old bodies kept alive by pins after a redefine or evict. */
+    retired: number;
+    total: number;
+  };
+  sites: number;
+  code: ArenaStats;
+  data: ArenaStats;
+  usedBytes: number;
+  freeBytes: number;
+  largestFreeBlock: number;
+  candidates: number;
+  collections: number;
+  freedByRc: { nodes: number; bytes: number };
+  freedByCycles: { nodes: number; bytes: number };
+  /** Relocation sites rewritten by backpatching (redefine, evict, materialize). */
+  patches: number;
+  metadata: {
+    /** Bytes of bookkeeping (node table, site table, allocator records) in use. */
+    bytes: number;
+    /** Metadata bytes per live node (node record plus its blocks' allocator records). */
+    perNode: number;
+    /** Metadata bytes per relocation site. */
+    perSite: number;
+  };
+  cycleThreshold: number;
+}
+
+/** Events delivered after the call that caused them has finished mutating the heap. */
+export interface Observer {
+  alloc?(event: { name: string; kind: NodeKind | 'trampoline' | 'retired'; address: number; size: number }): void;
+  free?(event: {
+    name: string;
+    kind: NodeKind | 'trampoline' | 'retired';
+    address: number;
+    size: number;
+    by: 'rc' | 'cycles' | 'evict' | 'redefine' | 'materialize';
+  }): void;
+  patch?(event: { symbol: string; sites: number; from: number; to: number }): void;
+  collect?(event: CollectionResult): void;
+}
+
+export interface CodeHeapOptions {
+  arch: 'x86_64';
+  codeSize: number;
+  dataSize: number;
+  /** Target address of the code arena; default 0x40000000 (see README: every 32-bit form reaches it). */
+  codeAddress?: number;
+  /** Target address of the data arena; default right after the code. */
+  dataAddress?: number;
+  /** Where the bytes live: an ArrayBuffer by default (a given one, or a new one). */
+  memory?: Memory | ArrayBuffer;
+  /** Address of a symbol outside the heap (a C library function, a runtime helper), or undefined. */
+  resolveExternal?: (name: string) => number | undefined;
+  /** Compiles lazy functions that have no callback of their own. */
+  compile?: CompileCallback;
+  /** 'auto' (adaptive) or a number of candidates; Infinity turns automatic collection off. */
+  cycleThreshold?: 'auto' | number;
+  observer?: Observer;
+}
+
+/** The handle type as users see it. */
+export interface HandleApi {
+  readonly name: string;
+  readonly kind: NodeKind;
+  /** Current body or block address; throws USE_AFTER_FREE once freed. */
+  readonly address: number;
+  readonly freed: boolean;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The heap as a compile callback sees it (the CodeHeap class implements it). */
+export interface CodeHeapApi {
+  lookup(name: string): HandleApi;
+  node(nameOrHandle: string | HandleApi): NodeInfo | undefined;
+  stats(): HeapStats;
+}
+
+export type { Region, Memory };
