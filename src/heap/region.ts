@@ -30,6 +30,8 @@ export interface Region {
   readonly executable: boolean;
   /** A short description for messages and stats, e.g. 'ArrayBuffer'. */
   readonly description: string;
+  /** Executable regions only: runs the code at a target address (System V, integer args). */
+  call?(address: number, args: bigint[]): bigint;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

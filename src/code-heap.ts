@@ -1,0 +1,419 @@
+// CodeHeap: the facade and the only public entry point.
+//
+// Every public call validates first and mutates after, so a call that throws leaves bytes,
+// counts and figures exactly as they were. Re-entrancy is a named phase: 'idle' between calls,
+// 'linking' while a call mutates the heap, 'notifying' while observers hear about it,
+// 'collecting' while the cycle collector runs. A mutating call outside 'idle' is REENTRANT_CALL.
+// A compile callback runs in 'idle' (the heap is consistent then and the callback may use it),
+// but the function it compiles is marked, so materializing that same function again is refused.
+
+import { CodeHeapError, hex } from './errors.js';
+import { Arenas } from './heap/arenas.js';
+import type { Region } from './heap/region.js';
+import { Handle, Pin, type HandleOwner } from './handle.js';
+import { Unit } from './unit.js';
+import { functionBody, unitDefinitions } from './link/definitions.js';
+import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
+import { invalid, plan, type Definition, type Plan } from './link/plan.js';
+import { backpatch, checkBackpatch } from './link/backpatch.js';
+import { resolveOptions, type ResolvedOptions } from './options.js';
+import { Bodies } from './pins.js';
+import { HeapGraph } from './rc/heap-graph.js';
+import { FUNCTION, NONE } from './rc/node-table.js';
+import { x86_64 } from './reloc/x86-64.js';
+import { StubManager } from './stubs/stub-manager.js';
+import { EventQueue } from './events.js';
+import { collectCycles } from './cycles/collect.js';
+import { heapStats, nodeInfo, toDot, KIND_NAMES } from './inspect.js';
+import { verifyHeap } from './verify.js';
+import type {
+  CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NodeInfo, UnitDefinition,
+} from './types.js';
+
+export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
+
+export class CodeHeap implements HandleOwner {
+  readonly arch = x86_64;
+  readonly #options: ResolvedOptions;
+  readonly #graph: HeapGraph;
+  readonly #stubs: StubManager;
+  readonly #bodies: Bodies;
+  readonly #ctx: LinkContext;
+  readonly #events: EventQueue;
+  readonly #compiling = new Set<number>();
+  #phase: Phase = 'idle';
+  #patches = 0;
+  #collections = 0;
+
+  constructor(options: CodeHeapOptions) {
+    this.#options = resolveOptions(options);
+    const arenas = new Arenas(this.#options.layout, this.#options.memory);
+    this.#graph = new HeapGraph(arenas);
+    this.#stubs = new StubManager(this.#graph, this.arch);
+    this.#bodies = new Bodies(this.#graph);
+    this.#ctx = { graph: this.#graph, arch: this.arch, stubs: this.#stubs, compileFns: [] };
+    this.#events = new EventQueue(this.#options.observer, this.#graph);
+  }
+
+  /** The local bytes behind the arenas, and whether the CPU can run them. */
+  get region(): Region {
+    return this.#graph.arenas.region;
+  }
+
+  /** Links a unit: all its symbols together (mutual recursion works), all or nothing. */
+  define(unit: UnitDefinition): Unit {
+    return this.#mutate('define', () => {
+      const definitions = unitDefinitions(unit);
+      this.#checkFresh(definitions.map((d) => d.name));
+      const linked = this.#link(definitions, 'define');
+      const handles = linked.nodes.map((n) => this.#newHandle(n.id));
+      this.#events.allocated(linked);
+      return new Unit(handles);
+    });
+  }
+
+  /** A lazy function: references to it reach its trampoline until it is compiled. */
+  declare(name: string, compile?: CompileCallback): Handle {
+    return this.#mutate('declare', () => {
+      if (typeof name !== 'string' || name === '') invalid(`declare needs a non-empty string name, got ${String(name)}`);
+      if (compile !== undefined && typeof compile !== 'function') invalid(`declare(${name}): compile must be a function`);
+      this.#checkFresh([name]);
+      const block = this.#allocateOrCollect(() => this.#stubs.reserveTrampoline(), `declare(${name}): the trampoline`);
+      const { nodes } = this.#graph;
+      const fn = nodes.allocate(FUNCTION, name, block);
+      nodes.setLazy(fn, true);
+      nodes.symbols.set(name, fn);
+      this.#ctx.compileFns[fn] = compile;
+      this.#stubs.installTrampoline(fn, block);
+      this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), 8);
+      return this.#newHandle(fn);
+    });
+  }
+
+  /** A new handle (one more count) on an existing function or global. */
+  lookup(name: string): Handle {
+    return this.#mutate('lookup', () => {
+      const id = typeof name === 'string' ? this.#graph.nodes.symbols.get(name) : undefined;
+      if (id === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `lookup: no function or global named ${String(name)}`);
+      return this.#newHandle(id);
+    });
+  }
+
+  /** A handle on stub(f), made on first need: its address is f's function-pointer value. */
+  pointer(handle: Handle): Handle {
+    return this.#mutate('pointer', () => {
+      const fn = this.#idOf(handle, 'pointer', FUNCTION);
+      const { nodes } = this.#graph;
+      if (nodes.partner[fn] === NONE) {
+        const reservation = this.#allocateOrCollect(() => this.#stubs.reserveStub() ?? -1, `pointer(${handle.name}): the stub`);
+        const stub = this.#stubs.createFunctionStub(fn, reservation as Exclude<typeof reservation, number>);
+        this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), 8);
+      }
+      return this.#newHandle(nodes.partner[fn]!);
+    });
+  }
+
+  /** Recompile: link the new body, backpatch every call site and the stub, release the old body. */
+  redefine(handle: Handle, body: FunctionBody): void {
+    this.#mutate('redefine', () => {
+      const fn = this.#idOf(handle, 'redefine', FUNCTION);
+      this.#replaceBody(fn, functionBody(handle.name, body, fn, this.#ctx.compileFns[fn]), 'redefine');
+    });
+  }
+
+  /** Reclaim f's body now; f stays as a lazy node, its references backpatched to its trampoline. */
+  evict(handle: Handle): void {
+    this.#mutate('evict', () => {
+      const fn = this.#idOf(handle, 'evict', FUNCTION);
+      const graph = this.#graph;
+      const { nodes } = graph;
+      if (nodes.isLazy(fn)) return;
+      const block = this.#allocateOrCollect(() => this.#stubs.reserveTrampoline(), `evict(${handle.name}): the trampoline`);
+      const from = graph.addressOf(fn);
+      const to = graph.arenas.code.addressOf(block);
+      try {
+        checkBackpatch(graph, this.arch, fn, to - from, to);
+      } catch (error) {
+        graph.arenas.code.allocator.free(block);
+        throw error;
+      }
+      this.#stubs.installTrampoline(fn, block);
+      const patched = backpatch(graph, this.arch, fn, to - from);
+      const old: OldBody = { block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: false };
+      const size = graph.arenas.code.sizeOf(old.block);
+      nodes.block[fn] = block;
+      nodes.firstOut[fn] = NONE;
+      nodes.setLazy(fn, true);
+      this.#patches += patched;
+      this.#events.patch(handle.name, patched, from, to);
+      this.#events.alloc(handle.name, 'trampoline', to, 8);
+      if (this.#bodies.dispose(fn, old) === NONE) this.#events.free(handle.name, 'function', from, size, 'evict');
+    });
+  }
+
+  /** What a call through a lazy function's trampoline does: compile it and backpatch. */
+  materialize(handle: Handle): void {
+    this.#enter('materialize');
+    const fn = this.#idOf(handle, 'materialize', FUNCTION);
+    const { nodes } = this.#graph;
+    if (!nodes.isLazy(fn)) return;
+    if (this.#compiling.has(fn)) {
+      throw new CodeHeapError('REENTRANT_CALL', `materialize(${handle.name}) was called from ${handle.name}'s own compile callback`);
+    }
+    const compile = this.#ctx.compileFns[fn] ?? this.#options.compile;
+    if (compile === undefined) {
+      throw new CodeHeapError('NO_COMPILE_CALLBACK', `materialize(${handle.name}): neither ${handle.name} nor the heap has a compile callback`);
+    }
+    this.#compiling.add(fn);
+    let body: FunctionBody;
+    try {
+      body = compile(handle.name, this);
+    } finally {
+      this.#compiling.delete(fn);
+    }
+    handle.assertLive('materialize');
+    if (!nodes.isLazy(fn)) return;
+    this.#mutate('materialize', () => {
+      if (typeof body !== 'object' || body === null || !(body.code instanceof Uint8Array)) {
+        invalid(`the compile callback of ${handle.name} returned ${String(body)}, not a function body { code, relocations? }`);
+      }
+      this.#replaceBody(fn, functionBody(handle.name, body, fn, this.#ctx.compileFns[fn]), 'materialize');
+    });
+  }
+
+  /** A count on the node that also keeps its current body from being reclaimed. */
+  pin(handle: Handle): Pin {
+    return this.#mutate('pin', () => {
+      const id = this.#idOf(handle, 'pin');
+      const hold = this.#graph.nodes.kindOf(id) === FUNCTION ? this.#bodies.holdCurrent(id) : undefined;
+      this.#graph.nodes.roots[id]!++;
+      this.#graph.retain(id);
+      return new Pin(this, id, handle.name, hold);
+    });
+  }
+
+  /** Drops the handle's count, once. Never frees what is still referenced. */
+  free(handle: Handle): void {
+    this.freeHandle(handle);
+  }
+
+  /** Frees garbage cycles reachable from the candidates. */
+  collectCycles(): CollectionResult {
+    this.#enter('collectCycles');
+    return this.#collect();
+  }
+
+  stats(): HeapStats {
+    return heapStats(this.#graph, {
+      patches: this.#patches,
+      collections: this.#collections,
+      cycleThreshold: this.#options.cycleThreshold,
+    });
+  }
+
+  node(nameOrHandle: string | Handle): NodeInfo | undefined {
+    const { nodes } = this.#graph;
+    let id: number | undefined;
+    if (typeof nameOrHandle === 'string') id = nodes.symbols.get(nameOrHandle);
+    else id = this.#idOf(nameOrHandle, 'node');
+    return id === undefined ? undefined : nodeInfo(this.#graph, id);
+  }
+
+  /** A copy of the bytes at [address, address + length), which must lie in one arena. */
+  read(address: number, length: number): Uint8Array {
+    if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
+      invalid(`read(${String(address)}, ${String(length)}): address and length must be non-negative integers`);
+    }
+    const loc = this.#graph.arenas.locOfRange(address, length);
+    if (loc < 0) invalid(`read: [${hex(address)}, +${length}) is not inside the code or the data arena`);
+    return this.#graph.arenas.bytes.slice(loc, loc + length);
+  }
+
+  /** Checks every invariant; throws CodeHeapError('CORRUPT') listing each one broken. */
+  verify(): void {
+    const problems = verifyHeap(this.#graph, this.#stubs, this.#bodies, this.arch);
+    if (problems.length > 0) {
+      throw new CodeHeapError('CORRUPT', `${problems.length} invariant(s) broken:\n  ${problems.slice(0, 50).join('\n  ')}`);
+    }
+  }
+
+  toDot(): string {
+    return toDot(this.#graph, this.arch);
+  }
+
+  /** Runs a function on native memory (System V, integer arguments) and returns its result. */
+  call(handle: Handle, ...args: (number | bigint)[]): bigint {
+    const id = this.#idOf(handle, 'call', FUNCTION);
+    const region = this.#graph.arenas.region;
+    if (!region.executable || region.call === undefined) {
+      throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
+    }
+    if (args.length > 6) invalid(`call(${handle.name}): at most 6 integer arguments, got ${args.length}`);
+    const pin = this.pin(handle);
+    try {
+      return region.call(this.#graph.addressOf(id), args.map((a) => BigInt(a)));
+    } finally {
+      pin.release();
+    }
+  }
+
+  // ---- HandleOwner: what handles and pins call back into ----
+
+  /** @internal */
+  handleAddress(handle: Handle): number {
+    return this.#graph.addressOf(this.#idOf(handle, 'address'));
+  }
+
+  /** @internal */
+  freeHandle(handle: Handle): void {
+    if (!(handle instanceof Handle) || handle.owner !== this) invalid(`free: ${String(handle)} is not a handle of this heap`);
+    if (handle.freed) return;
+    this.#mutate('free', () => {
+      handle.markFreed();
+      this.#graph.nodes.roots[handle.id]!--;
+      this.#graph.release(handle.id);
+    });
+  }
+
+  /** @internal */
+  releasePin(pin: Pin): void {
+    if (pin.released) return;
+    this.#mutate('release', () => {
+      pin.markReleased();
+      if (pin.hold !== undefined) this.#bodies.releaseHold(pin.id, pin.hold);
+      this.#graph.nodes.roots[pin.id]!--;
+      this.#graph.release(pin.id);
+    });
+  }
+
+  // ---- internals ----
+
+  #enter(operation: string): void {
+    if (this.#phase !== 'idle') {
+      throw new CodeHeapError('REENTRANT_CALL', `${operation} was called while the heap is ${this.#phase}; observers and collections may only read the heap`);
+    }
+  }
+
+  /** Runs one mutating call in the 'linking' phase, then delivers its events. */
+  #mutate<T>(operation: string, body: () => T): T {
+    this.#enter(operation);
+    this.#phase = 'linking';
+    let result: T;
+    try {
+      result = body();
+    } finally {
+      this.#phase = 'idle';
+    }
+    this.#deliver();
+    return result;
+  }
+
+  #deliver(): void {
+    if (!this.#events.pending()) return;
+    this.#phase = 'notifying';
+    try {
+      this.#events.deliver();
+    } finally {
+      this.#phase = 'idle';
+    }
+  }
+
+  #collect(): CollectionResult {
+    const previous = this.#phase;
+    this.#phase = 'collecting';
+    let result: CollectionResult;
+    try {
+      result = collectCycles(this.#graph);
+    } finally {
+      this.#phase = previous;
+    }
+    this.#collections++;
+    this.#events.collected(result);
+    if (previous === 'idle') this.#deliver();
+    return result;
+  }
+
+  #idOf(handle: Handle, operation: string, kind?: number): number {
+    if (!(handle instanceof Handle)) invalid(`${operation}: expected a Handle, got ${String(handle)}`);
+    if (handle.owner !== this) invalid(`${operation}: the handle on ${handle.name} belongs to another heap`);
+    handle.assertLive(operation);
+    if (kind !== undefined && this.#graph.nodes.kindOf(handle.id) !== kind) {
+      invalid(`${operation}: ${handle.name} is a ${handle.kind}, not a ${KIND_NAMES[kind]}`);
+    }
+    return handle.id;
+  }
+
+  #newHandle(id: number): Handle {
+    const { nodes } = this.#graph;
+    nodes.roots[id]!++;
+    this.#graph.retain(id);
+    return new Handle(this, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind']);
+  }
+
+  /** DUPLICATE_SYMBOL for a live name, but only after one collection had the chance to free it. */
+  #checkFresh(names: string[]): void {
+    const { symbols } = this.#graph.nodes;
+    if (!names.some((n) => symbols.has(n))) return;
+    this.#collect();
+    const taken = names.find((n) => symbols.has(n));
+    if (taken !== undefined) throw new CodeHeapError('DUPLICATE_SYMBOL', `${taken} is already defined and still referenced`);
+  }
+
+  /** Runs allocate; on failure collects once and retries; then OUT_OF_MEMORY. */
+  #allocateOrCollect<T>(allocate: () => T | -1, what: string): T {
+    let result = allocate();
+    if (result === -1) {
+      this.#collect();
+      result = allocate();
+    }
+    if (result === -1) this.#outOfMemory(`${what} does not fit`);
+    return result as T;
+  }
+
+  #outOfMemory(what: string): never {
+    const { code, data } = this.#graph.arenas;
+    const code_ = `code arena ${code.allocator.freeBytes} bytes free (largest block ${code.allocator.largestFree()})`;
+    const data_ = `data arena ${data.allocator.freeBytes} bytes free (largest block ${data.allocator.largestFree()})`;
+    throw new CodeHeapError('OUT_OF_MEMORY', `${what}: ${code_}, ${data_}, even after a collection`);
+  }
+
+  /** Plans, places (collecting once when full) and checks; commits; returns the plan. */
+  #link(definitions: Definition[], operation: string): Plan & { oldBodies: (OldBody | undefined)[]; patched: number } {
+    const attempt = (): Plan | undefined => {
+      const p = plan(definitions, { graph: this.#graph, arch: this.arch, resolveExternal: this.#options.resolveExternal });
+      return place(p, this.#ctx) ? p : undefined;
+    };
+    let linked = attempt();
+    if (linked === undefined) {
+      this.#collect();
+      linked = attempt();
+    }
+    if (linked === undefined) {
+      const bytes = definitions.reduce((sum, d) => sum + d.size, 0);
+      this.#outOfMemory(`${operation} of ${definitions.map((d) => d.name).join(', ')} (${bytes} bytes) does not fit`);
+    }
+    try {
+      check(linked, this.#ctx);
+    } catch (error) {
+      unplace(linked, this.#ctx);
+      throw error;
+    }
+    const { oldBodies, patched } = commit(linked, this.#ctx);
+    this.#patches += patched;
+    return Object.assign(linked, { oldBodies, patched });
+  }
+
+  #replaceBody(fn: number, definition: Definition, operation: 'redefine' | 'materialize'): void {
+    const graph = this.#graph;
+    const from = graph.addressOf(fn);
+    const linked = this.#link([definition], operation);
+    const old = linked.oldBodies[0]!;
+    const node = linked.nodes[0]!;
+    const oldSize = graph.arenas.code.sizeOf(old.block);
+    this.#events.patch(definition.name, linked.patched, from, node.address);
+    this.#events.allocated(linked);
+    if (this.#bodies.dispose(fn, old) === NONE) {
+      this.#events.free(definition.name, old.wasLazy ? 'trampoline' : 'function', from, oldSize, operation);
+    }
+  }
+}

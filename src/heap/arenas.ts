@@ -1,0 +1,99 @@
+// The code and data arenas: one backing store, two block allocators, and the map between local
+// positions ("locs") and target addresses.
+//
+// Placement keeps code and data in one contiguous target range by default (data right after
+// code), so every PC-relative reference inside the heap is in rel32 reach: the arenas together
+// may not span more than 2 GiB. A data arena placed elsewhere must still lie within that reach of
+// the code, which the constructor checks, since stubs reach their pointer slots with rel32.
+
+import { BlockAllocator } from './tlsf.js';
+import type { ArenaLayout, Memory, Region } from './region.js';
+
+/** Largest span of code + data: the reach of a rel32 displacement. */
+export const MAX_SPAN = 0x8000_0000;
+
+export class Arena {
+  readonly allocator: BlockAllocator;
+
+  constructor(
+    readonly name: 'code' | 'data',
+    /** Target address of the arena's first byte. */
+    readonly address: number,
+    readonly size: number,
+    /** Local position of the arena's first byte in the backing store. */
+    readonly locBase: number,
+  ) {
+    this.allocator = new BlockAllocator(size);
+  }
+
+  loc(block: number): number {
+    return this.locBase + this.allocator.offsetOf(block);
+  }
+  addressOf(block: number): number {
+    return this.address + this.allocator.offsetOf(block);
+  }
+  sizeOf(block: number): number {
+    return this.allocator.sizeOf(block);
+  }
+  contains(address: number, length: number): boolean {
+    return address >= this.address && address + length <= this.address + this.size;
+  }
+}
+
+export class Arenas {
+  readonly code: Arena;
+  readonly data: Arena;
+  readonly region: Region;
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+
+  constructor(readonly layout: ArenaLayout, memory: Memory) {
+    this.code = new Arena('code', layout.codeAddress, layout.codeSize, 0);
+    this.data = new Arena('data', layout.dataAddress, layout.dataSize, layout.codeSize);
+    this.region = memory.reserve(layout);
+    this.bytes = this.region.bytes;
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  /** Target address of a local position. */
+  addressOfLoc(loc: number): number {
+    const { codeSize } = this.layout;
+    return loc < codeSize ? this.layout.codeAddress + loc : this.layout.dataAddress + (loc - codeSize);
+  }
+
+  /** Local position of [address, address + length) when it lies wholly in one arena; -1 otherwise. */
+  locOfRange(address: number, length: number): number {
+    if (this.code.contains(address, length)) return address - this.code.address;
+    if (this.data.contains(address, length)) return this.data.locBase + (address - this.data.address);
+    return -1;
+  }
+}
+
+/**
+ * Checks a layout before anything is reserved; returns what is wrong, or undefined when sound.
+ * Pre: sizes and addresses are safe integers (the facade checks types).
+ */
+export function layoutProblem(layout: ArenaLayout): string | undefined {
+  const { codeAddress, codeSize, dataAddress, dataSize } = layout;
+  for (const [name, value] of [['codeSize', codeSize], ['dataSize', dataSize]] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0 || value % 4096 !== 0) {
+      return `${name} must be a positive multiple of 4096 bytes, got ${value}`;
+    }
+  }
+  for (const [name, value] of [['codeAddress', codeAddress], ['dataAddress', dataAddress]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0 || value % 4096 !== 0) {
+      return `${name} must be a non-negative multiple of 4096, got ${value}`;
+    }
+  }
+  if (codeAddress + codeSize > Number.MAX_SAFE_INTEGER || dataAddress + dataSize > Number.MAX_SAFE_INTEGER) {
+    return 'the arenas must end below 2^53';
+  }
+  if (codeAddress < dataAddress + dataSize && dataAddress < codeAddress + codeSize) {
+    return `the code arena [0x${codeAddress.toString(16)}, +${codeSize}) overlaps the data arena [0x${dataAddress.toString(16)}, +${dataSize})`;
+  }
+  const span = Math.max(codeAddress + codeSize, dataAddress + dataSize) - Math.min(codeAddress, dataAddress);
+  if (span > MAX_SPAN) {
+    return `code and data span ${span} bytes; they must lie within 2 GiB of each other so rel32 references between them always reach`;
+  }
+  return undefined;
+}

@@ -1,0 +1,342 @@
+// The block allocator of the code heap: O(1) allocate and free over the offsets [0, capacity).
+//
+// Paper: M. Masmano, I. Ripoll, A. Crespo, J. Real, "TLSF: a New Dynamic Memory Allocator for
+// Real-Time Systems", ECRTS 2004, section 3: segregated free lists indexed by (first level =
+// floor(log2 size), second level = the next SL_BITS bits), a bitmap per level so that a non-empty
+// list is found with one count-leading-zeros, good-fit search by rounding the request up to the
+// next list, split on allocate, immediate coalescing with both physical neighbours on free.
+//
+// Departures from the paper:
+// - No headers or boundary tags in the managed bytes: the arenas hold only code and data. Block
+//   records live in typed arrays indexed by a block id, and physical neighbours are linked by id,
+//   because the left neighbour of a block cannot be found from its bytes.
+// - A block's size is not stored: it is the distance to the next block (or to capacity), which
+//   keeps the record at 20 bytes and makes a gap between neighbours unrepresentable.
+// - Alignment up to 4096: the good-fit search asks for size + align - 8 bytes, which any block of
+//   that class can hold at an aligned offset; the padding in front becomes a free block of its own.
+// - Exact failure: when good-fit finds nothing, a scan of every list that could still hold the
+//   request (first fit, at its alignment) runs before giving up. That path is O(free blocks);
+//   the paper's allocator would report failure while a fitting block exists, and a JIT that is
+//   told OUT_OF_MEMORY then evicts code for nothing.
+
+import {
+  assert, DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, listAtLeast, listOf,
+  lowestBit, MAX_ALIGN, MAX_CAPACITY, NONE, RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT, SL_MASK,
+  STATE_MASK, USED,
+} from './tlsf-layout.js';
+import { verifyAllocator } from './tlsf-verify.js';
+
+export { GRANULE } from './tlsf-layout.js';
+
+function doubled(old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(old.length * 2);
+  grown.set(old);
+  return grown;
+}
+
+export class BlockAllocator {
+  readonly capacity: number;
+  #offsetState = new Int32Array(INITIAL_IDS);
+  #prevPhys = new Int32Array(INITIAL_IDS);
+  #nextPhys = new Int32Array(INITIAL_IDS);
+  #nextFree = new Int32Array(INITIAL_IDS);
+  #prevFree = new Int32Array(INITIAL_IDS);
+  /** Ids below this have been handed out at least once; ids above it were never used. */
+  #highWater = 0;
+  /** Top of the recycled-id stack, linked through nextFree. */
+  #recycled = NONE;
+  /** Bit fl is set exactly when some list of first level fl is non-empty. */
+  #flBitmap = 0;
+  /** Bit sl of slBitmap[fl] is set exactly when list (fl, sl) is non-empty. */
+  readonly #slBitmap = new Int32Array(FL_COUNT);
+  readonly #heads = new Int32Array(FL_COUNT * SL_COUNT).fill(NONE);
+  #usedBytes = 0;
+  #freeBytes = 0;
+  #usedBlocks = 0;
+  #freeBlocks = 0;
+
+  /** Manages [0, capacity), which starts as one free block (none when capacity is 0). */
+  constructor(capacity: number) {
+    if (DEBUG) {
+      assert(Number.isInteger(capacity) && capacity >= 0 && capacity <= MAX_CAPACITY,
+        `capacity ${capacity} must be an integer in [0, 2^31]`);
+      assert(capacity % GRANULE === 0, `capacity ${capacity} must be a multiple of ${GRANULE}`);
+    }
+    this.capacity = capacity;
+    if (capacity === 0) return;
+    // The block at offset 0 is always id 0: splits give the upper part a new id, merges keep the
+    // lower id, so nothing ever replaces it. verify() starts its physical walk there.
+    const first = this.#newId(0, FREE);
+    this.#prevPhys[first] = NONE;
+    this.#nextPhys[first] = NONE;
+    this.#linkFree(first);
+    this.#freeBytes = capacity;
+    this.#freeBlocks = 1;
+  }
+
+  get usedBytes(): number { return this.#usedBytes; }
+  get freeBytes(): number { return this.#freeBytes; }
+  get usedBlocks(): number { return this.#usedBlocks; }
+  get freeBlocks(): number { return this.#freeBlocks; }
+
+  /**
+   * Reserves max(8, size rounded up to 8) bytes at an offset that is a multiple of align (a power
+   * of two up to 4096; below 8 means 8). Returns the block id, or -1 exactly when no free block can
+   * hold the request at that alignment. O(1) when good-fit succeeds; O(free blocks) otherwise.
+   */
+  allocate(size: number, align: number): number {
+    if (DEBUG) {
+      assert(Number.isInteger(size) && size >= 0, `size ${size} must be a non-negative integer`);
+      assert(align > 0 && align <= MAX_ALIGN && (align & (align - 1)) === 0,
+        `align ${align} must be a power of two up to ${MAX_ALIGN}`);
+    }
+    if (size > this.capacity) return NONE;
+    // size <= 2^31, so -size is still an int32 and the rounding below is exact.
+    const need = size === 0 ? GRANULE : size + (-size & GRANULE_MASK);
+    const alignment = align < GRANULE ? GRANULE : align;
+    // Any block of need + alignment - 8 bytes has an aligned start within its first
+    // alignment - 8 bytes, because every block offset is a multiple of 8.
+    const wanted = need + alignment - GRANULE;
+    let block = wanted <= this.capacity ? this.#findGoodFit(wanted) : NONE;
+    if (block === NONE) block = this.#findAnyFit(need, alignment);
+    if (block === NONE) return NONE;
+    return this.#place(block, need, alignment);
+  }
+
+  /** Returns a used block; it merges at once with free physical neighbours. O(1). */
+  free(block: number): void {
+    // Always on: one load, and freeing a free or recycled id would corrupt the lists silently.
+    assert(this.isUsed(block), `block ${block} must be a used block to be freed`);
+    const size = this.sizeOf(block);
+    this.#usedBytes -= size;
+    this.#freeBytes += size;
+    this.#usedBlocks -= 1;
+    let merged = block;
+    const left = this.#prevPhys[merged]!;
+    if (left !== NONE && this.#stateOf(left) === FREE) {
+      this.#unlinkFree(left);
+      this.#absorbNext(left);
+      merged = left;
+      this.#freeBlocks -= 1;
+    }
+    const right = this.#nextPhys[merged]!;
+    if (right !== NONE && this.#stateOf(right) === FREE) {
+      this.#unlinkFree(right);
+      this.#absorbNext(merged);
+      this.#freeBlocks -= 1;
+    }
+    this.#offsetState[merged] = this.offsetOf(merged) | FREE;
+    this.#linkFree(merged);
+    this.#freeBlocks += 1;
+  }
+
+  offsetOf(block: number): number {
+    if (DEBUG) assert(this.#isLive(block), `block ${block} must be used or free`);
+    return this.#offsetState[block]! & ~STATE_MASK;
+  }
+
+  /** The rounded size actually reserved: the distance to the next block, or to capacity. */
+  sizeOf(block: number): number {
+    if (DEBUG) assert(this.#isLive(block), `block ${block} must be used or free`);
+    const next = this.#nextPhys[block]!;
+    return (next === NONE ? this.capacity : this.offsetOf(next)) - this.offsetOf(block);
+  }
+
+  /** True for an allocated id; false for a free, recycled or never-issued id. */
+  isUsed(block: number): boolean {
+    return block >= 0 && block < this.#highWater && this.#stateOf(block) === USED;
+  }
+
+  /** Size of the largest free block: it is in the highest non-empty list, which this scans. */
+  largestFree(): number {
+    if (this.#flBitmap === 0) return 0;
+    const fl = 31 - Math.clz32(this.#flBitmap);
+    const sl = 31 - Math.clz32(this.#slBitmap[fl]!);
+    let largest = 0;
+    for (let b = this.#heads[fl * SL_COUNT + sl]!; b !== NONE; b = this.#nextFree[b]!) {
+      largest = Math.max(largest, this.sizeOf(b));
+    }
+    return largest;
+  }
+
+  metadataBytesPerBlock(): number {
+    return RECORD_BYTES;
+  }
+
+  /** Record bytes for the ids that name a block now; capacity reserved for growth is not counted. */
+  metadataBytes(): number {
+    return (this.#usedBlocks + this.#freeBlocks) * RECORD_BYTES;
+  }
+
+  /** Every broken invariant, as sentences; [] when the allocator is sound. Iterative. */
+  verify(): string[] {
+    return verifyAllocator({
+      capacity: this.capacity, highWater: this.#highWater, recycled: this.#recycled,
+      offsetState: this.#offsetState, prevPhys: this.#prevPhys, nextPhys: this.#nextPhys,
+      nextFree: this.#nextFree, prevFree: this.#prevFree, flBitmap: this.#flBitmap,
+      slBitmap: this.#slBitmap, heads: this.#heads, usedBytes: this.#usedBytes,
+      freeBytes: this.#freeBytes, usedBlocks: this.#usedBlocks, freeBlocks: this.#freeBlocks,
+    });
+  }
+
+  // ---- search (find_suitable_block) ----
+
+  /** Head of the first non-empty list at or above listAtLeast(wanted): every block there fits. */
+  #findGoodFit(wanted: number): number {
+    const list = listAtLeast(wanted);
+    let fl = list >>> SL_BITS;
+    let slMap = this.#slBitmap[fl]! & (~0 << (list & SL_MASK));
+    if (slMap === 0) {
+      const flMap = this.#flBitmap & (~0 << (fl + 1));
+      if (flMap === 0) return NONE;
+      fl = lowestBit(flMap);
+      slMap = this.#slBitmap[fl]!;
+    }
+    return this.#heads[(fl << SL_BITS) | lowestBit(slMap)]!;
+  }
+
+  /**
+   * First fit over every list that may hold a block of at least `need` bytes, checking each block
+   * at its alignment. Runs only after good-fit failed, so in practice it sees the request's own
+   * list and the few lists between need and need + alignment - 8.
+   */
+  #findAnyFit(need: number, alignment: number): number {
+    const list = listOf(need);
+    let fl = list >>> SL_BITS;
+    let slMap = this.#slBitmap[fl]! & (~0 << (list & SL_MASK));
+    for (;;) {
+      // Invariant: every list below (fl, lowest bit of slMap) holds no block that fits.
+      while (slMap !== 0) {
+        const sl = lowestBit(slMap);
+        slMap &= slMap - 1;
+        for (let b = this.#heads[(fl << SL_BITS) | sl]!; b !== NONE; b = this.#nextFree[b]!) {
+          const offset = this.offsetOf(b);
+          if (offset + (-offset & (alignment - 1)) + need <= offset + this.sizeOf(b)) return b;
+        }
+      }
+      const flMap = fl + 1 < FL_COUNT ? this.#flBitmap & (~0 << (fl + 1)) : 0;
+      if (flMap === 0) return NONE;
+      fl = lowestBit(flMap);
+      slMap = this.#slBitmap[fl]!;
+    }
+  }
+
+  // ---- split and merge ----
+
+  /** Pre: block is free and can hold need bytes at alignment. Post: returns the used block. */
+  #place(block: number, need: number, alignment: number): number {
+    this.#unlinkFree(block);
+    const offset = this.offsetOf(block);
+    const end = offset + this.sizeOf(block);
+    const start = offset + (-offset & (alignment - 1));
+    if (DEBUG) assert(start + need <= end, `block ${block} must hold ${need} bytes at ${alignment}`);
+    let used = block;
+    if (start !== offset) {
+      // The padding keeps the id and stays free. Its left neighbour is used (free blocks are never
+      // adjacent), so there is nothing to merge it with.
+      used = this.#splitAt(block, start, USED);
+      this.#linkFree(block);
+      this.#freeBlocks += 1;
+    } else {
+      this.#offsetState[block] = offset | USED;
+    }
+    if (start + need !== end) {
+      // The tail's right neighbour is used for the same reason, so it too is final as it is.
+      this.#linkFree(this.#splitAt(used, start + need, FREE));
+      this.#freeBlocks += 1;
+    }
+    this.#freeBlocks -= 1;
+    this.#usedBlocks += 1;
+    this.#usedBytes += need;
+    this.#freeBytes -= need;
+    return used;
+  }
+
+  /** Cuts `block` at `at`; the upper part gets a new id with `state` and is returned. */
+  #splitAt(block: number, at: number, state: number): number {
+    const upper = this.#newId(at, state);
+    const next = this.#nextPhys[block]!;
+    this.#prevPhys[upper] = block;
+    this.#nextPhys[upper] = next;
+    if (next !== NONE) this.#prevPhys[next] = upper;
+    this.#nextPhys[block] = upper;
+    return upper;
+  }
+
+  /** Merges the next physical block into `block` and recycles its id. Pre: neither is listed. */
+  #absorbNext(block: number): void {
+    const gone = this.#nextPhys[block]!;
+    const after = this.#nextPhys[gone]!;
+    this.#nextPhys[block] = after;
+    if (after !== NONE) this.#prevPhys[after] = block;
+    this.#offsetState[gone] = RECYCLED;
+    this.#nextFree[gone] = this.#recycled;
+    this.#recycled = gone;
+  }
+
+  // ---- free lists ----
+
+  /** Pushes a free block on the list of its size and marks the list non-empty. */
+  #linkFree(block: number): void {
+    const list = listOf(this.sizeOf(block));
+    const head = this.#heads[list]!;
+    this.#nextFree[block] = head;
+    this.#prevFree[block] = NONE;
+    if (head !== NONE) this.#prevFree[head] = block;
+    this.#heads[list] = block;
+    const fl = list >>> SL_BITS;
+    this.#slBitmap[fl]! |= 1 << (list & SL_MASK);
+    this.#flBitmap |= 1 << fl;
+  }
+
+  /** Takes a free block off its list (its size must not have changed since it was linked). */
+  #unlinkFree(block: number): void {
+    if (DEBUG) assert(this.#stateOf(block) === FREE, `block ${block} must be free to be unlinked`);
+    const prev = this.#prevFree[block]!;
+    const next = this.#nextFree[block]!;
+    if (next !== NONE) this.#prevFree[next] = prev;
+    if (prev !== NONE) {
+      this.#nextFree[prev] = next;
+      return;
+    }
+    const list = listOf(this.sizeOf(block));
+    if (DEBUG) assert(this.#heads[list] === block, `block ${block} without prev must head its list`);
+    this.#heads[list] = next;
+    if (next !== NONE) return;
+    const fl = list >>> SL_BITS;
+    const slMap = this.#slBitmap[fl]! & ~(1 << (list & SL_MASK));
+    this.#slBitmap[fl] = slMap;
+    if (slMap === 0) this.#flBitmap &= ~(1 << fl);
+  }
+
+  // ---- ids ----
+
+  #newId(offset: number, state: number): number {
+    let id = this.#recycled;
+    if (id !== NONE) {
+      this.#recycled = this.#nextFree[id]!;
+    } else {
+      if (this.#highWater === this.#offsetState.length) this.#grow();
+      id = this.#highWater++;
+    }
+    this.#offsetState[id] = offset | state;
+    return id;
+  }
+
+  /** Doubles every record array; amortised O(1) per id. */
+  #grow(): void {
+    this.#offsetState = doubled(this.#offsetState);
+    this.#prevPhys = doubled(this.#prevPhys);
+    this.#nextPhys = doubled(this.#nextPhys);
+    this.#nextFree = doubled(this.#nextFree);
+    this.#prevFree = doubled(this.#prevFree);
+  }
+
+  #stateOf(block: number): number {
+    return this.#offsetState[block]! & STATE_MASK;
+  }
+
+  #isLive(block: number): boolean {
+    return block >= 0 && block < this.#highWater && this.#stateOf(block) !== RECYCLED;
+  }
+}

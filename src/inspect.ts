@@ -1,0 +1,145 @@
+// Looking at the heap: node snapshots, statistics and the reference graph in DOT.
+//
+// These are tools for people and tests, not hot paths: each walks the tables it needs. Sites do
+// not record their source (it would cost 4 bytes on every site), so naming a node's referrers
+// takes one pass over the outgoing lists, done once per call.
+
+import { hex } from './errors.js';
+import type { HeapGraph } from './rc/heap-graph.js';
+import { FUNCTION, GLOBAL, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
+import { SITE_RECORD_BYTES } from './rc/site-table.js';
+import type { Architecture } from './reloc/architecture.js';
+import type { ArenaStats, HeapStats, NodeInfo } from './types.js';
+import type { Arena } from './heap/arenas.js';
+
+export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
+
+/** Source node of every site in use, by site id (-1 for free site ids). One pass. */
+export function siteSources(graph: HeapGraph): Int32Array {
+  const { nodes, sites } = graph;
+  const sources = new Int32Array(sites.idLimit).fill(NONE);
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) sources[s] = id;
+  }
+  return sources;
+}
+
+export function nodeInfo(graph: HeapGraph, id: number): NodeInfo {
+  const { nodes, sites } = graph;
+  const kind = nodes.kindOf(id);
+  const lazy = nodes.isLazy(id);
+  const outgoing: number[] = [];
+  for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) outgoing.push(s);
+  outgoing.sort((a, b) => sites.loc[a]! - sites.loc[b]!);
+  const references = unique(outgoing.map((s) => nodes.nameOf(sites.targetOf(s))));
+  const sources = siteSources(graph);
+  const referrers: string[] = [];
+  for (let s = nodes.firstIn[id]!; s !== NONE; s = sites.nextIn[s]!) referrers.push(nodes.nameOf(sources[s]!));
+  const info: NodeInfo = {
+    name: nodes.nameOf(id),
+    kind: KIND_NAMES[kind] as NodeInfo['kind'],
+    state: lazy ? 'lazy' : 'live',
+    address: graph.addressOf(id),
+    size: lazy ? 0 : graph.arenaOf(id).sizeOf(nodes.block[id]!),
+    rc: nodes.rc[id]!,
+    references,
+    referrers: unique(referrers.sort()),
+  };
+  const stub = nodes.partner[id]!;
+  if (kind === FUNCTION && stub !== NONE) info.stub = { name: nodes.nameOf(stub), address: graph.addressOf(stub) };
+  return info;
+}
+
+function unique(names: string[]): string[] {
+  return [...new Set(names)];
+}
+
+export interface Counters {
+  patches: number;
+  collections: number;
+  cycleThreshold: number;
+}
+
+export function heapStats(graph: HeapGraph, counters: Counters): HeapStats {
+  const { nodes, sites, arenas } = graph;
+  const counts = { functions: 0, globals: 0, stubs: 0, live: 0, lazy: 0, retired: 0, total: 0 };
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    const kind = nodes.kindOf(id);
+    if (kind === RETIRED) {
+      counts.retired++;
+      continue;
+    }
+    counts.total++;
+    if (kind === FUNCTION) counts.functions++;
+    else if (kind === GLOBAL) counts.globals++;
+    else if (kind === STUB) counts.stubs++;
+    if (nodes.isLazy(id)) counts.lazy++;
+    else counts.live++;
+  }
+  const code = arenaStats(arenas.code);
+  const data = arenaStats(arenas.data);
+  const blockRecords = arenas.code.allocator.metadataBytes() + arenas.data.allocator.metadataBytes();
+  const nodeBytes = nodes.metadataBytes() + graph.candidates.metadataBytes() + blockRecords;
+  const live = Math.max(1, nodes.liveCount);
+  return {
+    nodes: counts,
+    sites: sites.count,
+    code,
+    data,
+    usedBytes: code.usedBytes + data.usedBytes,
+    freeBytes: code.freeBytes + data.freeBytes,
+    largestFreeBlock: Math.max(code.largestFreeBlock, data.largestFreeBlock),
+    candidates: graph.candidates.length,
+    collections: counters.collections,
+    freedByRc: { ...graph.freed.rc },
+    freedByCycles: { ...graph.freed.cycles },
+    patches: counters.patches,
+    metadata: {
+      bytes: nodeBytes + sites.metadataBytes(),
+      perNode: nodes.liveCount === 0 ? NODE_RECORD_BYTES : nodeBytes / live,
+      perSite: sites.count === 0 ? SITE_RECORD_BYTES : sites.metadataBytes() / sites.count,
+    },
+    cycleThreshold: counters.cycleThreshold,
+  };
+}
+
+function arenaStats(arena: Arena): ArenaStats {
+  const a = arena.allocator;
+  return {
+    address: arena.address,
+    size: arena.size,
+    usedBytes: a.usedBytes,
+    freeBytes: a.freeBytes,
+    largestFreeBlock: a.largestFree(),
+    usedBlocks: a.usedBlocks,
+    freeBlocks: a.freeBlocks,
+  };
+}
+
+/** The reference graph in Graphviz DOT: one box per node, one edge per relocation site. */
+export function toDot(graph: HeapGraph, arch: Architecture): string {
+  const { nodes, sites } = graph;
+  const lines = ['digraph codeheap {', '  node [shape=box, fontname="monospace"];'];
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    const kind = KIND_NAMES[nodes.kindOf(id)];
+    const state = nodes.isLazy(id) ? 'lazy' : 'live';
+    const label = `${nodes.nameOf(id)}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}`;
+    const style = nodes.roots[id]! > 0 ? ', style=bold' : '';
+    lines.push(`  n${id} [label=${quote(label)}${style}];`);
+  }
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+      lines.push(`  n${id} -> n${sites.targetOf(s)} [label=${quote(arch.kinds[sites.kindOf(s)]!.name)}];`);
+    }
+  }
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+function quote(text: string): string {
+  return `"${text.replace(/"/g, '\\"')}"`;
+}

@@ -1,0 +1,77 @@
+// CodeHeap options: checked once, with defaults made explicit.
+
+import { hex } from './errors.js';
+import { layoutProblem } from './heap/arenas.js';
+import { arrayBufferMemory, type ArenaLayout, type Memory } from './heap/region.js';
+import { invalid } from './link/plan.js';
+import type { CodeHeapOptions, CompileCallback, Observer } from './types.js';
+
+/**
+ * Default target address of the code arena: 1 GiB. Low enough that every 32-bit relocation form
+ * (R_X86_64_32, R_X86_64_32S) reaches a heap of up to 1 GiB, the small code model's assumption;
+ * high enough to stay clear of a typical process's low mappings when native memory maps it there.
+ */
+export const DEFAULT_CODE_ADDRESS = 0x4000_0000;
+
+/** Default automatic-collection threshold in candidates (PHP's collector starts at 10,000). */
+export const DEFAULT_CYCLE_THRESHOLD = 10_000;
+
+export interface ResolvedOptions {
+  layout: ArenaLayout;
+  memory: Memory;
+  resolveExternal: ((name: string) => number | undefined) | undefined;
+  compile: CompileCallback | undefined;
+  cycleThreshold: number;
+  adaptive: boolean;
+  observer: Observer | undefined;
+}
+
+export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalid('new CodeHeap takes an options object');
+  if (options.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${String(options.arch)}`);
+  const codeAddress = options.codeAddress ?? DEFAULT_CODE_ADDRESS;
+  const layout: ArenaLayout = {
+    codeAddress,
+    codeSize: options.codeSize,
+    dataAddress: options.dataAddress ?? codeAddress + options.codeSize,
+    dataSize: options.dataSize,
+  };
+  const problem = layoutProblem(layout);
+  if (problem !== undefined) invalid(problem);
+  let memory: Memory;
+  if (options.memory === undefined) memory = arrayBufferMemory();
+  else if (options.memory instanceof ArrayBuffer) {
+    if (options.memory.byteLength < layout.codeSize + layout.dataSize) {
+      invalid(`memory holds ${options.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
+    }
+    memory = arrayBufferMemory(options.memory);
+  } else if (typeof options.memory === 'object' && typeof options.memory.reserve === 'function') {
+    memory = options.memory;
+  } else {
+    invalid('memory must be an ArrayBuffer or a Memory ({ reserve(layout) })');
+  }
+  for (const key of ['resolveExternal', 'compile'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function') invalid(`${key} must be a function`);
+  }
+  const threshold = options.cycleThreshold ?? 'auto';
+  const adaptive = threshold === 'auto';
+  if (!adaptive && !(typeof threshold === 'number' && threshold >= 1 && !Number.isNaN(threshold))) {
+    invalid(`cycleThreshold must be 'auto' or a number of candidates >= 1 (Infinity for never), got ${String(threshold)}`);
+  }
+  if (options.observer !== undefined && (typeof options.observer !== 'object' || options.observer === null)) {
+    invalid('observer must be an object with optional alloc, free, patch and collect methods');
+  }
+  return {
+    layout,
+    memory,
+    resolveExternal: options.resolveExternal,
+    compile: options.compile,
+    cycleThreshold: adaptive ? DEFAULT_CYCLE_THRESHOLD : (threshold as number),
+    adaptive,
+    observer: options.observer,
+  };
+}
+
+export function describeLayout(layout: ArenaLayout): string {
+  return `code [${hex(layout.codeAddress)}, +${layout.codeSize}), data [${hex(layout.dataAddress)}, +${layout.dataSize})`;
+}

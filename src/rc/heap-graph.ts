@@ -1,0 +1,184 @@
+// The reference-counted graph: nodes, counted relocation edges, and reclamation at zero.
+//
+// Collins' reference counting with Bacon & Rajan's candidate buffering (ECOOP 2001, section 3:
+// Increment, Decrement, Release, PossibleRoot). Departures from the paper:
+//  - Release is an explicit worklist, not recursion, because a chain of ten million functions
+//    freed by one handle must not overflow the JavaScript stack.
+//  - A node with no outgoing sites is "green" (it cannot be on a cycle) and is never buffered;
+//    the paper marks acyclic objects by type, we know it per node from its edges.
+//  - A buffered node reclaimed by counting frees its memory at once (acyclic garbage goes
+//    promptly) and only its id waits, DEAD, in the buffer.
+//
+// This layer knows nodes, edges and blocks, not byte encodings: callers that create a site have
+// already written its bytes, and backpatching lives above.
+
+import type { Arena, Arenas } from '../heap/arenas.js';
+import { CandidateBuffer } from './candidates.js';
+import {
+  ALIVE, BUFFERED, FUNCTION, GLOBAL, LAZY, NodeTable, NONE, PURPLE, STUB, growI32,
+} from './node-table.js';
+import { SiteTable } from './site-table.js';
+
+export type ReclaimReason = 'rc' | 'cycles';
+
+export interface ReclaimedNode {
+  name: string;
+  kind: 'function' | 'global' | 'stub' | 'retired';
+  address: number;
+  size: number;
+  by: ReclaimReason;
+}
+
+const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
+
+export class HeapGraph {
+  readonly nodes = new NodeTable();
+  readonly sites = new SiteTable();
+  readonly candidates = new CandidateBuffer();
+
+  /** What reclaiming is attributed to right now; the collector sets 'cycles' while it frees. */
+  reason: ReclaimReason = 'rc';
+  readonly freed = { rc: { nodes: 0, bytes: 0 }, cycles: { nodes: 0, bytes: 0 } };
+  /** When not null, each reclaimed node is appended (an observer is listening). */
+  log: ReclaimedNode[] | null = null;
+
+  private work = new Int32Array(64);
+
+  constructor(readonly arenas: Arenas) {}
+
+  /** The arena a node's block lives in: data for globals, code for everything else. */
+  arenaOf(id: number): Arena {
+    return this.nodes.kindOf(id) === GLOBAL ? this.arenas.data : this.arenas.code;
+  }
+
+  /** Where references to the node point: body, trampoline (lazy), block or stub code. */
+  addressOf(id: number): number {
+    return this.arenaOf(id).addressOf(this.nodes.block[id]!);
+  }
+
+  retain(id: number): void {
+    this.nodes.rc[id]!++;
+  }
+
+  /** Decrement: reclaim at zero (cascading), otherwise remember the node as a cycle candidate. */
+  release(id: number): void {
+    if (--this.nodes.rc[id]! === 0) this.reclaimFrom(id);
+    else this.possibleRoot(id);
+  }
+
+  /**
+   * Adds a site from source to target and counts it. Pre: the field's bytes already encode the
+   * target's current address. The site goes to the head of both lists.
+   */
+  addSite(source: number, target: number, kindId: number, loc: number, addend: number, usualAddend: number): number {
+    const { nodes, sites } = this;
+    const site = sites.allocate(target, kindId, loc, addend, usualAddend);
+    sites.nextOut[site] = nodes.firstOut[source]!;
+    nodes.firstOut[source] = site;
+    const head = nodes.firstIn[target]!;
+    sites.nextIn[site] = head;
+    sites.prevIn[site] = NONE;
+    if (head !== NONE) sites.prevIn[head] = site;
+    nodes.firstIn[target] = site;
+    nodes.rc[target]!++;
+    return site;
+  }
+
+  /**
+   * Drops every site of an outgoing list (a released body's, or a reclaimed node's): each
+   * target loses one count, and targets reaching zero are reclaimed, iteratively.
+   */
+  dropSites(firstOut: number): void {
+    this.drain(this.dropList(firstOut, 0));
+  }
+
+  /** Nodes reachable from `id` whose count reaches zero are reclaimed, without recursion. */
+  private reclaimFrom(id: number): void {
+    this.work[0] = id;
+    this.drain(1);
+  }
+
+  private drain(top: number): void {
+    while (top > 0) {
+      const id = this.work[--top]!;
+      const firstOut = this.nodes.firstOut[id]!;
+      this.nodes.firstOut[id] = NONE;
+      this.freeNode(id);
+      top = this.dropList(firstOut, top);
+    }
+  }
+
+  /** Unlinks and frees the sites of a list; pushes targets that reach zero onto the worklist. */
+  private dropList(site: number, top: number): number {
+    const { nodes, sites } = this;
+    while (site !== NONE) {
+      const next = sites.nextOut[site]!;
+      const target = sites.targetOf(site);
+      this.unlinkIn(site, target);
+      sites.free(site);
+      if (--nodes.rc[target]! === 0) {
+        if (top === this.work.length) this.work = growI32(this.work, top * 2);
+        this.work[top++] = target;
+      } else {
+        this.possibleRoot(target);
+      }
+      site = next;
+    }
+    return top;
+  }
+
+  private unlinkIn(site: number, target: number): void {
+    const { nodes, sites } = this;
+    const prev = sites.prevIn[site]!;
+    const next = sites.nextIn[site]!;
+    if (prev === NONE) nodes.firstIn[target] = next;
+    else sites.nextIn[prev] = next;
+    if (next !== NONE) sites.prevIn[next] = prev;
+  }
+
+  /** PossibleRoot: buffer a node that may now head a garbage cycle. Green nodes are skipped. */
+  private possibleRoot(id: number): void {
+    const { nodes } = this;
+    if (nodes.firstOut[id] === NONE) return;
+    nodes.setColor(id, PURPLE);
+    const flags = nodes.flags[id]!;
+    if ((flags & BUFFERED) === 0) {
+      nodes.flags[id] = flags | BUFFERED;
+      this.candidates.push(id);
+    }
+  }
+
+  /** Returns a node's blocks and names to the heap. Pre: rc is 0 and its sites are detached. */
+  private freeNode(id: number): void {
+    const { nodes, arenas } = this;
+    const kind = nodes.kindOf(id);
+    const block = nodes.block[id]!;
+    const arena = this.arenaOf(id);
+    const address = arena.addressOf(block);
+    let size = arena.sizeOf(block);
+    if (this.log !== null) {
+      const reportedSize = kind === FUNCTION && nodes.isLazy(id) ? 0 : size;
+      this.log.push({ name: nodes.nameOf(id), kind: KIND_NAMES[kind]!, address, size: reportedSize, by: this.reason });
+    }
+    arena.allocator.free(block);
+    if (kind === FUNCTION || kind === GLOBAL) {
+      const name = nodes.names[id]!;
+      if (nodes.symbols.get(name) === id) nodes.symbols.delete(name);
+      if ((nodes.flags[id]! & LAZY) !== 0) nodes.byTrampoline.delete(address);
+    } else if (kind === STUB) {
+      const slot = nodes.aux[id]!;
+      size += arenas.data.sizeOf(slot);
+      arenas.data.allocator.free(slot);
+      const fn = nodes.partner[id]!;
+      if (fn !== NONE) nodes.partner[fn] = NONE;
+      else nodes.externalStubs.delete(nodes.names[id]!);
+    }
+    const tally = this.freed[this.reason];
+    tally.nodes++;
+    tally.bytes += size;
+    nodes.liveCount--;
+    const flags = nodes.flags[id]! & ~ALIVE;
+    nodes.flags[id] = flags;
+    if ((flags & BUFFERED) === 0) nodes.releaseId(id);
+  }
+}

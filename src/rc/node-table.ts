@@ -1,0 +1,180 @@
+// The node table: every function, global, stub and retired body of the heap, as a struct of
+// typed arrays indexed by node id.
+//
+// One record per node, 29 bytes plus a name reference. Ids are recycled through a free stack; an
+// id whose node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD
+// (reserved) until the buffer lets it go, so the buffer never names a recycled id.
+//
+// Packed flags, one byte per node:
+//
+//    7   6   5   4       3          2      1   0
+//  +---+-------+-------+----------+------+-------+
+//  | - | color | ALIVE | BUFFERED | LAZY | kind  |
+//  +---+-------+-------+----------+------+-------+
+//
+//  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
+//  LAZY     a function with no body: `block` is its reentry trampoline
+//  BUFFERED the id is in the candidate buffer (at most once)
+//  ALIVE    the node holds memory; 0 with BUFFERED set means DEAD: reclaimed, id reserved
+//  color    the cycle collector's color (black, gray, white, purple)
+//
+// Per node:
+//  rc        relocation sites targeting it + roots + 1 for a function whose stub exists
+//  roots     handles and pins on it (kept so verify() can recount rc exactly)
+//  block     allocator block: body, trampoline or stub code (code arena); a global's data
+//  aux       a stub's 8-byte pointer slot (data arena); -1 otherwise
+//  partner   function -> its stub; stub -> its function (-1 when the stub is an external's);
+//            retired body -> the function it belonged to
+//  firstOut  head of its outgoing relocation sites; firstIn: head of the sites targeting it
+
+export const FUNCTION = 0;
+export const GLOBAL = 1;
+export const STUB = 2;
+export const RETIRED = 3;
+
+const KIND_MASK = 0b11;
+export const LAZY = 1 << 2;
+export const BUFFERED = 1 << 3;
+export const ALIVE = 1 << 4;
+const COLOR_SHIFT = 5;
+const COLOR_MASK = 0b11 << COLOR_SHIFT;
+
+export const BLACK = 0;
+export const GRAY = 1;
+export const WHITE = 2;
+export const PURPLE = 3;
+
+export const NONE = -1;
+
+/** Bytes of typed-array record per node id (flags 1 + seven Int32 fields). */
+export const NODE_RECORD_BYTES = 1 + 7 * 4;
+
+/** Node ids fit in the 27 bits a relocation site keeps for its target. */
+export const MAX_NODES = 1 << 27;
+
+export class NodeTable {
+  flags = new Uint8Array(0);
+  rc = new Int32Array(0);
+  roots = new Int32Array(0);
+  block = new Int32Array(0);
+  aux = new Int32Array(0);
+  partner = new Int32Array(0);
+  firstOut = new Int32Array(0);
+  firstIn = new Int32Array(0);
+  /** Function and global names; a stub's and a retired body's are derived (see nameOf). */
+  names: string[] = [];
+
+  /** Functions and globals by name: the symbols lookup and relocations resolve against. */
+  readonly symbols = new Map<string, number>();
+  /** Stubs of external symbols, by the external's name (one canonical stub each). */
+  readonly externalStubs = new Map<string, number>();
+  /** Lazy functions by trampoline address: how the resolver learns which function was entered. */
+  readonly byTrampoline = new Map<number, number>();
+
+  private freeIds = new Int32Array(0);
+  private freeCount = 0;
+  /** Ids ever handed out; ids below it are in use, DEAD, or on the free stack. */
+  private highWater = 0;
+  /** Nodes holding memory (ALIVE). */
+  liveCount = 0;
+
+  get capacity(): number {
+    return this.flags.length;
+  }
+
+  /** Pre: kind is one of the four kinds. Post: a fresh ALIVE record with rc 0 and no sites. */
+  allocate(kind: number, name: string, block: number): number {
+    let id: number;
+    if (this.freeCount > 0) {
+      id = this.freeIds[--this.freeCount]!;
+    } else {
+      if (this.highWater === this.capacity) this.grow();
+      id = this.highWater++;
+    }
+    this.flags[id] = kind | ALIVE;
+    this.rc[id] = 0;
+    this.roots[id] = 0;
+    this.block[id] = block;
+    this.aux[id] = NONE;
+    this.partner[id] = NONE;
+    this.firstOut[id] = NONE;
+    this.firstIn[id] = NONE;
+    this.names[id] = name;
+    this.liveCount++;
+    return id;
+  }
+
+  /** Returns an id to the free stack. Pre: not ALIVE and not BUFFERED. */
+  releaseId(id: number): void {
+    this.flags[id] = 0;
+    this.names[id] = '';
+    if (this.freeCount === this.freeIds.length) {
+      const grown = new Int32Array(Math.max(16, this.freeIds.length * 2));
+      grown.set(this.freeIds);
+      this.freeIds = grown;
+    }
+    this.freeIds[this.freeCount++] = id;
+  }
+
+  kindOf(id: number): number {
+    return this.flags[id]! & KIND_MASK;
+  }
+  isAlive(id: number): boolean {
+    return (this.flags[id]! & ALIVE) !== 0;
+  }
+  isLazy(id: number): boolean {
+    return (this.flags[id]! & LAZY) !== 0;
+  }
+  setLazy(id: number, lazy: boolean): void {
+    this.flags[id] = lazy ? this.flags[id]! | LAZY : this.flags[id]! & ~LAZY;
+  }
+  colorOf(id: number): number {
+    return (this.flags[id]! & COLOR_MASK) >>> COLOR_SHIFT;
+  }
+  setColor(id: number, color: number): void {
+    this.flags[id] = (this.flags[id]! & ~COLOR_MASK) | (color << COLOR_SHIFT);
+  }
+
+  /** The name a user sees: a function's or global's own; stub(f) for a stub; f (retired) for a body. */
+  nameOf(id: number): string {
+    const kind = this.kindOf(id);
+    if (kind === STUB) return this.partner[id] === NONE ? `stub(extern ${this.names[id]})` : `stub(${this.names[id]})`;
+    if (kind === RETIRED) return `${this.names[id]} (retired)`;
+    return this.names[id]!;
+  }
+
+  /** Ids ever handed out: iterate 0 .. highWater and test isAlive. */
+  get idLimit(): number {
+    return this.highWater;
+  }
+
+  /** Bytes of node records for ids handed out (in use, DEAD, or waiting on the free stack). */
+  metadataBytes(): number {
+    return this.highWater * NODE_RECORD_BYTES + this.freeIds.length * 4;
+  }
+
+  private grow(): void {
+    const size = Math.max(64, this.capacity * 2);
+    if (this.capacity >= MAX_NODES) throw new RangeError(`the node table is full (${MAX_NODES} nodes)`);
+    this.flags = growU8(this.flags, size);
+    this.rc = growI32(this.rc, size);
+    this.roots = growI32(this.roots, size);
+    this.block = growI32(this.block, size);
+    this.aux = growI32(this.aux, size);
+    this.partner = growI32(this.partner, size);
+    this.firstOut = growI32(this.firstOut, size);
+    this.firstIn = growI32(this.firstIn, size);
+  }
+}
+
+export function growI32(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
+  const grown = new Int32Array(size);
+  grown.set(array);
+  return grown;
+}
+
+function growU8(array: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
+  const grown = new Uint8Array(size);
+  grown.set(array);
+  return grown;
+}

@@ -1,0 +1,107 @@
+// Relocation sites: the counted edges of the heap, as a struct of typed arrays indexed by site id.
+//
+// Each site is one place in a node's bytes that holds a reference. It lives on two lists:
+//  - its source's outgoing list (singly linked through nextOut): what the node references, walked
+//    when the node is reclaimed and by the cycle collector;
+//  - its target's incoming list (doubly linked through nextIn/prevIn): who references the node,
+//    walked when a function's body moves, so backpatching costs O(its sites), not O(all sites),
+//    and unlinked in O(1) when the source goes.
+//
+// The site does not store its source or its addend: the source owns the outgoing list, and an
+// addend that differs from its type's usual one (-4 for rel32, 0 otherwise) sits in a side map.
+// Backpatching needs neither: it adds the target's displacement to the value already encoded.
+//
+// Packed target word:
+//
+//    31   30       29 .. 27    26 .. 0
+//  +----+--------+-----------+--------------------+
+//  | 0  | ADDEND | kind id   | target node id     |
+//  +----+--------+-----------+--------------------+
+//
+// 20 bytes per site: target 4, loc 4, nextOut 4, nextIn 4, prevIn 4.
+
+import { growI32, NONE } from './node-table.js';
+
+const TARGET_BITS = 27;
+const TARGET_MASK = (1 << TARGET_BITS) - 1;
+const KIND_SHIFT = TARGET_BITS;
+const KIND_MASK = 0b111;
+const CUSTOM_ADDEND = 1 << 30;
+
+export const SITE_RECORD_BYTES = 5 * 4;
+
+export class SiteTable {
+  target = new Int32Array(0);
+  /** Heap position (local byte index) of the field. */
+  loc = new Int32Array(0);
+  nextOut = new Int32Array(0);
+  nextIn = new Int32Array(0);
+  prevIn = new Int32Array(0);
+  /** Addends that differ from their type's usual addend, by site id. */
+  readonly addends = new Map<number, number>();
+
+  /** Head of the free list, threaded through nextOut. */
+  private freeHead = NONE;
+  private highWater = 0;
+  count = 0;
+
+  allocate(target: number, kindId: number, loc: number, addend: number, usualAddend: number): number {
+    let site = this.freeHead;
+    if (site !== NONE) {
+      this.freeHead = this.nextOut[site]!;
+    } else {
+      if (this.highWater === this.target.length) this.grow();
+      site = this.highWater++;
+    }
+    let word = target | (kindId << KIND_SHIFT);
+    if (addend !== usualAddend) {
+      word |= CUSTOM_ADDEND;
+      this.addends.set(site, addend);
+    }
+    this.target[site] = word;
+    this.loc[site] = loc;
+    this.nextOut[site] = NONE;
+    this.count++;
+    return site;
+  }
+
+  free(site: number): void {
+    if ((this.target[site]! & CUSTOM_ADDEND) !== 0) this.addends.delete(site);
+    this.target[site] = NONE;
+    this.nextOut[site] = this.freeHead;
+    this.freeHead = site;
+    this.count--;
+  }
+
+  targetOf(site: number): number {
+    return this.target[site]! & TARGET_MASK;
+  }
+  kindOf(site: number): number {
+    return (this.target[site]! >>> KIND_SHIFT) & KIND_MASK;
+  }
+  addendOf(site: number, usualAddend: number): number {
+    return (this.target[site]! & CUSTOM_ADDEND) !== 0 ? this.addends.get(site)! : usualAddend;
+  }
+  isFree(site: number): boolean {
+    return this.target[site] === NONE;
+  }
+
+  /** Ids ever handed out (free ones included). */
+  get idLimit(): number {
+    return this.highWater;
+  }
+
+  metadataBytes(): number {
+    // A side-map entry costs about what a small Map entry does in V8 (key, value, chain, hash).
+    return this.highWater * SITE_RECORD_BYTES + this.addends.size * 32;
+  }
+
+  private grow(): void {
+    const size = Math.max(256, this.target.length * 2);
+    this.target = growI32(this.target, size);
+    this.loc = growI32(this.loc, size);
+    this.nextOut = growI32(this.nextOut, size);
+    this.nextIn = growI32(this.nextIn, size);
+    this.prevIn = growI32(this.prevIn, size);
+  }
+}

@@ -1,0 +1,144 @@
+// Canonical indirection stubs, external-call stubs and reentry trampolines.
+//
+// The protocol follows LLVM ORC's IndirectStubsManager (createStub, findPointer, updatePointer)
+// with one departure: a stub's pointer slot is an ordinary relocation site (R_X86_64_64, stub ->
+// function body), so "updatePointer" is never called by hand. Backpatching a function's body
+// rewrites its call sites and its slot in the same walk, and the stub's count edge to the
+// function is that site: rc(f) includes 1 while stub(f) exists, with no special case.
+//
+// Creation is two-phase so define() can stay all-or-nothing: reserve the blocks (may fail, holds
+// nothing on failure), then create the node once every check has passed.
+
+import { hex } from '../errors.js';
+import type { HeapGraph } from '../rc/heap-graph.js';
+import { NONE, STUB } from '../rc/node-table.js';
+import type { Architecture } from '../reloc/architecture.js';
+import { R_X86_64_64 } from '../reloc/x86-64.js';
+import {
+  SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_SIZE,
+  decodeStub, decodeTrampoline, writeStub, writeTrampoline,
+} from './x86-64-layout.js';
+
+export interface StubReservation {
+  readonly code: number;
+  readonly slot: number;
+}
+
+export class StubManager {
+  /** Data block of the heap's one resolver slot, which every trampoline calls through. */
+  readonly resolverSlot: number;
+
+  constructor(private readonly graph: HeapGraph, private readonly arch: Architecture) {
+    const slot = graph.arenas.data.allocator.allocate(SLOT_SIZE, SLOT_ALIGN);
+    if (slot < 0) throw new RangeError('the data arena cannot hold the resolver slot');
+    this.resolverSlot = slot;
+    graph.arenas.view.setBigUint64(graph.arenas.data.loc(slot), 0n, true);
+  }
+
+  get resolverSlotAddress(): number {
+    return this.graph.arenas.data.addressOf(this.resolverSlot);
+  }
+
+  /** Blocks for one stub, or undefined when either arena is full (then nothing is held). */
+  reserveStub(): StubReservation | undefined {
+    const { code, data } = this.graph.arenas;
+    const codeBlock = code.allocator.allocate(STUB_SIZE, STUB_ALIGN);
+    if (codeBlock < 0) return undefined;
+    const slot = data.allocator.allocate(SLOT_SIZE, SLOT_ALIGN);
+    if (slot < 0) {
+      code.allocator.free(codeBlock);
+      return undefined;
+    }
+    return { code: codeBlock, slot };
+  }
+
+  unreserveStub(reservation: StubReservation): void {
+    this.graph.arenas.code.allocator.free(reservation.code);
+    this.graph.arenas.data.allocator.free(reservation.slot);
+  }
+
+  stubAddress(reservation: StubReservation): number {
+    return this.graph.arenas.code.addressOf(reservation.code);
+  }
+
+  /** stub(f): its slot is a site targeting f's current body (or trampoline). Post: rc(f) + 1. */
+  createFunctionStub(fn: number, reservation: StubReservation): number {
+    const { graph } = this;
+    const { nodes } = graph;
+    const stub = this.createStub(nodes.names[fn]!, reservation, graph.addressOf(fn));
+    nodes.partner[stub] = fn;
+    nodes.partner[fn] = stub;
+    const kind = this.arch.kinds[R_X86_64_64]!;
+    graph.addSite(stub, fn, kind.id, graph.arenas.data.loc(reservation.slot), 0, kind.usualAddend);
+    return stub;
+  }
+
+  /** The stub of an external symbol out of rel32 reach; its slot holds the external's address. */
+  createExternalStub(name: string, address: number, reservation: StubReservation): number {
+    const stub = this.createStub(name, reservation, address);
+    this.graph.nodes.externalStubs.set(name, stub);
+    return stub;
+  }
+
+  private createStub(name: string, reservation: StubReservation, target: number): number {
+    const { nodes, arenas } = this.graph;
+    const stub = nodes.allocate(STUB, name, reservation.code);
+    nodes.aux[stub] = reservation.slot;
+    writeStub(arenas.view, arenas.code.loc(reservation.code), arenas.code.addressOf(reservation.code),
+      arenas.data.addressOf(reservation.slot));
+    this.arch.write(arenas.view, arenas.data.loc(reservation.slot), this.arch.kinds[R_X86_64_64]!, target);
+    return stub;
+  }
+
+  /** A trampoline block, or -1 when the code arena is full. */
+  reserveTrampoline(): number {
+    return this.graph.arenas.code.allocator.allocate(TRAMPOLINE_SIZE, TRAMPOLINE_ALIGN);
+  }
+
+  /** Writes fn's trampoline into block and registers it for the resolver. */
+  installTrampoline(fn: number, block: number): void {
+    const { arenas, nodes } = this.graph;
+    const address = arenas.code.addressOf(block);
+    writeTrampoline(arenas.view, arenas.code.loc(block), address, this.resolverSlotAddress);
+    nodes.byTrampoline.set(address, fn);
+  }
+
+  /** The lazy function a trampoline return address belongs to, or -1. */
+  functionEnteredAt(returnAddress: number): number {
+    return this.graph.nodes.byTrampoline.get(returnAddress - 6) ?? NONE;
+  }
+
+  /** Problems with a stub's code and slot bytes (the slot's site is checked with all sites). */
+  checkStub(stub: number): string[] {
+    const { arenas, nodes } = this.graph;
+    const code = nodes.block[stub]!;
+    const slot = nodes.aux[stub]!;
+    const address = arenas.code.addressOf(code);
+    const through = decodeStub(arenas.view, arenas.code.loc(code), address);
+    const problems: string[] = [];
+    if (through !== arenas.data.addressOf(slot)) {
+      problems.push(`${nodes.nameOf(stub)} at ${hex(address)} does not jump through its slot ${hex(arenas.data.addressOf(slot))}`);
+    }
+    const fn = nodes.partner[stub]!;
+    if (fn === NONE) {
+      const value = this.arch.read(arenas.view, arenas.data.loc(slot), this.arch.kinds[R_X86_64_64]!);
+      if (value === 0) problems.push(`${nodes.nameOf(stub)} has an empty slot`);
+    }
+    return problems;
+  }
+
+  checkTrampoline(fn: number): string[] {
+    const { arenas, nodes } = this.graph;
+    const block = nodes.block[fn]!;
+    const address = arenas.code.addressOf(block);
+    const through = decodeTrampoline(arenas.view, arenas.code.loc(block), address);
+    const problems: string[] = [];
+    if (through !== this.resolverSlotAddress) {
+      problems.push(`the trampoline of ${nodes.names[fn]} at ${hex(address)} does not call through the resolver slot`);
+    }
+    if (nodes.byTrampoline.get(address) !== fn) {
+      problems.push(`the trampoline of ${nodes.names[fn]} at ${hex(address)} is not registered for the resolver`);
+    }
+    return problems;
+  }
+}

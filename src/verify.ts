@@ -1,0 +1,182 @@
+// verify(): every invariant the design states, checked over the whole heap.
+//
+// What holds between public calls, and what this walk checks:
+//  - the allocators are sound (tlsf-verify) and their used blocks are exactly the blocks live
+//    nodes own (bodies, trampolines, stub code, globals, pointer slots) plus the resolver slot;
+//  - rc(n) = sites targeting n + roots(n), and every live node has rc > 0;
+//  - every site lies inside its source's bytes, sites of one node do not overlap, and it is on
+//    its target's incoming list exactly once, with consistent links;
+//  - every site's bytes decode to S + A (- P) for its target's current address;
+//  - stubs jump through their slots, trampolines call through the resolver slot, a function and
+//    its stub point at each other, and the symbol, stub and trampoline indexes agree with nodes;
+//  - the candidate buffer holds exactly the BUFFERED ids, each once.
+// Iterative throughout; it allocates a few arrays of the tables' size.
+
+import { hex } from './errors.js';
+import type { Arena } from './heap/arenas.js';
+import type { Bodies } from './pins.js';
+import type { HeapGraph } from './rc/heap-graph.js';
+import { BUFFERED, FUNCTION, GLOBAL, NONE, RETIRED, STUB } from './rc/node-table.js';
+import { relocationValue, type Architecture } from './reloc/architecture.js';
+import { R_X86_64_64 } from './reloc/x86-64.js';
+import type { StubManager } from './stubs/stub-manager.js';
+import { siteSources } from './inspect.js';
+
+export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies, arch: Architecture): string[] {
+  const problems: string[] = [];
+  const { nodes, sites, arenas } = graph;
+  for (const arena of [arenas.code, arenas.data]) {
+    for (const p of arena.allocator.verify()) problems.push(`${arena.name} arena: ${p}`);
+  }
+  const owned = { code: new Set<number>(), data: new Set<number>() };
+  const own = (arena: Arena, block: number, what: string): void => {
+    const set = owned[arena.name];
+    if (!arena.allocator.isUsed(block)) problems.push(`${what} owns ${arena.name} block ${block}, which is not allocated`);
+    else if (set.has(block)) problems.push(`${what} shares ${arena.name} block ${block} with another owner`);
+    set.add(block);
+  };
+  own(arenas.data, stubs.resolverSlot, 'the resolver slot');
+
+  const inCount = new Int32Array(nodes.idLimit);
+  const sources = siteSources(graph);
+  let outTotal = 0;
+  let alive = 0;
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    alive++;
+    const name = nodes.nameOf(id);
+    const kind = nodes.kindOf(id);
+    const arena = graph.arenaOf(id);
+    own(arena, nodes.block[id]!, name);
+    if (kind === STUB) own(arenas.data, nodes.aux[id]!, `${name}'s slot`);
+    if (nodes.rc[id]! <= 0) problems.push(`${name} is alive with rc ${nodes.rc[id]}`);
+    if (nodes.roots[id]! < 0) problems.push(`${name} has ${nodes.roots[id]} roots`);
+    checkNode(graph, stubs, bodies, id, problems);
+    // Outgoing sites: inside the source, non-overlapping, encoding their target's address.
+    const spans: [number, number][] = [];
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+      outTotal++;
+      if (sites.isFree(s)) {
+        problems.push(`${name} lists freed site ${s}`);
+        break;
+      }
+      const target = sites.targetOf(s);
+      const kindInfo = arch.kinds[sites.kindOf(s)]!;
+      const loc = sites.loc[s]!;
+      spans.push([loc, loc + kindInfo.width]);
+      if (!nodes.isAlive(target)) {
+        problems.push(`${name} has a ${kindInfo.name} site to reclaimed node ${target}`);
+        continue;
+      }
+      inCount[target]!++;
+      const holder = kind === STUB ? arenas.data : arena;
+      const holderBlock = kind === STUB ? nodes.aux[id]! : nodes.block[id]!;
+      const start = holder.loc(holderBlock);
+      if (loc < start || loc + kindInfo.width > start + holder.sizeOf(holderBlock)) {
+        problems.push(`${name}: a ${kindInfo.name} site at local ${loc} lies outside its bytes`);
+      }
+      const P = arenas.addressOfLoc(loc);
+      const expected = relocationValue(kindInfo, graph.addressOf(target), sites.addendOf(s, kindInfo.usualAddend), P);
+      const actual = arch.read(arenas.view, loc, kindInfo);
+      if (actual !== expected) {
+        problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} to ${nodes.nameOf(target)} holds ${hex(actual)}, expected ${hex(expected)} (target at ${hex(graph.addressOf(target))})`);
+      }
+    }
+    spans.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) {
+      if (spans[i - 1]![1] > spans[i]![0]) problems.push(`${name}: two sites overlap at local ${spans[i]![0]}`);
+    }
+  }
+  // Incoming lists: consistent links, right target, and as many entries as sites point here.
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if (!nodes.isAlive(id)) continue;
+    let count = 0;
+    let prev = NONE;
+    for (let s = nodes.firstIn[id]!; s !== NONE; s = sites.nextIn[s]!) {
+      if (sites.prevIn[s] !== prev) problems.push(`${nodes.nameOf(id)}: incoming site ${s} has a broken back link`);
+      if (sites.isFree(s) || sites.targetOf(s) !== id) problems.push(`${nodes.nameOf(id)}: incoming site ${s} does not target it`);
+      if (sources[s] === NONE) problems.push(`${nodes.nameOf(id)}: incoming site ${s} belongs to no live node`);
+      prev = s;
+      if (++count > sites.idLimit) {
+        problems.push(`${nodes.nameOf(id)}: incoming list loops`);
+        break;
+      }
+    }
+    if (count !== inCount[id]) problems.push(`${nodes.nameOf(id)}: ${count} sites on its incoming list, ${inCount[id]} target it`);
+    const expectedRc = inCount[id]! + nodes.roots[id]!;
+    if (nodes.rc[id] !== expectedRc) {
+      problems.push(`${nodes.nameOf(id)}: rc ${nodes.rc[id]}, but ${inCount[id]} sites and ${nodes.roots[id]} handles/pins refer to it`);
+    }
+  }
+  if (outTotal !== sites.count) problems.push(`the site table counts ${sites.count} sites, nodes list ${outTotal}`);
+  if (alive !== nodes.liveCount) problems.push(`the node table counts ${nodes.liveCount} live nodes, ${alive} are alive`);
+  for (const arena of [arenas.code, arenas.data]) {
+    if (owned[arena.name].size !== arena.allocator.usedBlocks) {
+      problems.push(`${arena.name} arena: ${arena.allocator.usedBlocks} blocks allocated, ${owned[arena.name].size} owned (a leak or a double free)`);
+    }
+  }
+  checkIndexes(graph, problems);
+  return problems;
+}
+
+function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: number, problems: string[]): void {
+  const { nodes, sites } = graph;
+  const name = nodes.nameOf(id);
+  const kind = nodes.kindOf(id);
+  const partner = nodes.partner[id]!;
+  if (nodes.isLazy(id)) {
+    if (kind !== FUNCTION) problems.push(`${name} is lazy but not a function`);
+    if (nodes.firstOut[id] !== NONE) problems.push(`${name} is lazy but has relocation sites`);
+    problems.push(...stubs.checkTrampoline(id));
+  }
+  if (kind === FUNCTION || kind === GLOBAL) {
+    if (nodes.symbols.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the symbol table`);
+  }
+  if (kind === FUNCTION && partner !== NONE) {
+    if (!nodes.isAlive(partner) || nodes.kindOf(partner) !== STUB || nodes.partner[partner] !== id) {
+      problems.push(`${name}'s stub link does not point back`);
+    }
+  }
+  if (kind === FUNCTION && bodies.pinsOnCurrent(id) > nodes.roots[id]!) problems.push(`${name} has more body pins than roots`);
+  if (kind === STUB) {
+    problems.push(...stubs.checkStub(id));
+    const first = nodes.firstOut[id]!;
+    if (partner === NONE) {
+      if (nodes.externalStubs.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the external stub index`);
+      if (first !== NONE) problems.push(`${name} is an external's stub but has sites`);
+    } else if (first === NONE || sites.nextOut[first] !== NONE || sites.targetOf(first) !== partner
+      || sites.kindOf(first) !== R_X86_64_64 || sites.loc[first] !== graph.arenas.data.loc(nodes.aux[id]!)) {
+      problems.push(`${name} must have exactly one site: its slot, R_X86_64_64 to ${nodes.nameOf(partner)}`);
+    }
+  }
+  if (kind === RETIRED && (partner === NONE || !nodes.isAlive(partner) || nodes.kindOf(partner) !== FUNCTION)) {
+    problems.push(`${name} is a retired body of no live function`);
+  }
+}
+
+function checkIndexes(graph: HeapGraph, problems: string[]): void {
+  const { nodes, candidates } = graph;
+  for (const [name, id] of nodes.symbols) {
+    if (!nodes.isAlive(id) || nodes.names[id] !== name || nodes.kindOf(id) > GLOBAL) problems.push(`symbol ${name} names no live function or global`);
+  }
+  for (const [name, id] of nodes.externalStubs) {
+    if (!nodes.isAlive(id) || nodes.kindOf(id) !== STUB || nodes.partner[id] !== NONE || nodes.names[id] !== name) {
+      problems.push(`the external stub index names ${name}, which has no live stub`);
+    }
+  }
+  for (const [address, id] of nodes.byTrampoline) {
+    if (!nodes.isAlive(id) || !nodes.isLazy(id) || graph.addressOf(id) !== address) {
+      problems.push(`the trampoline index holds ${hex(address)} for a node that is not lazy there`);
+    }
+  }
+  const seen = new Set<number>();
+  for (let i = 0; i < candidates.length; i++) {
+    const id = candidates.ids[i]!;
+    if (seen.has(id)) problems.push(`node ${id} is buffered twice`);
+    seen.add(id);
+    if ((nodes.flags[id]! & BUFFERED) === 0) problems.push(`node ${id} is in the candidate buffer without its BUFFERED flag`);
+  }
+  for (let id = 0; id < nodes.idLimit; id++) {
+    if ((nodes.flags[id]! & BUFFERED) !== 0 && !seen.has(id)) problems.push(`node ${id} is flagged BUFFERED but not in the buffer`);
+  }
+}
