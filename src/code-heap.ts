@@ -19,12 +19,13 @@ import { backpatch, checkBackpatch } from './link/backpatch.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Bodies } from './pins.js';
 import { HeapGraph } from './rc/heap-graph.js';
-import { FUNCTION, NONE } from './rc/node-table.js';
+import { FUNCTION, KIND_NAMES, NONE } from './rc/node-table.js';
+import { STUB_SIZE, TRAMPOLINE_SIZE } from './stubs/x86-64-layout.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import { EventQueue } from './events.js';
 import { collectCycles } from './cycles/collect.js';
-import { heapStats, nodeInfo, toDot, KIND_NAMES } from './inspect.js';
+import { heapStats, nodeInfo, toDot } from './inspect.js';
 import { verifyHeap } from './verify.js';
 import type {
   CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NodeInfo, UnitDefinition,
@@ -85,7 +86,7 @@ export class CodeHeap implements HandleOwner {
       nodes.symbols.set(name, fn);
       this.#ctx.compileFns[fn] = compile;
       this.#stubs.installTrampoline(fn, block);
-      this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), 8);
+      this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), TRAMPOLINE_SIZE);
       return this.#newHandle(fn);
     });
   }
@@ -107,7 +108,7 @@ export class CodeHeap implements HandleOwner {
       if (nodes.partner[fn] === NONE) {
         const reservation = this.#allocateOrCollect(() => this.#stubs.reserveStub() ?? -1, `pointer(${handle.name}): the stub`);
         const stub = this.#stubs.createFunctionStub(fn, reservation as Exclude<typeof reservation, number>);
-        this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), 8);
+        this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), STUB_SIZE);
       }
       return this.#newHandle(nodes.partner[fn]!);
     });
@@ -146,7 +147,7 @@ export class CodeHeap implements HandleOwner {
       nodes.setLazy(fn, true);
       this.#patches += patched;
       this.#events.patch(handle.name, patched, from, to);
-      this.#events.alloc(handle.name, 'trampoline', to, 8);
+      this.#events.alloc(handle.name, 'trampoline', to, TRAMPOLINE_SIZE);
       if (this.#bodies.dispose(fn, old) === NONE) this.#events.free(handle.name, 'function', from, size, 'evict');
     });
   }

@@ -5,6 +5,8 @@
 
 import type { Plan } from './link/plan.js';
 import type { HeapGraph } from './rc/heap-graph.js';
+import { GLOBAL } from './rc/node-table.js';
+import { STUB_SIZE } from './stubs/x86-64-layout.js';
 import type { CollectionResult, Observer } from './types.js';
 
 type FreeEvent = Parameters<NonNullable<Observer['free']>>[0];
@@ -41,11 +43,10 @@ export class EventQueue {
     if (this.observer?.alloc === undefined) return;
     const { graph } = this;
     for (const node of plan.nodes) {
-      const kind = node.existing === -1 ? (node.kind === 1 ? 'global' : 'function') : 'function';
-      this.alloc(node.name, kind, node.address, node.size);
+      this.alloc(node.name, node.kind === GLOBAL ? 'global' : 'function', node.address, node.size);
     }
     for (const stub of plan.stubs) {
-      if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), 8);
+      if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), STUB_SIZE);
     }
   }
 

@@ -6,13 +6,11 @@
 
 import { hex } from './errors.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import { FUNCTION, GLOBAL, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
+import { FUNCTION, GLOBAL, KIND_NAMES, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
 import { SITE_RECORD_BYTES } from './rc/site-table.js';
 import type { Architecture } from './reloc/architecture.js';
 import type { ArenaStats, HeapStats, NodeInfo } from './types.js';
 import type { Arena } from './heap/arenas.js';
-
-export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
 
 /** Source node of every site in use, by site id (-1 for free site ids). One pass. */
 export function siteSources(graph: HeapGraph): Int32Array {
@@ -126,20 +124,21 @@ export function toDot(graph: HeapGraph, arch: Architecture): string {
     if (!nodes.isAlive(id)) continue;
     const kind = KIND_NAMES[nodes.kindOf(id)];
     const state = nodes.isLazy(id) ? 'lazy' : 'live';
-    const label = `${nodes.nameOf(id)}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}`;
+    const label = `${escape(nodes.nameOf(id))}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}`;
     const style = nodes.roots[id]! > 0 ? ', style=bold' : '';
-    lines.push(`  n${id} [label=${quote(label)}${style}];`);
+    lines.push(`  n${id} [label="${label}"${style}];`);
   }
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
-      lines.push(`  n${id} -> n${sites.targetOf(s)} [label=${quote(arch.kinds[sites.kindOf(s)]!.name)}];`);
+      lines.push(`  n${id} -> n${sites.targetOf(s)} [label="${arch.kinds[sites.kindOf(s)]!.name}"];`);
     }
   }
   lines.push('}');
   return `${lines.join('\n')}\n`;
 }
 
-function quote(text: string): string {
-  return `"${text.replace(/"/g, '\\"')}"`;
+/** A name inside a DOT string: backslashes and quotes escaped. */
+function escape(text: string): string {
+  return text.replace(/[\\"]/g, (c) => `\\${c}`);
 }

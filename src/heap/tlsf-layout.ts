@@ -42,6 +42,12 @@ export const FREE = 2;
 //
 // Sizes below SMALL_SIZE are first level 0, one exact list per granule: sl = size / 8.
 // With SL_BITS = 4 that is 16 lists per power of two; a list spans at most 1/16 of its sizes.
+// The largest size, 2^31, is list (25, 0). One number names a list:
+//
+//   list   9        4 3      0
+//         +----------+--------+
+//         |    fl    |   sl   |      heads[list]: first block of the list, or NONE
+//         +----------+--------+
 export const SL_BITS = 4;
 export const SL_COUNT = 1 << SL_BITS;
 export const SL_MASK = SL_COUNT - 1;

@@ -76,16 +76,21 @@ function checkPhysicalList(s: AllocatorState, seen: Uint8Array, problems: string
     const offset = offsetOf(s, block);
     const state = stateOf(s, block);
     if (prev === NONE && offset !== 0) {
-      problems.push(`the first block ${block} starts at ${hex(offset)}, leaving [0, ${hex(offset)}) to no block`);
+      problems.push(
+        `the first block ${block} starts at ${hex(offset)}, leaving [0, ${hex(offset)}) to no block`,
+      );
     }
     if (prev !== NONE && offset <= offsetOf(s, prev)) {
-      problems.push(`block ${block} at ${hex(offset)} does not start after block ${prev} at ${hex(offsetOf(s, prev))}: they overlap`);
+      problems.push(`block ${block} at ${hex(offset)} does not start after block ${prev} at `
+        + `${hex(offsetOf(s, prev))}: they overlap`);
     }
     if (s.prevPhys[block] !== prev) {
-      problems.push(`block ${block} names ${s.prevPhys[block]} as its previous physical block, but it follows block ${prev}`);
+      problems.push(`block ${block} names ${s.prevPhys[block]} as its previous physical block, `
+        + `but it follows block ${prev}`);
     }
     if (state !== USED && state !== FREE) {
-      problems.push(`block ${block} at ${hex(offset)} is on the physical list but is neither used nor free (state ${state})`);
+      problems.push(`block ${block} at ${hex(offset)} is on the physical list but is neither used `
+        + `nor free (state ${state})`);
     }
     if (state === FREE && prev !== NONE && stateOf(s, prev) === FREE) {
       problems.push(`free blocks ${prev} and ${block} are adjacent: they were not coalesced`);
@@ -93,7 +98,9 @@ function checkPhysicalList(s: AllocatorState, seen: Uint8Array, problems: string
     const next = s.nextPhys[block]!;
     const end = next === NONE ? s.capacity : issued(s, next) ? offsetOf(s, next) : offset;
     if (next === NONE && offset >= s.capacity) {
-      problems.push(`the last block ${block} starts at ${hex(offset)}, not below capacity ${hex(s.capacity)}`);
+      problems.push(
+        `the last block ${block} starts at ${hex(offset)}, not below capacity ${hex(s.capacity)}`,
+      );
     }
     if (state === USED) {
       usedBytes += end - offset;
@@ -113,7 +120,9 @@ function checkPhysicalList(s: AllocatorState, seen: Uint8Array, problems: string
     if (kept !== counted) problems.push(`${name} is ${kept} but the blocks add up to ${counted}`);
   }
   if (s.usedBytes + s.freeBytes !== s.capacity) {
-    problems.push(`usedBytes ${s.usedBytes} + freeBytes ${s.freeBytes} is not the capacity ${s.capacity}`);
+    problems.push(
+      `usedBytes ${s.usedBytes} + freeBytes ${s.freeBytes} is not the capacity ${s.capacity}`,
+    );
   }
 }
 
@@ -152,16 +161,21 @@ function checkFreeLists(s: AllocatorState, seen: Uint8Array, problems: string[])
     const fl = list >>> SL_BITS;
     const bit = (s.slBitmap[fl]! >>> (list & SL_MASK)) & 1;
     if ((head !== NONE) !== (bit === 1)) {
-      problems.push(`free list ${listName(list)} is ${head === NONE ? 'empty' : 'non-empty'} but its bitmap bit is ${bit}`);
+      const contents = head === NONE ? 'empty' : 'non-empty';
+      problems.push(`free list ${listName(list)} is ${contents} but its bitmap bit is ${bit}`);
     }
     let prev = NONE;
     for (let block = head; block !== NONE; block = s.nextFree[block]!) {
       if (!issued(s, block) || seen[block] !== ON_PHYSICAL_LIST) {
-        problems.push(`free list ${listName(list)} holds ${block}, which is not a block on the physical list`);
+        problems.push(
+          `free list ${listName(list)} holds ${block}, which is not a block on the physical list`,
+        );
         break;
       }
       if (listed[block] === 1) {
-        problems.push(`block ${block} is in more than one free list, or twice in list ${listName(list)}`);
+        problems.push(
+          `block ${block} is in more than one free list, or twice in list ${listName(list)}`,
+        );
         break;
       }
       listed[block] = 1;
@@ -169,12 +183,14 @@ function checkFreeLists(s: AllocatorState, seen: Uint8Array, problems: string[])
         problems.push(`block ${block} is in free list ${listName(list)} but is not free`);
       }
       if (s.prevFree[block] !== prev) {
-        problems.push(`block ${block} in free list ${listName(list)} names ${s.prevFree[block]} as previous, but follows ${prev}`);
+        problems.push(`block ${block} in free list ${listName(list)} names ${s.prevFree[block]} `
+          + `as previous, but follows ${prev}`);
       }
       const next = s.nextPhys[block]!;
       const size = (next === NONE ? s.capacity : offsetOf(s, next)) - offsetOf(s, block);
       if (listOf(size) !== list) {
-        problems.push(`block ${block} of ${size} bytes is in free list ${listName(list)} but belongs in ${listName(listOf(size))}`);
+        problems.push(`block ${block} of ${size} bytes is in free list ${listName(list)} but `
+          + `belongs in ${listName(listOf(size))}`);
       }
       prev = block;
     }
@@ -182,14 +198,17 @@ function checkFreeLists(s: AllocatorState, seen: Uint8Array, problems: string[])
   for (let fl = 0; fl < FL_COUNT; fl++) {
     const bit = (s.flBitmap >>> fl) & 1;
     if ((s.slBitmap[fl] !== 0) !== (bit === 1)) {
-      problems.push(`first level ${fl} has second-level bitmap ${hex(s.slBitmap[fl]!)} but its first-level bit is ${bit}`);
+      problems.push(`first level ${fl} has second-level bitmap ${hex(s.slBitmap[fl]!)} but its `
+        + `first-level bit is ${bit}`);
     }
     if (s.slBitmap[fl]! >>> SL_COUNT !== 0) {
       problems.push(`second-level bitmap ${fl} has bits beyond its ${SL_COUNT} lists`);
     }
   }
   if (s.flBitmap >>> FL_COUNT !== 0) {
-    problems.push(`the first-level bitmap ${hex(s.flBitmap >>> 0)} has bits beyond its ${FL_COUNT} levels`);
+    problems.push(
+      `the first-level bitmap ${hex(s.flBitmap >>> 0)} has bits beyond its ${FL_COUNT} levels`,
+    );
   }
   for (let id = 0; id < s.highWater; id++) {
     if (seen[id] === ON_PHYSICAL_LIST && stateOf(s, id) === FREE && listed[id] === 0) {

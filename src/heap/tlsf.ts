@@ -18,6 +18,8 @@
 //   request (first fit, at its alignment) runs before giving up. That path is O(free blocks);
 //   the paper's allocator would report failure while a fitting block exists, and a JIT that is
 //   told OUT_OF_MEMORY then evicts code for nothing.
+//
+// The record layout and size classes are drawn in tlsf-layout.ts; verify() is in tlsf-verify.ts.
 
 import {
   assert, DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, listAtLeast, listOf,
@@ -28,6 +30,7 @@ import { verifyAllocator } from './tlsf-verify.js';
 
 export { GRANULE } from './tlsf-layout.js';
 
+/** A copy of a record array with twice the room. */
 function doubled(old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
   const grown = new Int32Array(old.length * 2);
   grown.set(old);
@@ -105,8 +108,9 @@ export class BlockAllocator {
 
   /** Returns a used block; it merges at once with free physical neighbours. O(1). */
   free(block: number): void {
-    // Always on: one load, and freeing a free or recycled id would corrupt the lists silently.
-    assert(this.isUsed(block), `block ${block} must be a used block to be freed`);
+    // Always on: it costs one load, and freeing a free or recycled id would corrupt the lists
+    // silently. The message is built only on failure; a template per call costs more than a free.
+    if (!this.isUsed(block)) assert(false, `block ${block} must be a used block to be freed`);
     const size = this.sizeOf(block);
     this.#usedBytes -= size;
     this.#freeBytes += size;
@@ -153,7 +157,7 @@ export class BlockAllocator {
     const fl = 31 - Math.clz32(this.#flBitmap);
     const sl = 31 - Math.clz32(this.#slBitmap[fl]!);
     let largest = 0;
-    for (let b = this.#heads[fl * SL_COUNT + sl]!; b !== NONE; b = this.#nextFree[b]!) {
+    for (let b = this.#heads[(fl << SL_BITS) | sl]!; b !== NONE; b = this.#nextFree[b]!) {
       largest = Math.max(largest, this.sizeOf(b));
     }
     return largest;

@@ -37,7 +37,7 @@ export interface PlannedSite {
   /** Unit index, node id, stub index, or external address, as targetType says. */
   target: number;
   /** True for a body (call) reference to an external: it may need a stub once P is known. */
-  readonly externalCall: boolean;
+  externalCall: boolean;
 }
 
 export interface PlannedNode {
@@ -111,19 +111,20 @@ function planSite(
   d: Definition, r: Relocation, unitNames: Map<string, number>, definitions: readonly Definition[],
   resolver: Resolver, result: Plan,
 ): PlannedSite {
-  const where = `relocation at ${d.name}+${typeof r?.offset === 'number' ? hex(r.offset) : String(r?.offset)}`;
+  // The location string is built only on the error paths: this function runs once per site.
+  const where = (): string => `relocation at ${d.name}+${typeof r?.offset === 'number' ? hex(r.offset) : String(r?.offset)}`;
   if (typeof r !== 'object' || r === null) invalid(`${d.name}: a relocation must be an object, got ${String(r)}`);
   const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
-  if (kind === undefined) invalid(`${where}: unknown relocation type ${String(r.type)}`);
-  if (!Number.isSafeInteger(r.offset) || r.offset < 0) invalid(`${where}: offset must be a non-negative integer`);
+  if (kind === undefined) invalid(`${where()}: unknown relocation type ${String(r.type)}`);
+  if (!Number.isSafeInteger(r.offset) || r.offset < 0) invalid(`${where()}: offset must be a non-negative integer`);
   if (r.offset + kind.width > d.size) {
     throw new CodeHeapError('RELOCATION_OUT_OF_BOUNDS',
-      `${where} (${kind.name}, ${kind.width} bytes) ends at ${r.offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
+      `${where()} (${kind.name}, ${kind.width} bytes) ends at ${r.offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
   }
   const addend = r.addend ?? 0;
-  if (!Number.isSafeInteger(addend)) invalid(`${where}: addend must be a safe integer, got ${String(r.addend)}`);
-  if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${where}: via must be 'body' or 'stub', got ${String(r.via)}`);
-  if (typeof r.symbol !== 'string' || r.symbol === '') invalid(`${where}: symbol must be a non-empty string`);
+  if (!Number.isSafeInteger(addend)) invalid(`${where()}: addend must be a safe integer, got ${String(r.addend)}`);
+  if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${where()}: via must be 'body' or 'stub', got ${String(r.via)}`);
+  if (typeof r.symbol !== 'string' || r.symbol === '') invalid(`${where()}: symbol must be a non-empty string`);
   const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
   const site: PlannedSite = {
     offset: r.offset, kind, addend, symbol: r.symbol, targetType: TargetType.External, target: 0, externalCall: false,
@@ -162,13 +163,14 @@ function planSite(
   }
   const address = resolver.resolveExternal?.(r.symbol);
   if (address === undefined) {
-    throw new CodeHeapError('UNDEFINED_SYMBOL', `${where} (${kind.name}) refers to ${r.symbol}, which is neither in the heap nor resolved externally`);
+    throw new CodeHeapError('UNDEFINED_SYMBOL', `${where()} (${kind.name}) refers to ${r.symbol}, which is neither in the heap nor resolved externally`);
   }
   if (!Number.isSafeInteger(address) || address < 0) {
     invalid(`resolveExternal(${r.symbol}) returned ${String(address)}; an address must be a non-negative safe integer`);
   }
   site.target = address;
-  return body ? { ...site, externalCall: true } : site;
+  site.externalCall = body;
+  return site;
 }
 
 /** Index of the planned stub under key, planning it on first need. */
@@ -183,7 +185,10 @@ export function planStub(result: Plan, key: string, stub: PlannedStub): number {
 }
 
 function checkOverlap(d: Definition, sites: PlannedSite[]): void {
-  const sorted = [...sites].sort((a, b) => a.offset - b.offset);
+  // Compilers emit relocations in offset order; sort a copy only when they are not.
+  let inOrder = true;
+  for (let i = 1; i < sites.length && inOrder; i++) inOrder = sites[i - 1]!.offset <= sites[i]!.offset;
+  const sorted = inOrder ? sites : [...sites].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1]!;
     const next = sorted[i]!;

@@ -15,7 +15,7 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, FUNCTION, GLOBAL, LAZY, NodeTable, NONE, PURPLE, STUB, growI32,
+  ALIVE, BUFFERED, FUNCTION, GLOBAL, KIND_NAMES, LAZY, NodeTable, NONE, PURPLE, STUB, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
 
@@ -28,8 +28,6 @@ export interface ReclaimedNode {
   size: number;
   by: ReclaimReason;
 }
-
-const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
 
 export class HeapGraph {
   readonly nodes = new NodeTable();

@@ -46,6 +46,9 @@ export const PURPLE = 3;
 
 export const NONE = -1;
 
+/** Kind names as users see them, indexed by kind. */
+export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
+
 /** Bytes of typed-array record per node id (flags 1 + seven Int32 fields). */
 export const NODE_RECORD_BYTES = 1 + 7 * 4;
 

@@ -15,7 +15,7 @@ import { NONE, STUB } from '../rc/node-table.js';
 import type { Architecture } from '../reloc/architecture.js';
 import { R_X86_64_64 } from '../reloc/x86-64.js';
 import {
-  SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_SIZE,
+  SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_RETURN_OFFSET, TRAMPOLINE_SIZE,
   decodeStub, decodeTrampoline, writeStub, writeTrampoline,
 } from './x86-64-layout.js';
 
@@ -105,7 +105,7 @@ export class StubManager {
 
   /** The lazy function a trampoline return address belongs to, or -1. */
   functionEnteredAt(returnAddress: number): number {
-    return this.graph.nodes.byTrampoline.get(returnAddress - 6) ?? NONE;
+    return this.graph.nodes.byTrampoline.get(returnAddress - TRAMPOLINE_RETURN_OFFSET) ?? NONE;
   }
 
   /** Problems with a stub's code and slot bytes (the slot's site is checked with all sites). */
