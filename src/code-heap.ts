@@ -302,9 +302,14 @@ export class CodeHeap implements HandleOwner {
     let result: T;
     try {
       result = body();
-    } finally {
+    } catch (error) {
+      // A failed call changed nothing of its own, but a collection it ran (before giving up on a
+      // duplicate name or an allocation) did free memory: that is reported now, by this call.
       this.#phase = 'idle';
+      this.#deliver();
+      throw error;
     }
+    this.#phase = 'idle';
     this.#deliver();
     return result;
   }

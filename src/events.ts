@@ -42,8 +42,10 @@ export class EventQueue {
   allocated(plan: Plan): void {
     if (this.observer?.alloc === undefined) return;
     const { graph } = this;
+    // Sizes are the blocks' reserved sizes, as free events and stats() report them.
     for (const node of plan.nodes) {
-      this.alloc(node.name, node.kind === GLOBAL ? 'global' : 'function', node.address, node.size);
+      const arena = node.kind === GLOBAL ? graph.arenas.data : graph.arenas.code;
+      this.alloc(node.name, node.kind === GLOBAL ? 'global' : 'function', node.address, arena.sizeOf(node.block));
     }
     for (const stub of plan.stubs) {
       if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), STUB_SIZE);

@@ -112,7 +112,7 @@ function planSite(
   resolver: Resolver, result: Plan,
 ): PlannedSite {
   // The location string is built only on the error paths: this function runs once per site.
-  const where = (): string => `relocation at ${d.name}+${typeof r?.offset === 'number' ? hex(r.offset) : String(r?.offset)}`;
+  const where = (): string => `relocation at ${d.name}+${Number.isSafeInteger(r?.offset) ? hex(r.offset) : String(r?.offset)}`;
   if (typeof r !== 'object' || r === null) invalid(`${d.name}: a relocation must be an object, got ${String(r)}`);
   const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
   if (kind === undefined) invalid(`${where()}: unknown relocation type ${String(r.type)}`);

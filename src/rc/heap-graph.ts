@@ -23,7 +23,8 @@ export type ReclaimReason = 'rc' | 'cycles';
 
 export interface ReclaimedNode {
   name: string;
-  kind: 'function' | 'global' | 'stub' | 'retired';
+  /** A lazy function's reclaimed block is its trampoline. */
+  kind: 'function' | 'global' | 'stub' | 'retired' | 'trampoline';
   address: number;
   size: number;
   by: ReclaimReason;
@@ -155,8 +156,8 @@ export class HeapGraph {
     const address = arena.addressOf(block);
     let size = arena.sizeOf(block);
     if (this.log !== null) {
-      const reportedSize = kind === FUNCTION && nodes.isLazy(id) ? 0 : size;
-      this.log.push({ name: nodes.nameOf(id), kind: KIND_NAMES[kind]!, address, size: reportedSize, by: this.reason });
+      const reported = kind === FUNCTION && nodes.isLazy(id) ? 'trampoline' : KIND_NAMES[kind]!;
+      this.log.push({ name: nodes.nameOf(id), kind: reported, address, size, by: this.reason });
     }
     arena.allocator.free(block);
     if (kind === FUNCTION || kind === GLOBAL) {
