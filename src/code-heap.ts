@@ -24,7 +24,8 @@ import { STUB_SIZE, TRAMPOLINE_SIZE } from './stubs/x86-64-layout.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import { EventQueue } from './events.js';
-import { collectCycles } from './cycles/collect.js';
+import { CycleCollector } from './cycles/collect.js';
+import { CollectionPolicy } from './cycles/policy.js';
 import { heapStats, nodeInfo, toDot } from './inspect.js';
 import { verifyHeap } from './verify.js';
 import type {
@@ -41,6 +42,8 @@ export class CodeHeap implements HandleOwner {
   readonly #bodies: Bodies;
   readonly #ctx: LinkContext;
   readonly #events: EventQueue;
+  readonly #collector: CycleCollector;
+  readonly #policy: CollectionPolicy;
   readonly #compiling = new Set<number>();
   #phase: Phase = 'idle';
   #patches = 0;
@@ -54,6 +57,9 @@ export class CodeHeap implements HandleOwner {
     this.#bodies = new Bodies(this.#graph);
     this.#ctx = { graph: this.#graph, arch: this.arch, stubs: this.#stubs, compileFns: [] };
     this.#events = new EventQueue(this.#options.observer, this.#graph);
+    this.#collector = new CycleCollector(this.#graph);
+    const { cycleThreshold, adaptive } = this.#options;
+    this.#policy = new CollectionPolicy(cycleThreshold, cycleThreshold, adaptive);
   }
 
   /** The local bytes behind the arenas, and whether the CPU can run them. */
@@ -208,7 +214,7 @@ export class CodeHeap implements HandleOwner {
     return heapStats(this.#graph, {
       patches: this.#patches,
       collections: this.#collections,
-      cycleThreshold: this.#options.cycleThreshold,
+      cycleThreshold: this.#policy.threshold,
     });
   }
 
@@ -310,6 +316,7 @@ export class CodeHeap implements HandleOwner {
       throw error;
     }
     this.#phase = 'idle';
+    if (this.#policy.due(this.#graph.candidates.length)) this.#collect();
     this.#deliver();
     return result;
   }
@@ -329,11 +336,12 @@ export class CodeHeap implements HandleOwner {
     this.#phase = 'collecting';
     let result: CollectionResult;
     try {
-      result = collectCycles(this.#graph);
+      result = this.#collector.collectCycles();
     } finally {
       this.#phase = previous;
     }
     this.#collections++;
+    this.#policy.record(result);
     this.#events.collected(result);
     if (previous === 'idle') this.#deliver();
     return result;

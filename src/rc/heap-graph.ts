@@ -126,6 +126,27 @@ export class HeapGraph {
     return top;
   }
 
+  /**
+   * For the collector: unlinks and frees every site of a garbage node without touching counts
+   * (trial deletion already took the counts of these edges away). Post: firstOut is empty.
+   */
+  detachSites(id: number): void {
+    const { nodes, sites } = this;
+    let site = nodes.firstOut[id]!;
+    nodes.firstOut[id] = NONE;
+    while (site !== NONE) {
+      const next = sites.nextOut[site]!;
+      this.unlinkIn(site, sites.targetOf(site));
+      sites.free(site);
+      site = next;
+    }
+  }
+
+  /** For the collector: reclaims a garbage node whose sites are detached and whose count is 0. */
+  reclaimDetached(id: number): void {
+    this.freeNode(id);
+  }
+
   private unlinkIn(site: number, target: number): void {
     const { nodes, sites } = this;
     const prev = sites.prevIn[site]!;
