@@ -2,17 +2,13 @@
 // module unloaded as a cycle blocked its own reload and allocation gave up with cycles to free.
 
 import { describe, expect, test } from 'vitest';
-import { CodeHeap, CodeHeapError, type CodeHeapOptions, type Observer } from '../src/index.js';
-import { asm, nodeOf, quads, type Emitted } from './helpers/x86.js';
+import { CodeHeap, type CodeHeapOptions } from '../src/index.js';
+import { asm, nodeOf, quads } from './helpers/x86.js';
 
 const KiB = 1024;
 
 function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
   return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-function leaf(): Emitted {
-  return asm().leaRaxRdiPlus(1).ret().build();
 }
 
 describe('cycle collection (DESIGN semantics 6 and 7)', () => {
