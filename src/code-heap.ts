@@ -111,12 +111,12 @@ export class CodeHeap implements HandleOwner {
     return this.#mutate('pointer', () => {
       const fn = this.#idOf(handle, 'pointer', FUNCTION);
       const { nodes } = this.#graph;
-      if (nodes.partner[fn] === NONE) {
+      if (nodes.stubOf(fn) === NONE) {
         const reservation = this.#allocateOrCollect(() => this.#stubs.reserveStub() ?? -1, `pointer(${handle.name}): the stub`);
         const stub = this.#stubs.createFunctionStub(fn, reservation as Exclude<typeof reservation, number>);
         this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), STUB_SIZE);
       }
-      return this.#newHandle(nodes.partner[fn]!);
+      return this.#newHandle(nodes.stubOf(fn));
     });
   }
 

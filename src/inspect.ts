@@ -44,7 +44,7 @@ export function nodeInfo(graph: HeapGraph, id: number): NodeInfo {
     references,
     referrers: unique(referrers.sort()),
   };
-  const stub = nodes.partner[id]!;
+  const stub = kind === FUNCTION ? nodes.stubOf(id) : NONE;
   if (kind === FUNCTION && stub !== NONE) info.stub = { name: nodes.nameOf(stub), address: graph.addressOf(stub) };
   return info;
 }

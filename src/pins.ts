@@ -54,7 +54,7 @@ export class Bodies {
     if (hold !== undefined) {
       const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
       nodes.firstOut[retired] = old.firstOut;
-      nodes.partner[retired] = fn;
+      nodes.link[retired] = fn;
       nodes.rc[retired] = hold.pins;
       nodes.roots[retired] = hold.pins;
       hold.owner = retired;

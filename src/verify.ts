@@ -48,7 +48,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     const kind = nodes.kindOf(id);
     const arena = graph.arenaOf(id);
     own(arena, nodes.block[id]!, name);
-    if (kind === STUB) own(arenas.data, nodes.aux[id]!, `${name}'s slot`);
+    if (kind === STUB) own(arenas.data, nodes.slotOf(id), `${name}'s slot`);
     if (nodes.rc[id]! <= 0) problems.push(`${name} is alive with rc ${nodes.rc[id]}`);
     if (nodes.roots[id]! < 0) problems.push(`${name} has ${nodes.roots[id]} roots`);
     checkNode(graph, stubs, bodies, id, problems);
@@ -70,7 +70,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
       }
       inCount[target]!++;
       const holder = kind === STUB ? arenas.data : arena;
-      const holderBlock = kind === STUB ? nodes.aux[id]! : nodes.block[id]!;
+      const holderBlock = kind === STUB ? nodes.slotOf(id) : nodes.block[id]!;
       const start = holder.loc(holderBlock);
       if (loc < start || loc + kindInfo.width > start + holder.sizeOf(holderBlock)) {
         problems.push(`${name}: a ${kindInfo.name} site at local ${loc} lies outside its bytes`);
@@ -123,7 +123,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
   const { nodes, sites } = graph;
   const name = nodes.nameOf(id);
   const kind = nodes.kindOf(id);
-  const partner = nodes.partner[id]!;
+
   if (nodes.isLazy(id)) {
     if (kind !== FUNCTION) problems.push(`${name} is lazy but not a function`);
     if (nodes.firstOut[id] !== NONE) problems.push(`${name} is lazy but has relocation sites`);
@@ -132,24 +132,25 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
   if (kind === FUNCTION || kind === GLOBAL) {
     if (nodes.symbols.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the symbol table`);
   }
-  if (kind === FUNCTION && partner !== NONE) {
-    if (!nodes.isAlive(partner) || nodes.kindOf(partner) !== STUB || nodes.partner[partner] !== id) {
-      problems.push(`${name}'s stub link does not point back`);
-    }
+  const stub = kind === FUNCTION ? nodes.stubOf(id) : NONE;
+  if (stub !== NONE && (!nodes.isAlive(stub) || nodes.kindOf(stub) !== STUB || graph.functionOfStub(stub) !== id)) {
+    problems.push(`${name}'s stub does not jump to it`);
   }
   if (kind === FUNCTION && bodies.pinsOnCurrent(id) > nodes.roots[id]!) problems.push(`${name} has more body pins than roots`);
   if (kind === STUB) {
     problems.push(...stubs.checkStub(id));
     const first = nodes.firstOut[id]!;
-    if (partner === NONE) {
+    const fn = graph.functionOfStub(id);
+    if (nodes.isExternStub(id)) {
       if (nodes.externalStubs.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the external stub index`);
       if (first !== NONE) problems.push(`${name} is an external's stub but has sites`);
-    } else if (first === NONE || sites.nextOut[first] !== NONE || sites.targetOf(first) !== partner
-      || sites.kindOf(first) !== R_X86_64_64 || sites.loc[first] !== graph.arenas.data.loc(nodes.aux[id]!)) {
-      problems.push(`${name} must have exactly one site: its slot, R_X86_64_64 to ${nodes.nameOf(partner)}`);
+    } else if (first === NONE || sites.nextOut[first] !== NONE || nodes.stubOf(fn) !== id
+      || sites.kindOf(first) !== R_X86_64_64 || sites.loc[first] !== graph.arenas.data.loc(nodes.slotOf(id))) {
+      problems.push(`${name} must have exactly one site, its slot (R_X86_64_64), to a function whose stub it is`);
     }
   }
-  if (kind === RETIRED && (partner === NONE || !nodes.isAlive(partner) || nodes.kindOf(partner) !== FUNCTION)) {
+  const from = kind === RETIRED ? nodes.retiredFrom(id) : NONE;
+  if (kind === RETIRED && (from === NONE || !nodes.isAlive(from) || nodes.kindOf(from) !== FUNCTION)) {
     problems.push(`${name} is a retired body of no live function`);
   }
 }
@@ -160,7 +161,7 @@ function checkIndexes(graph: HeapGraph, problems: string[]): void {
     if (!nodes.isAlive(id) || nodes.names[id] !== name || nodes.kindOf(id) > GLOBAL) problems.push(`symbol ${name} names no live function or global`);
   }
   for (const [name, id] of nodes.externalStubs) {
-    if (!nodes.isAlive(id) || nodes.kindOf(id) !== STUB || nodes.partner[id] !== NONE || nodes.names[id] !== name) {
+    if (!nodes.isAlive(id) || nodes.kindOf(id) !== STUB || !nodes.isExternStub(id) || nodes.names[id] !== name) {
       problems.push(`the external stub index names ${name}, which has no live stub`);
     }
   }

@@ -136,9 +136,9 @@ function planSite(
     if (target.kind === GLOBAL || body) {
       site.targetType = TargetType.Unit;
       site.target = local;
-    } else if (target.existing !== NONE && nodes.partner[target.existing] !== NONE) {
+    } else if (target.existing !== NONE && nodes.stubOf(target.existing) !== NONE) {
       site.targetType = TargetType.Node;
-      site.target = nodes.partner[target.existing]!;
+      site.target = nodes.stubOf(target.existing);
     } else {
       site.targetType = TargetType.NewStub;
       site.target = target.existing !== NONE
@@ -152,9 +152,9 @@ function planSite(
     if (nodes.kindOf(id) === GLOBAL || body) {
       site.targetType = TargetType.Node;
       site.target = id;
-    } else if (nodes.partner[id] !== NONE) {
+    } else if (nodes.stubOf(id) !== NONE) {
       site.targetType = TargetType.Node;
-      site.target = nodes.partner[id]!;
+      site.target = nodes.stubOf(id);
     } else {
       site.targetType = TargetType.NewStub;
       site.target = planStub(result, `n${id}`, { of: 'node', id });

@@ -102,6 +102,7 @@ export class HeapGraph {
       const id = this.work[--top]!;
       const firstOut = this.nodes.firstOut[id]!;
       this.nodes.firstOut[id] = NONE;
+      this.forgetStub(id, firstOut);
       this.freeNode(id);
       top = this.dropList(firstOut, top);
     }
@@ -134,6 +135,7 @@ export class HeapGraph {
     const { nodes, sites } = this;
     let site = nodes.firstOut[id]!;
     nodes.firstOut[id] = NONE;
+    this.forgetStub(id, site);
     while (site !== NONE) {
       const next = sites.nextOut[site]!;
       this.unlinkIn(site, sites.targetOf(site));
@@ -145,6 +147,17 @@ export class HeapGraph {
   /** For the collector: reclaims a garbage node whose sites are detached and whose count is 0. */
   reclaimDetached(id: number): void {
     this.freeNode(id);
+  }
+
+  /** The function a stub jumps to (the target of its slot's site), or -1 for an external's stub. */
+  functionOfStub(stub: number): number {
+    const slotSite = this.nodes.firstOut[stub]!;
+    return slotSite === NONE ? NONE : this.sites.targetOf(slotSite);
+  }
+
+  /** A function's stub is going away (its sites start at firstOut): the function has none now. */
+  private forgetStub(id: number, firstOut: number): void {
+    if (this.nodes.kindOf(id) === STUB && firstOut !== NONE) this.nodes.link[this.sites.targetOf(firstOut)] = NONE;
   }
 
   private unlinkIn(site: number, target: number): void {
@@ -186,12 +199,10 @@ export class HeapGraph {
       if (nodes.symbols.get(name) === id) nodes.symbols.delete(name);
       if ((nodes.flags[id]! & LAZY) !== 0) nodes.byTrampoline.delete(address);
     } else if (kind === STUB) {
-      const slot = nodes.aux[id]!;
+      const slot = nodes.slotOf(id);
       size += arenas.data.sizeOf(slot);
       arenas.data.allocator.free(slot);
-      const fn = nodes.partner[id]!;
-      if (fn !== NONE) nodes.partner[fn] = NONE;
-      else nodes.externalStubs.delete(nodes.names[id]!);
+      if (nodes.isExternStub(id)) nodes.externalStubs.delete(nodes.names[id]!);
     }
     const tally = this.freed[this.reason];
     tally.nodes++;

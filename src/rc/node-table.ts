@@ -1,30 +1,33 @@
 // The node table: every function, global, stub and retired body of the heap, as a struct of
 // typed arrays indexed by node id.
 //
-// One record per node, 29 bytes plus a name reference. Ids are recycled through a free stack; an
+// One record per node, 25 bytes plus a name reference. Ids are recycled through a free stack; an
 // id whose node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD
 // (reserved) until the buffer lets it go, so the buffer never names a recycled id.
 //
 // Packed flags, one byte per node:
 //
-//    7   6   5   4       3          2      1   0
-//  +---+-------+-------+----------+------+-------+
-//  | - | color | ALIVE | BUFFERED | LAZY | kind  |
-//  +---+-------+-------+----------+------+-------+
+//      7       6   5   4       3          2      1   0
+//  +--------+-------+-------+----------+------+-------+
+//  | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
+//  +--------+-------+-------+----------+------+-------+
 //
 //  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
 //  LAZY     a function with no body: `block` is its reentry trampoline
 //  BUFFERED the id is in the candidate buffer (at most once)
 //  ALIVE    the node holds memory; 0 with BUFFERED set means DEAD: reclaimed, id reserved
 //  color    the cycle collector's color (black, gray, white, purple)
+//  EXTERN   a stub of an external symbol (its slot holds an address outside the heap)
 //
 // Per node:
 //  rc        relocation sites targeting it + roots + 1 for a function whose stub exists
 //  roots     handles and pins on it (kept so verify() can recount rc exactly)
 //  block     allocator block: body, trampoline or stub code (code arena); a global's data
-//  aux       a stub's 8-byte pointer slot (data arena); -1 otherwise
-//  partner   function -> its stub; stub -> its function (-1 when the stub is an external's);
-//            retired body -> the function it belonged to
+//  link      FUNCTION: its stub, or -1 (stubOf)
+//            STUB: its 8-byte pointer slot, a data-arena block (slotOf); the function a stub
+//              jumps to is the target of that slot's site, so it is not stored twice
+//            RETIRED: the function it was a body of (retiredFrom)
+//            GLOBAL: -1
 //  firstOut  head of its outgoing relocation sites; firstIn: head of the sites targeting it
 
 export const FUNCTION = 0;
@@ -38,6 +41,7 @@ export const BUFFERED = 1 << 3;
 export const ALIVE = 1 << 4;
 const COLOR_SHIFT = 5;
 const COLOR_MASK = 0b11 << COLOR_SHIFT;
+export const EXTERN = 1 << 7;
 
 export const BLACK = 0;
 export const GRAY = 1;
@@ -49,8 +53,8 @@ export const NONE = -1;
 /** Kind names as users see them, indexed by kind. */
 export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
 
-/** Bytes of typed-array record per node id (flags 1 + seven Int32 fields). */
-export const NODE_RECORD_BYTES = 1 + 7 * 4;
+/** Bytes of typed-array record per node id (flags 1 + six Int32 fields). */
+export const NODE_RECORD_BYTES = 1 + 6 * 4;
 
 /** Node ids fit in the 27 bits a relocation site keeps for its target. */
 export const MAX_NODES = 1 << 27;
@@ -60,8 +64,7 @@ export class NodeTable {
   rc = new Int32Array(0);
   roots = new Int32Array(0);
   block = new Int32Array(0);
-  aux = new Int32Array(0);
-  partner = new Int32Array(0);
+  link = new Int32Array(0);
   firstOut = new Int32Array(0);
   firstIn = new Int32Array(0);
   /** Function and global names; a stub's and a retired body's are derived (see nameOf). */
@@ -98,8 +101,7 @@ export class NodeTable {
     this.rc[id] = 0;
     this.roots[id] = 0;
     this.block[id] = block;
-    this.aux[id] = NONE;
-    this.partner[id] = NONE;
+    this.link[id] = NONE;
     this.firstOut[id] = NONE;
     this.firstIn[id] = NONE;
     this.names[id] = name;
@@ -138,10 +140,26 @@ export class NodeTable {
     this.flags[id] = (this.flags[id]! & ~COLOR_MASK) | (color << COLOR_SHIFT);
   }
 
+  /** A function's stub, or -1. */
+  stubOf(fn: number): number {
+    return this.link[fn]!;
+  }
+  /** A stub's pointer slot (a data-arena block). */
+  slotOf(stub: number): number {
+    return this.link[stub]!;
+  }
+  /** The function a retired body belonged to. */
+  retiredFrom(retired: number): number {
+    return this.link[retired]!;
+  }
+  isExternStub(id: number): boolean {
+    return (this.flags[id]! & EXTERN) !== 0;
+  }
+
   /** The name a user sees: a function's or global's own; stub(f) for a stub; f (retired) for a body. */
   nameOf(id: number): string {
     const kind = this.kindOf(id);
-    if (kind === STUB) return this.partner[id] === NONE ? `stub(extern ${this.names[id]})` : `stub(${this.names[id]})`;
+    if (kind === STUB) return this.isExternStub(id) ? `stub(extern ${this.names[id]})` : `stub(${this.names[id]})`;
     if (kind === RETIRED) return `${this.names[id]} (retired)`;
     return this.names[id]!;
   }
@@ -163,8 +181,7 @@ export class NodeTable {
     this.rc = growI32(this.rc, size);
     this.roots = growI32(this.roots, size);
     this.block = growI32(this.block, size);
-    this.aux = growI32(this.aux, size);
-    this.partner = growI32(this.partner, size);
+    this.link = growI32(this.link, size);
     this.firstOut = growI32(this.firstOut, size);
     this.firstIn = growI32(this.firstIn, size);
   }

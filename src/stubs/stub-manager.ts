@@ -11,7 +11,7 @@
 
 import { hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import { NONE, STUB } from '../rc/node-table.js';
+import { EXTERN, NONE, STUB } from '../rc/node-table.js';
 import type { Architecture } from '../reloc/architecture.js';
 import { R_X86_64_64 } from '../reloc/x86-64.js';
 import {
@@ -66,8 +66,7 @@ export class StubManager {
     const { graph } = this;
     const { nodes } = graph;
     const stub = this.createStub(nodes.names[fn]!, reservation, graph.addressOf(fn));
-    nodes.partner[stub] = fn;
-    nodes.partner[fn] = stub;
+    nodes.link[fn] = stub;
     const kind = this.arch.kinds[R_X86_64_64]!;
     graph.addSite(stub, fn, kind.id, graph.arenas.data.loc(reservation.slot), 0, kind.usualAddend);
     return stub;
@@ -76,14 +75,16 @@ export class StubManager {
   /** The stub of an external symbol out of rel32 reach; its slot holds the external's address. */
   createExternalStub(name: string, address: number, reservation: StubReservation): number {
     const stub = this.createStub(name, reservation, address);
-    this.graph.nodes.externalStubs.set(name, stub);
+    const { nodes } = this.graph;
+    nodes.flags[stub] = nodes.flags[stub]! | EXTERN;
+    nodes.externalStubs.set(name, stub);
     return stub;
   }
 
   private createStub(name: string, reservation: StubReservation, target: number): number {
     const { nodes, arenas } = this.graph;
     const stub = nodes.allocate(STUB, name, reservation.code);
-    nodes.aux[stub] = reservation.slot;
+    nodes.link[stub] = reservation.slot;
     writeStub(arenas.view, arenas.code.loc(reservation.code), arenas.code.addressOf(reservation.code),
       arenas.data.addressOf(reservation.slot));
     this.arch.write(arenas.view, arenas.data.loc(reservation.slot), this.arch.kinds[R_X86_64_64]!, target);
@@ -112,15 +113,14 @@ export class StubManager {
   checkStub(stub: number): string[] {
     const { arenas, nodes } = this.graph;
     const code = nodes.block[stub]!;
-    const slot = nodes.aux[stub]!;
+    const slot = nodes.slotOf(stub);
     const address = arenas.code.addressOf(code);
     const through = decodeStub(arenas.view, arenas.code.loc(code), address);
     const problems: string[] = [];
     if (through !== arenas.data.addressOf(slot)) {
       problems.push(`${nodes.nameOf(stub)} at ${hex(address)} does not jump through its slot ${hex(arenas.data.addressOf(slot))}`);
     }
-    const fn = nodes.partner[stub]!;
-    if (fn === NONE) {
+    if (nodes.isExternStub(stub)) {
       const value = this.arch.read(arenas.view, arenas.data.loc(slot), this.arch.kinds[R_X86_64_64]!);
       if (value === 0) problems.push(`${nodes.nameOf(stub)} has an empty slot`);
     }
