@@ -105,6 +105,7 @@ export function check(plan: Plan, ctx: LinkContext): void {
       const S = targetAddress(plan, ctx, site);
       const P = node.address + site.offset;
       const value = relocationValue(site.kind, S, site.addend, P);
+      site.value = value;
       if (!fits(site.kind, value)) {
         const formula = site.kind.pcRelative
           ? `S + A - P = ${hex(S)} + ${site.addend} - ${hex(P)} = ${hex(value)}`
@@ -121,7 +122,7 @@ export function check(plan: Plan, ctx: LinkContext): void {
 }
 
 /**
- * Makes the plan real. Pre: placed and checked. Post: every new node exists with rc 0 (the
+ * Makes the plan real. Pre: placed and checked (check() computed every site's value). Post: every new node exists with rc 0 (the
  * caller adds handles), every site is encoded and counted, replaced bodies are backpatched and
  * returned (still allocated) for the caller to retire or release. Returns the old bodies in plan
  * order (undefined for new nodes) and the number of sites backpatched.
@@ -163,9 +164,7 @@ export function commit(plan: Plan, ctx: LinkContext): { oldBodies: (OldBody | un
     const arena = node.kind === GLOBAL ? arenas.data : arenas.code;
     const base = arena.loc(node.block);
     for (const site of node.sites) {
-      const S = targetAddress(plan, ctx, site);
-      const value = relocationValue(site.kind, S, site.addend, node.address + site.offset);
-      arch.write(arenas.view, base + site.offset, site.kind, value);
+      arch.write(arenas.view, base + site.offset, site.kind, site.value);
       const target = siteTarget(plan, site);
       if (target !== NONE) {
         graph.addSite(node.id, target, site.kind.id, base + site.offset, site.addend, site.kind.usualAddend);

@@ -38,6 +38,8 @@ export interface PlannedSite {
   target: number;
   /** True for a body (call) reference to an external: it may need a stub once P is known. */
   externalCall: boolean;
+  /** The value to encode, computed by check() at the final addresses. */
+  value: number;
 }
 
 export interface PlannedNode {
@@ -128,6 +130,7 @@ function planSite(
   const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
   const site: PlannedSite = {
     offset: r.offset, kind, addend, symbol: r.symbol, targetType: TargetType.External, target: 0, externalCall: false,
+    value: 0,
   };
   const { nodes } = resolver.graph;
   const local = unitNames.get(r.symbol);
