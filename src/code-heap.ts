@@ -316,7 +316,7 @@ export class CodeHeap implements HandleOwner {
       throw error;
     }
     this.#phase = 'idle';
-    if (this.#policy.due(this.#graph.candidates.length)) this.#collect();
+    if (this.#policy.due(this.#graph.candidates.length)) this.#collect(true);
     this.#deliver();
     return result;
   }
@@ -331,7 +331,12 @@ export class CodeHeap implements HandleOwner {
     }
   }
 
-  #collect(): CollectionResult {
+  /**
+   * Runs the collector. Only an automatic run (one the threshold started, so it began with a full
+   * buffer) tells the policy how productive such runs are; explicit and before-giving-up runs
+   * start with whatever the buffer holds and would skew it.
+   */
+  #collect(automatic = false): CollectionResult {
     const previous = this.#phase;
     this.#phase = 'collecting';
     let result: CollectionResult;
@@ -341,7 +346,7 @@ export class CodeHeap implements HandleOwner {
       this.#phase = previous;
     }
     this.#collections++;
-    this.#policy.record(result);
+    if (automatic) this.#policy.record(result);
     this.#events.collected(result);
     if (previous === 'idle') this.#deliver();
     return result;

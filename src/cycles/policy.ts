@@ -26,7 +26,7 @@ export class CollectionPolicy {
     return candidates >= this.threshold;
   }
 
-  /** Adapts the threshold to how productive a run was. */
+  /** Adapts the threshold to how productive an automatic run was. */
   record(result: CollectionResult): void {
     if (!this.adaptive) return;
     if (result.freed < UNPRODUCTIVE_BELOW) {
