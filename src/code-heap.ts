@@ -1,7 +1,8 @@
 // CodeHeap: the facade and the only public entry point.
 //
 // Every public call validates first and mutates after, so a call that throws leaves bytes,
-// counts and figures exactly as they were. Re-entrancy is a named phase: 'idle' between calls,
+// counts and figures exactly as they were, but for what a collection it ran reclaimed: a call
+// collects once before DUPLICATE_SYMBOL and before OUT_OF_MEMORY, and that frees only garbage. Re-entrancy is a named phase: 'idle' between calls,
 // 'linking' while a call mutates the heap, 'notifying' while observers hear about it,
 // 'collecting' while the cycle collector runs. A mutating call outside 'idle' is REENTRANT_CALL.
 // A compile callback runs in 'idle' (the heap is consistent then and the callback may use it),
@@ -14,7 +15,7 @@ import { Handle, Pin, type HandleOwner } from './handle.js';
 import { Unit } from './unit.js';
 import { functionBody, unitDefinitions } from './link/definitions.js';
 import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
-import { invalid, plan, type Definition, type Plan } from './link/plan.js';
+import { invalid, namedNodes, plan, type Definition, type Plan } from './link/plan.js';
 import { backpatch, checkBackpatch } from './link/backpatch.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Bodies } from './pins.js';
@@ -398,19 +399,29 @@ export class CodeHeap implements HandleOwner {
 
   /** Plans, places (collecting once when full) and checks; commits; returns the plan. */
   #link(definitions: Definition[], operation: string): Plan & { oldBodies: (OldBody | undefined)[]; patched: number } {
-    const attempt = (): Plan | undefined => {
-      const p = plan(definitions, { graph: this.#graph, arch: this.arch, resolveExternal: this.#options.resolveExternal });
-      return place(p, this.#ctx) ? p : undefined;
-    };
-    let linked = attempt();
-    if (linked === undefined) {
+    const resolver = { graph: this.#graph, arch: this.arch, resolveExternal: this.#options.resolveExternal };
+    let linked = plan(definitions, resolver);
+    if (place(linked, this.#ctx)) return this.#checkAndCommit(linked);
+    // Full: collect once and plan again. Naming a symbol is a reference, so the functions and
+    // globals the unit names are held through the collection (and until the new sites count
+    // them): memory pressure must not turn a define that links into UNDEFINED_SYMBOL by freeing
+    // the garbage cycle a named symbol sits on.
+    const held = namedNodes(linked, this.#graph);
+    for (const id of held) this.#graph.retain(id);
+    try {
       this.#collect();
-      linked = attempt();
+      linked = plan(definitions, resolver);
+      if (!place(linked, this.#ctx)) {
+        const bytes = definitions.reduce((sum, d) => sum + d.size, 0);
+        this.#outOfMemory(`${operation} of ${definitions.map((d) => d.name).join(', ')} (${bytes} bytes) does not fit`);
+      }
+      return this.#checkAndCommit(linked);
+    } finally {
+      for (const id of held) this.#graph.release(id);
     }
-    if (linked === undefined) {
-      const bytes = definitions.reduce((sum, d) => sum + d.size, 0);
-      this.#outOfMemory(`${operation} of ${definitions.map((d) => d.name).join(', ')} (${bytes} bytes) does not fit`);
-    }
+  }
+
+  #checkAndCommit(linked: Plan): Plan & { oldBodies: (OldBody | undefined)[]; patched: number } {
     try {
       check(linked, this.#ctx);
     } catch (error) {

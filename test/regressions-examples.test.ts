@@ -68,3 +68,45 @@ describe('messages', () => {
     expect(message).not.toContain('0x1.8');
   });
 });
+
+describe('collect before giving up on an allocation', () => {
+  /** f0 <-> stub(f0) (f0's data is its own function pointer) and a 4 KiB self-recursive g: garbage. */
+  function heapWithGarbage(): CodeHeap {
+    const heap = newHeap({ codeSize: 64 * KiB, dataSize: 64 * KiB });
+    heap.define({ functions: [{ name: 'f0', code: new Uint8Array(8), relocations: [{ offset: 0, type: 'R_X86_64_64', symbol: 'f0' }] }] }).free();
+    heap.define({ functions: [{ name: 'g', code: new Uint8Array(4 * KiB), relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: 'g', addend: -4 }] }] }).free();
+    return heap;
+  }
+  const namesF0 = { name: 'f1', code: new Uint8Array(8), relocations: [{ offset: 0, type: 'R_X86_64_64' as const, symbol: 'f0' }] };
+
+  test('a define that names a symbol on a garbage cycle links after the collection instead of failing with UNDEFINED_SYMBOL', () => {
+    const heap = heapWithGarbage();
+    // big fits only once g is collected; f0 is named, so it is held through that collection.
+    const unit = heap.define({ functions: [namesF0, { name: 'big', code: new Uint8Array(62 * KiB) }] });
+    heap.verify();
+    expect(heap.stats().collections).toBe(1);
+    expect(heap.node('g')).toBeUndefined();
+    expect(heap.node('f1')?.references).toEqual(['stub(f0)']);
+    expect(heap.node('f0')?.referrers).toEqual(['stub(f0)']);
+    unit.free();
+    heap.collectCycles();
+    heap.verify();
+    expect(heap.stats().nodes.total).toBe(0);
+  });
+
+  test('a unit too large even after the collection is OUT_OF_MEMORY, not UNDEFINED_SYMBOL for a name the collection freed', () => {
+    const heap = heapWithGarbage();
+    let code = '';
+    try {
+      heap.define({ functions: [namesF0, { name: 'big', code: new Uint8Array(64 * KiB + 16) }] });
+    } catch (error) {
+      code = (error as CodeHeapError).code;
+    }
+    expect(code).toBe('OUT_OF_MEMORY');
+    heap.verify();
+    // f0 was held through the collection and let go after: still garbage, buffered for the next run.
+    expect(heap.node('f0')?.rc).toBe(1);
+    expect(heap.collectCycles().freed).toBe(2);
+    heap.verify();
+  });
+});

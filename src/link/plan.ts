@@ -9,7 +9,7 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import { FUNCTION, GLOBAL, NONE } from '../rc/node-table.js';
+import { FUNCTION, GLOBAL, NONE, STUB } from '../rc/node-table.js';
 import type { Architecture, RelocationKind } from '../reloc/architecture.js';
 import type { CompileCallback, Relocation } from '../types.js';
 
@@ -174,6 +174,27 @@ function planSite(
   site.target = address;
   site.externalCall = body;
   return site;
+}
+
+/**
+ * The existing functions and globals a plan's relocations name (a function reached through its
+ * stub counts as named), once each, the replaced function excluded: a caller holds these through
+ * a collection so that re-planning after it resolves the same symbols.
+ */
+export function namedNodes(result: Plan, graph: HeapGraph): number[] {
+  const named = new Set<number>();
+  for (const node of result.nodes) {
+    for (const site of node.sites) {
+      if (site.targetType === TargetType.Node) {
+        const id = site.target;
+        named.add(graph.nodes.kindOf(id) === STUB ? graph.functionOfStub(id) : id);
+      }
+    }
+  }
+  for (const stub of result.stubs) if (stub.of === 'node') named.add(stub.id);
+  for (const node of result.nodes) named.delete(node.existing);
+  named.delete(NONE);
+  return [...named];
 }
 
 /** Index of the planned stub under key, planning it on first need. */
