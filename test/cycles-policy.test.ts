@@ -9,16 +9,12 @@ import {
   CodeHeap, CodeHeapError, type CodeHeapOptions, type CollectionResult, type Handle, type HeapStats, type Observer,
 } from '../src/index.js';
 import { asm, image, sameBytes, type Emitted, type Image } from './helpers/x86.js';
+import { KiB, leaf } from './helpers/heaps.js';
 
-const KiB = 1024;
 const INITIAL_AUTO_THRESHOLD = 10_000; // DESIGN: "adapts like PHP's", whose threshold starts at 10,000
 
 function newHeap(options: Partial<CodeHeapOptions>): CodeHeap {
   return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, ...options });
-}
-
-function leaf(): Emitted {
-  return asm().leaRaxRdiPlus(1).ret().build();
 }
 
 function calls(...targets: string[]): Emitted {

@@ -2,14 +2,8 @@
 // module unloaded as a cycle blocked its own reload and allocation gave up with cycles to free.
 
 import { describe, expect, test } from 'vitest';
-import { CodeHeap, type CodeHeapOptions } from '../src/index.js';
 import { asm, nodeOf, quads } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
+import { newHeap } from './helpers/heaps.js';
 
 describe('cycle collection (DESIGN semantics 6 and 7)', () => {
   test('collectCycles frees a garbage cycle: f <-> g, a self-recursive function, a vtable and its method', () => {

@@ -11,20 +11,10 @@
 
 import { describe, expect, test } from 'vitest';
 import {
-  CodeHeap, CodeHeapError, type CodeHeapOptions, type CollectionResult, type ErrorCode, type Observer,
+  CodeHeap, CodeHeapError, type CollectionResult, type ErrorCode, type Observer,
 } from '../src/index.js';
 import { asm, branchTarget, nodeOf, quads, stubTarget, type Emitted } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-/** `lea rax, [rdi+1]; ret`: a function with no references (green: never a candidate). */
-function leaf(): Emitted {
-  return asm().leaRaxRdiPlus(1).ret().build();
-}
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 /** A body that calls each target in turn (call rel32, a body reference). */
 function calls(...targets: string[]): Emitted {

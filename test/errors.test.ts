@@ -11,17 +11,8 @@ import { describe, expect, test } from 'vitest';
 import {
   CodeHeap, CodeHeapError, type ArenaLayout, type CodeHeapOptions, type ErrorCode, type Handle, type Relocation,
 } from '../src/index.js';
-import { asm, image, nodeOf, quads, sameBytes, type Emitted } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-function leaf(): Emitted {
-  return asm().leaRaxRdiPlus(1).ret().build();
-}
+import { asm, image, nodeOf, quads, sameBytes } from './helpers/x86.js';
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 

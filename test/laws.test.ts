@@ -11,17 +11,7 @@ import {
   asm, branchTarget, decodedTarget, image, isTrampoline, nodeOf, quads, readI32, readU32, readU64, sameBytes,
   stubOf, stubTarget, type Emitted,
 } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-/** `lea rax, [rdi+1]; ret`: a leaf function. */
-function leaf(imm = 1): Emitted {
-  return asm().leaRaxRdiPlus(imm).ret().build();
-}
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 function fn(name: string, emitted: Emitted, extra: { align?: number } = {}) {
   return { name, ...emitted, ...extra };

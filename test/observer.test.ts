@@ -4,19 +4,14 @@
 
 import { describe, expect, test } from 'vitest';
 import { CodeHeap, CodeHeapError, type CodeHeapOptions, type Observer } from '../src/index.js';
-import { asm, branchTarget, nodeOf, quads, stubTarget, type Emitted } from './helpers/x86.js';
-
-const KiB = 1024;
+import { asm, branchTarget, nodeOf, quads, stubTarget } from './helpers/x86.js';
+import { KiB, leaf } from './helpers/heaps.js';
 
 type Event =
   | ({ type: 'alloc' } & Parameters<NonNullable<Observer['alloc']>>[0])
   | ({ type: 'free' } & Parameters<NonNullable<Observer['free']>>[0])
   | ({ type: 'patch' } & Parameters<NonNullable<Observer['patch']>>[0])
   | ({ type: 'collect' } & Parameters<NonNullable<Observer['collect']>>[0]);
-
-function leaf(imm = 1): Emitted {
-  return asm().leaRaxRdiPlus(imm).ret().build();
-}
 
 /**
  * A heap whose observer records every event and runs heap.verify() inside it; `inside` runs in

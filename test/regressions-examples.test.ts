@@ -2,18 +2,9 @@
 // file and fail until src is fixed; keep them when it is.
 
 import { describe, expect, test } from 'vitest';
-import { CodeHeap, CodeHeapError, type CodeHeapOptions, type Observer } from '../src/index.js';
-import { asm, type Emitted } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-function leaf(): Emitted {
-  return asm().leaRaxRdiPlus(1).ret().build();
-}
+import { CodeHeap, CodeHeapError, type Observer } from '../src/index.js';
+import { asm } from './helpers/x86.js';
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 describe('observer', () => {
   test('a collection run by a failed define is reported by that call, not by the next one', () => {

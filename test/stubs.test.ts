@@ -4,21 +4,11 @@
 // bytes with heap.read, and heap.verify() runs after every step.
 
 import { describe, expect, test } from 'vitest';
-import { CodeHeap, type CodeHeapOptions } from '../src/index.js';
 import {
   asm, branchTarget, decodedTarget, isTrampoline, nodeOf, quads, readU64, stubOf, stubSlot, stubTarget,
-  trampolineSlot, type Emitted,
+  trampolineSlot,
 } from './helpers/x86.js';
-
-const KiB = 1024;
-
-function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, ...options });
-}
-
-function leaf(imm = 1): Emitted {
-  return asm().leaRaxRdiPlus(imm).ret().build();
-}
+import { leaf, newHeap } from './helpers/heaps.js';
 
 describe('call vs pointer', () => {
   test('call vs pointer: PLT32 targets the body, R_X86_64_64 targets stub(f); via overrides both ways', () => {
