@@ -16,12 +16,11 @@ import { Unit } from './unit.js';
 import { functionBody, unitDefinitions } from './link/definitions.js';
 import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
 import { invalid, namedNodes, plan, type Definition, type Plan } from './link/plan.js';
-import { backpatch, checkBackpatch } from './link/backpatch.js';
+import { backpatch, checkBackpatch, dyingBody } from './link/backpatch.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Bodies } from './pins.js';
 import { HeapGraph } from './rc/heap-graph.js';
 import { FUNCTION, KIND_NAMES, NONE } from './rc/node-table.js';
-import { STUB_SIZE, TRAMPOLINE_SIZE } from './stubs/x86-64-layout.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import { EventQueue } from './events.js';
@@ -56,7 +55,11 @@ export class CodeHeap implements HandleOwner {
     this.#graph = new HeapGraph(arenas);
     this.#stubs = new StubManager(this.#graph, this.arch);
     this.#bodies = new Bodies(this.#graph);
-    this.#ctx = { graph: this.#graph, arch: this.arch, stubs: this.#stubs, compileFns: [] };
+    const bodies = this.#bodies;
+    this.#ctx = {
+      graph: this.#graph, arch: this.arch, stubs: this.#stubs, compileFns: [],
+      bodyHeld: (fn) => bodies.pinsOnCurrent(fn) > 0,
+    };
     this.#events = new EventQueue(this.#options.observer, this.#graph);
     this.#collector = new CycleCollector(this.#graph);
     const { cycleThreshold, adaptive } = this.#options;
@@ -93,7 +96,7 @@ export class CodeHeap implements HandleOwner {
       nodes.symbols.set(name, fn);
       this.#ctx.compileFns[fn] = compile;
       this.#stubs.installTrampoline(fn, block);
-      this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), TRAMPOLINE_SIZE);
+      this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), this.#graph.bytesOf(fn));
       return this.#newHandle(fn);
     });
   }
@@ -115,7 +118,7 @@ export class CodeHeap implements HandleOwner {
       if (nodes.stubOf(fn) === NONE) {
         const reservation = this.#allocateOrCollect(() => this.#stubs.reserveStub() ?? -1, `pointer(${handle.name}): the stub`);
         const stub = this.#stubs.createFunctionStub(fn, reservation as Exclude<typeof reservation, number>);
-        this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), STUB_SIZE);
+        this.#events.alloc(nodes.nameOf(stub), 'stub', this.#graph.addressOf(stub), this.#graph.bytesOf(stub));
       }
       return this.#newHandle(nodes.stubOf(fn));
     });
@@ -139,14 +142,15 @@ export class CodeHeap implements HandleOwner {
       const block = this.#allocateOrCollect(() => this.#stubs.reserveTrampoline(), `evict(${handle.name}): the trampoline`);
       const from = graph.addressOf(fn);
       const to = graph.arenas.code.addressOf(block);
+      const dying = dyingBody(graph, fn, this.#ctx.bodyHeld(fn));
       try {
-        checkBackpatch(graph, this.arch, fn, to - from, to);
+        checkBackpatch(graph, this.arch, fn, to - from, to, dying);
       } catch (error) {
-        graph.arenas.code.allocator.free(block);
+        graph.arenas.code.free(block);
         throw error;
       }
       this.#stubs.installTrampoline(fn, block);
-      const patched = backpatch(graph, this.arch, fn, to - from);
+      const patched = backpatch(graph, this.arch, fn, to - from, dying);
       const old: OldBody = { block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: false };
       const size = graph.arenas.code.sizeOf(old.block);
       nodes.block[fn] = block;
@@ -154,7 +158,7 @@ export class CodeHeap implements HandleOwner {
       nodes.setLazy(fn, true);
       this.#patches += patched;
       this.#events.patch(handle.name, patched, from, to);
-      this.#events.alloc(handle.name, 'trampoline', to, TRAMPOLINE_SIZE);
+      this.#events.alloc(handle.name, 'trampoline', to, graph.arenas.code.sizeOf(block));
       if (this.#bodies.dispose(fn, old) === NONE) this.#events.free(handle.name, 'function', from, size, 'evict');
     });
   }

@@ -6,7 +6,6 @@
 import type { Plan } from './link/plan.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { GLOBAL } from './rc/node-table.js';
-import { STUB_SIZE } from './stubs/x86-64-layout.js';
 import type { CollectionResult, Observer } from './types.js';
 
 type FreeEvent = Parameters<NonNullable<Observer['free']>>[0];
@@ -48,7 +47,7 @@ export class EventQueue {
       this.alloc(node.name, node.kind === GLOBAL ? 'global' : 'function', node.address, arena.sizeOf(node.block));
     }
     for (const stub of plan.stubs) {
-      if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), STUB_SIZE);
+      if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), graph.bytesOf(stub.stubId));
     }
   }
 

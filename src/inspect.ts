@@ -78,9 +78,9 @@ export function heapStats(graph: HeapGraph, counters: Counters): HeapStats {
   }
   const code = arenaStats(arenas.code);
   const data = arenaStats(arenas.data);
+  // Block records of used and free blocks: free blocks are overhead the live nodes carry.
   const blockRecords = arenas.code.allocator.metadataBytes() + arenas.data.allocator.metadataBytes();
-  const nodeBytes = nodes.metadataBytes() + graph.candidates.metadataBytes() + blockRecords;
-  const live = Math.max(1, nodes.liveCount);
+  const tables = nodes.metadataBytes() + graph.candidates.metadataBytes() + blockRecords + sites.metadataBytes();
   return {
     nodes: counts,
     sites: sites.count,
@@ -95,9 +95,9 @@ export function heapStats(graph: HeapGraph, counters: Counters): HeapStats {
     freedByCycles: { ...graph.freed.cycles },
     patches: counters.patches,
     metadata: {
-      bytes: nodeBytes + sites.metadataBytes(),
-      perNode: nodes.liveCount === 0 ? NODE_RECORD_BYTES : nodeBytes / live,
-      perSite: sites.count === 0 ? SITE_RECORD_BYTES : sites.metadataBytes() / sites.count,
+      bytes: tables,
+      perNode: nodes.liveCount === 0 ? NODE_RECORD_BYTES : NODE_RECORD_BYTES + blockRecords / nodes.liveCount,
+      perSite: sites.count === 0 ? SITE_RECORD_BYTES : sites.bytesInUse() / sites.count,
     },
     cycleThreshold: counters.cycleThreshold,
   };

@@ -62,7 +62,7 @@ export class Bodies {
       return retired;
     }
     if (old.wasLazy) nodes.byTrampoline.delete(arenas.code.addressOf(old.block));
-    arenas.code.allocator.free(old.block);
+    arenas.code.free(old.block);
     graph.dropSites(old.firstOut);
     return -1;
   }

@@ -128,11 +128,11 @@ export interface HeapStats {
   /** Relocation sites rewritten by backpatching (redefine, evict, materialize). */
   patches: number;
   metadata: {
-    /** Bytes of bookkeeping (node table, site table, allocator records) in use. */
+    /** Bytes of bookkeeping tables (node, site and block records, candidate buffer), capacity included. */
     bytes: number;
-    /** Metadata bytes per live node (node record plus its blocks' allocator records). */
+    /** Per live node: its record plus the block records (used and free blocks) shared among live nodes. */
     perNode: number;
-    /** Metadata bytes per relocation site. */
+    /** Per live relocation site: its record, plus side-map addends shared among them. */
     perSite: number;
   };
   cycleThreshold: number;

@@ -12,6 +12,7 @@ import type { ArenaLayout, Memory, Region } from './region.js';
 /** Largest span of code + data: the reach of a rel32 displacement. */
 export const MAX_SPAN = 0x8000_0000;
 
+
 export class Arena {
   readonly allocator: BlockAllocator;
 
@@ -24,6 +25,15 @@ export class Arena {
     readonly locBase: number,
   ) {
     this.allocator = new BlockAllocator(size);
+  }
+
+  /** A block of at least size bytes (rounded up to 8) at align, or -1 when nothing can hold it. */
+  allocate(size: number, align: number): number {
+    return this.allocator.allocate(size, align);
+  }
+
+  free(block: number): void {
+    this.allocator.free(block);
   }
 
   loc(block: number): number {

@@ -16,7 +16,7 @@ import { GLOBAL, NONE } from '../rc/node-table.js';
 import { fits, relocationValue, type Architecture } from '../reloc/architecture.js';
 import type { StubManager } from '../stubs/stub-manager.js';
 import type { CompileCallback } from '../types.js';
-import { backpatch, checkBackpatch } from './backpatch.js';
+import { backpatch, checkBackpatch, dyingBody } from './backpatch.js';
 import { planStub, TargetType, type Plan, type PlannedNode, type PlannedSite } from './plan.js';
 
 /** Filler for the slack after a function's code: int3, so a stray jump traps. */
@@ -28,6 +28,8 @@ export interface LinkContext {
   readonly stubs: StubManager;
   /** Per-function compile callbacks, by node id. */
   readonly compileFns: (CompileCallback | undefined)[];
+  /** Whether a pin holds fn's current body (replacing it then retires the body). */
+  readonly bodyHeld: (fn: number) => boolean;
 }
 
 /** What a body replacement took out of the function, for the caller to retire or release. */
@@ -41,7 +43,7 @@ export function place(plan: Plan, ctx: LinkContext): boolean {
   const { graph, stubs } = ctx;
   for (const node of plan.nodes) {
     const arena = node.kind === GLOBAL ? graph.arenas.data : graph.arenas.code;
-    const block = arena.allocator.allocate(node.size, node.align);
+    const block = arena.allocate(node.size, node.align);
     if (block < 0) return unplace(plan, ctx);
     node.block = block;
     node.address = arena.addressOf(block);
@@ -62,7 +64,7 @@ export function unplace(plan: Plan, ctx: LinkContext): false {
   const { arenas } = ctx.graph;
   for (const node of plan.nodes) {
     if (node.block === NONE) continue;
-    (node.kind === GLOBAL ? arenas.data : arenas.code).allocator.free(node.block);
+    (node.kind === GLOBAL ? arenas.data : arenas.code).free(node.block);
     node.block = NONE;
   }
   for (const stub of plan.stubs) {
@@ -115,8 +117,9 @@ export function check(plan: Plan, ctx: LinkContext): void {
       }
     }
     if (node.existing !== NONE) {
-      const from = ctx.graph.addressOf(node.existing);
-      checkBackpatch(ctx.graph, ctx.arch, node.existing, node.address - from, node.address);
+      const fn = node.existing;
+      const from = ctx.graph.addressOf(fn);
+      checkBackpatch(ctx.graph, ctx.arch, fn, node.address - from, node.address, dyingBody(ctx.graph, fn, ctx.bodyHeld(fn)));
     }
   }
 }
@@ -145,7 +148,7 @@ export function commit(plan: Plan, ctx: LinkContext): { oldBodies: (OldBody | un
       continue;
     }
     const fn = node.existing;
-    patched += backpatch(graph, arch, fn, node.address - graph.addressOf(fn));
+    patched += backpatch(graph, arch, fn, node.address - graph.addressOf(fn), dyingBody(graph, fn, ctx.bodyHeld(fn)));
     oldBodies.push({ block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: nodes.isLazy(fn) });
     nodes.block[fn] = node.block;
     nodes.firstOut[fn] = NONE;

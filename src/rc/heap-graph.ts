@@ -55,6 +55,12 @@ export class HeapGraph {
     return this.arenaOf(id).addressOf(this.nodes.block[id]!);
   }
 
+  /** Bytes a node holds in the arenas: its block, plus the pointer slot for a stub. */
+  bytesOf(id: number): number {
+    const size = this.arenaOf(id).sizeOf(this.nodes.block[id]!);
+    return this.nodes.kindOf(id) === STUB ? size + this.arenas.data.sizeOf(this.nodes.slotOf(id)) : size;
+  }
+
   retain(id: number): void {
     this.nodes.rc[id]!++;
   }
@@ -188,21 +194,21 @@ export class HeapGraph {
     const block = nodes.block[id]!;
     const arena = this.arenaOf(id);
     const address = arena.addressOf(block);
-    let size = arena.sizeOf(block);
-    if (this.log !== null) {
-      const reported = kind === FUNCTION && nodes.isLazy(id) ? 'trampoline' : KIND_NAMES[kind]!;
-      this.log.push({ name: nodes.nameOf(id), kind: reported, address, size, by: this.reason });
-    }
-    arena.allocator.free(block);
+    const size = this.bytesOf(id);
+    const reportedName = this.log === null ? '' : nodes.nameOf(id);
+    arena.free(block);
     if (kind === FUNCTION || kind === GLOBAL) {
       const name = nodes.names[id]!;
       if (nodes.symbols.get(name) === id) nodes.symbols.delete(name);
       if ((nodes.flags[id]! & LAZY) !== 0) nodes.byTrampoline.delete(address);
     } else if (kind === STUB) {
-      const slot = nodes.slotOf(id);
-      size += arenas.data.sizeOf(slot);
-      arenas.data.allocator.free(slot);
+      arenas.data.free(nodes.slotOf(id));
       if (nodes.isExternStub(id)) nodes.externalStubs.delete(nodes.names[id]!);
+    }
+    if (this.log !== null) {
+      // A stub's size includes its pointer slot, as the freed-bytes tallies count it.
+      const reported = kind === FUNCTION && (nodes.flags[id]! & LAZY) !== 0 ? 'trampoline' : KIND_NAMES[kind]!;
+      this.log.push({ name: reportedName, kind: reported, address, size, by: this.reason });
     }
     const tally = this.freed[this.reason];
     tally.nodes++;

@@ -30,6 +30,9 @@ const CUSTOM_ADDEND = 1 << 30;
 
 export const SITE_RECORD_BYTES = 5 * 4;
 
+/** About what a small-integer Map entry costs in V8 (key, value, chain link, hash). */
+const ADDEND_ENTRY_BYTES = 32;
+
 export class SiteTable {
   target = new Int32Array(0);
   /** Heap position (local byte index) of the field. */
@@ -91,9 +94,14 @@ export class SiteTable {
     return this.highWater;
   }
 
+  /** The table's footprint: every id handed out, free ones included, and the addend side map. */
   metadataBytes(): number {
-    // A side-map entry costs about what a small Map entry does in V8 (key, value, chain, hash).
-    return this.highWater * SITE_RECORD_BYTES + this.addends.size * 32;
+    return this.highWater * SITE_RECORD_BYTES + this.addends.size * ADDEND_ENTRY_BYTES;
+  }
+
+  /** Bytes the live sites use: their records and their side-map addends. */
+  bytesInUse(): number {
+    return this.count * SITE_RECORD_BYTES + this.addends.size * ADDEND_ENTRY_BYTES;
   }
 
   private grow(): void {

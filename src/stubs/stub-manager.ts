@@ -29,7 +29,7 @@ export class StubManager {
   readonly resolverSlot: number;
 
   constructor(private readonly graph: HeapGraph, private readonly arch: Architecture) {
-    const slot = graph.arenas.data.allocator.allocate(SLOT_SIZE, SLOT_ALIGN);
+    const slot = graph.arenas.data.allocate(SLOT_SIZE, SLOT_ALIGN);
     if (slot < 0) throw new RangeError('the data arena cannot hold the resolver slot');
     this.resolverSlot = slot;
     graph.arenas.view.setBigUint64(graph.arenas.data.loc(slot), 0n, true);
@@ -42,19 +42,19 @@ export class StubManager {
   /** Blocks for one stub, or undefined when either arena is full (then nothing is held). */
   reserveStub(): StubReservation | undefined {
     const { code, data } = this.graph.arenas;
-    const codeBlock = code.allocator.allocate(STUB_SIZE, STUB_ALIGN);
+    const codeBlock = code.allocate(STUB_SIZE, STUB_ALIGN);
     if (codeBlock < 0) return undefined;
-    const slot = data.allocator.allocate(SLOT_SIZE, SLOT_ALIGN);
+    const slot = data.allocate(SLOT_SIZE, SLOT_ALIGN);
     if (slot < 0) {
-      code.allocator.free(codeBlock);
+      code.free(codeBlock);
       return undefined;
     }
     return { code: codeBlock, slot };
   }
 
   unreserveStub(reservation: StubReservation): void {
-    this.graph.arenas.code.allocator.free(reservation.code);
-    this.graph.arenas.data.allocator.free(reservation.slot);
+    this.graph.arenas.code.free(reservation.code);
+    this.graph.arenas.data.free(reservation.slot);
   }
 
   stubAddress(reservation: StubReservation): number {
@@ -93,7 +93,7 @@ export class StubManager {
 
   /** A trampoline block, or -1 when the code arena is full. */
   reserveTrampoline(): number {
-    return this.graph.arenas.code.allocator.allocate(TRAMPOLINE_SIZE, TRAMPOLINE_ALIGN);
+    return this.graph.arenas.code.allocate(TRAMPOLINE_SIZE, TRAMPOLINE_ALIGN);
   }
 
   /** Writes fn's trampoline into block and registers it for the resolver. */

@@ -756,7 +756,7 @@ export class Model {
   replaceBody(fn: MNode, built: BuiltBody): void {
     // Backpatching rewrites the sites that target fn before the new body's sites (and a stub
     // the new body may create for fn) exist.
-    this.patches += this.incoming(fn);
+    this.patches += this.patchedOnMove(fn);
     const sites = this.#resolve(built.relocations, new Map([[fn.name, fn]]));
     fn.body = new MBody(built.code, sites);
     fn.trampoline = undefined;
@@ -765,10 +765,20 @@ export class Model {
 
   evict(fn: MNode): void {
     if (fn.lazy) return;
-    this.patches += this.incoming(fn);
+    this.patches += this.patchedOnMove(fn);
     fn.body = undefined;
     fn.trampoline = undefined;
     this.reclaim();
+  }
+
+  /**
+   * Sites a move of fn's body rewrites: every site targeting fn, but for the old body's own calls
+   * to fn when that body is freed by the move (no pin holds it); a retired body is patched too.
+   */
+  patchedOnMove(fn: MNode): number {
+    const body = fn.body;
+    if (body === undefined || this.pins.some((p) => !p.released && p.body === body)) return this.incoming(fn);
+    return this.incoming(fn) - body.sites.filter((s) => s.target === fn).length;
   }
 
   pin(node: MNode): MPin {
