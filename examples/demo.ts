@@ -133,7 +133,7 @@ log(`  nodes       ${s.nodes.functions} functions, ${s.nodes.globals} global, ${
 log(`  bytes       ${s.usedBytes} used, ${s.freeBytes} free, largest free block ${s.largestFreeBlock}`);
 log(`  patches     ${s.patches} sites rewritten by backpatching`);
 log(`  metadata    ${s.metadata.bytes} bytes: ${s.metadata.perNode.toFixed(1)} per node, ${s.metadata.perSite.toFixed(1)} per site`);
-log('              (in a heap this small the free blocks' records weigh on few nodes; npm run bench measures 100,000 functions)');
+log('              (in a heap this small free-block records weigh on few nodes; npm run bench measures 100,000 functions)');
 
 section('7. free every handle: counting reclaims what nothing references');
 for (const h of [main, vtable, fibPointer, fib, even, odd]) h.free();
