@@ -100,7 +100,15 @@ export class BlockAllocator {
     // Any block of need + alignment - 8 bytes has an aligned start within its first
     // alignment - 8 bytes, because every block offset is a multiple of 8.
     const wanted = need + alignment - GRANULE;
-    let block = wanted <= this.capacity ? this.#findGoodFit(wanted) : NONE;
+    let block = NONE;
+    if (alignment > GRANULE) {
+      // Most free blocks already start aligned (code is allocated at 16 throughout): a good fit
+      // for the bare size that happens to be aligned needs no padding split, and its free will
+      // need no merge with one.
+      const bare = this.#findGoodFit(need);
+      if (bare !== NONE && (this.offsetOf(bare) & (alignment - 1)) === 0) block = bare;
+    }
+    if (block === NONE && wanted <= this.capacity) block = this.#findGoodFit(wanted);
     if (block === NONE) block = this.#findAnyFit(need, alignment);
     if (block === NONE) return NONE;
     return this.#place(block, need, alignment);
