@@ -198,8 +198,9 @@ export class HeapGraph {
     const reportedName = this.log === null ? '' : nodes.nameOf(id);
     arena.free(block);
     if (kind === FUNCTION || kind === GLOBAL) {
-      const name = nodes.names[id]!;
-      if (nodes.symbols.get(name) === id) nodes.symbols.delete(name);
+      // A live function or global always owns its name's entry (define and declare refuse a live
+      // name), so no lookup guards the delete: on a big heap that lookup was a cache miss per node.
+      nodes.symbols.delete(nodes.names[id]!);
       if ((nodes.flags[id]! & LAZY) !== 0) nodes.byTrampoline.delete(address);
     } else if (kind === STUB) {
       arenas.data.free(nodes.slotOf(id));
