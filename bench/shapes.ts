@@ -159,23 +159,28 @@ export function functionNames(count: number, prefix = 'f'): string[] {
  * it is left with every node marked. Returns the nodes visited.
  */
 export function traverseAll(graph: CsrGraph, marks: Uint8Array, stack: Int32Array): number {
+  let visited = 0;
+  for (let root = 0; root < graph.nodes; root++) visited += markFrom(graph, root, marks, stack);
+  return visited;
+}
+
+/** Marks what `root` reaches, depth-first on an explicit stack; returns the nodes newly marked. */
+function markFrom(graph: CsrGraph, root: number, marks: Uint8Array, stack: Int32Array): number {
+  if (marks[root] !== 0) return 0;
   const { offsets, targets } = graph;
   let visited = 0;
-  for (let root = 0; root < graph.nodes; root++) {
-    if (marks[root] !== 0) continue;
-    marks[root] = 1;
-    stack[0] = root;
-    let top = 1;
-    // Invariant: every node on the stack is marked, and every marked node was pushed once.
-    while (top > 0) {
-      const id = stack[--top]!;
-      visited++;
-      for (let k = offsets[id]!, end = offsets[id + 1]!; k < end; k++) {
-        const target = targets[k]!;
-        if (marks[target] === 0) {
-          marks[target] = 1;
-          stack[top++] = target;
-        }
+  marks[root] = 1;
+  stack[0] = root;
+  let top = 1;
+  // Invariant: every node on the stack is marked, and every marked node was pushed once.
+  while (top > 0) {
+    const id = stack[--top]!;
+    visited++;
+    for (let k = offsets[id]!, end = offsets[id + 1]!; k < end; k++) {
+      const target = targets[k]!;
+      if (marks[target] === 0) {
+        marks[target] = 1;
+        stack[top++] = target;
       }
     }
   }
@@ -188,24 +193,7 @@ export function traverseAll(graph: CsrGraph, marks: Uint8Array, stack: Int32Arra
  * Returns the nodes swept free.
  */
 export function markSweep(graph: CsrGraph, roots: Int32Array, marks: Uint8Array, stack: Int32Array, free: Int32Array): number {
-  const { offsets, targets } = graph;
-  for (let r = 0; r < roots.length; r++) {
-    const root = roots[r]!;
-    if (marks[root] !== 0) continue;
-    marks[root] = 1;
-    stack[0] = root;
-    let top = 1;
-    while (top > 0) {
-      const id = stack[--top]!;
-      for (let k = offsets[id]!, end = offsets[id + 1]!; k < end; k++) {
-        const target = targets[k]!;
-        if (marks[target] === 0) {
-          marks[target] = 1;
-          stack[top++] = target;
-        }
-      }
-    }
-  }
+  for (let r = 0; r < roots.length; r++) markFrom(graph, roots[r]!, marks, stack);
   let freed = 0;
   for (let id = 0; id < graph.nodes; id++) {
     if (marks[id] !== 0) marks[id] = 0;
