@@ -11,8 +11,9 @@
 // commit "Adapt the collection threshold only after automatic runs, which start with a full buffer".)
 
 import { expect, test } from 'vitest';
-import { CodeHeap, CodeHeapError } from '../src/index.js';
+import { CodeHeap, type ErrorCode } from '../src/index.js';
 import { asm, image, sameBytes } from './helpers/x86.js';
+import { expectCode } from './helpers/errors.js';
 
 const KiB = 1024;
 const INITIAL_AUTO_THRESHOLD = 10_000;
@@ -52,20 +53,13 @@ test("'auto' threshold: a define that failed (DUPLICATE_SYMBOL, OUT_OF_MEMORY) c
   const heap = autoHeap(4 * KiB);
   heap.define({ functions: [{ name: 'f', ...asm().ret().build() }] });
   heap.verify();
-  const attempts: [string, () => unknown][] = [
+  const attempts: [ErrorCode, () => unknown][] = [
     ['DUPLICATE_SYMBOL', () => heap.define({ functions: [{ name: 'f', ...asm().ret().build() }] })],
     ['OUT_OF_MEMORY', () => heap.define({ functions: [{ name: 'big', code: new Uint8Array(8 * KiB).fill(0x90) }] })],
   ];
   for (const [code, attempt] of attempts) {
     const before = image(heap);
-    let caught: unknown;
-    try {
-      attempt();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(CodeHeapError);
-    expect((caught as CodeHeapError).code).toBe(code);
+    expectCode(attempt, code);
     heap.verify();
     const after = image(heap);
     // A failed call changes nothing but the collection counter of the collection it ran.

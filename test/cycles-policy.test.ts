@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { asm, image, sameBytes, type Emitted, type Image } from './helpers/x86.js';
 import { KiB, leaf } from './helpers/heaps.js';
+import { expectCode } from './helpers/errors.js';
 
 const INITIAL_AUTO_THRESHOLD = 10_000; // DESIGN: "adapts like PHP's", whose threshold starts at 10,000
 
@@ -249,7 +250,7 @@ describe('a collection before OUT_OF_MEMORY', () => {
     test(`${call} in an arena full of live code: OUT_OF_MEMORY after one collection, and the heap is unchanged but for the collection counter`, () => {
       const { heap, keep, lazy } = fullHeap(false);
       const before = image(heap);
-      expectOutOfMemory(() => run(heap, keep, lazy));
+      expectCode(() => run(heap, keep, lazy), 'OUT_OF_MEMORY');
       heap.verify();
       expectSameHeap(image(heap), before, 1);
     });
@@ -262,23 +263,12 @@ describe('a collection before OUT_OF_MEMORY', () => {
     const explicit = build();
     const failed = build();
     expect(explicit.collectCycles().freed).toBe(2);
-    expectOutOfMemory(() => failed.define({ functions: [{ name: 'huge', ...asm().nop(3500).ret().build() }] }));
+    expectCode(() => failed.define({ functions: [{ name: 'huge', ...asm().nop(3500).ret().build() }] }), 'OUT_OF_MEMORY');
     failed.verify();
     expectSameHeap(image(failed), image(explicit), 0);
     expect(failed.node('big')).toBeUndefined();
   });
 });
-
-function expectOutOfMemory(call: () => unknown): void {
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(CodeHeapError);
-  expect((caught as CodeHeapError).code).toBe('OUT_OF_MEMORY');
-}
 
 /** Same stats (but `collections` more runs) and the same bytes in both arenas. */
 function expectSameHeap(after: Image, before: Image, collections: number): void {

@@ -11,10 +11,11 @@
 
 import { describe, expect, test } from 'vitest';
 import {
-  CodeHeap, CodeHeapError, type CollectionResult, type ErrorCode, type Observer,
+  CodeHeap, type CollectionResult, type Observer,
 } from '../src/index.js';
 import { asm, branchTarget, nodeOf, quads, stubTarget, type Emitted } from './helpers/x86.js';
 import { KiB, leaf, newHeap } from './helpers/heaps.js';
+import { expectCode } from './helpers/errors.js';
 
 /** A body that calls each target in turn (call rel32, a body reference). */
 function calls(...targets: string[]): Emitted {
@@ -667,16 +668,6 @@ describe('pins are roots (semantics 8)', () => {
 });
 
 describe('re-entrancy and observers', () => {
-  function expectCode(call: () => unknown, code: ErrorCode): void {
-    let caught: unknown;
-    try {
-      call();
-    } catch (error) {
-      caught = error;
-    }
-    expect(caught).toBeInstanceOf(CodeHeapError);
-    expect((caught as CodeHeapError).code).toBe(code);
-  }
 
   test('observers see the collect event with the result, after the collection freed its garbage', () => {
     const seen: { type: string; name?: string; by?: string; result?: CollectionResult }[] = [];
