@@ -103,7 +103,7 @@ async function retainRelease(quick: boolean): Promise<CoreResults['retainRelease
   const { nodes } = graph;
   const node = (name: string): number => {
     const id = nodes.allocate(FUNCTION, name, graph.arenas.code.allocator.allocate(16, 16));
-    nodes.symbols.set(name, id);
+    nodes.symbols.bind(name, id);
     nodes.roots[id] = 1; // one handle
     nodes.rc[id] = 1;
     return id;

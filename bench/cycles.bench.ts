@@ -29,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CodeHeap, type UnitDefinition } from '../src/index.js';
+import { CodeHeap, type UnitDefinition } from '../dist/index.js';
 import {
   SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,
   type CsrGraph, type Shape,
@@ -324,13 +324,13 @@ function samplesFor(nodes: number, quick: boolean): number {
   return 5;
 }
 
-export async function main(opts: { quick?: boolean } = {}): Promise<CyclesBenchResult> {
+export async function main(opts: { quick?: boolean; sizes?: readonly number[] } = {}): Promise<CyclesBenchResult> {
   const quick = opts.quick === true;
   const began = performance.now();
   const gc = fullGc();
   const v8 = new V8GcWatch();
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
-  const sizes = quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000];
+  const sizes = opts.sizes ?? (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]);
   console.log(`cycle collection: one collectCycles() per fresh heap of garbage; load average ${loadAverage.join(' ')}`);
   let cpython: CyclesBenchResult['cpython'] | undefined;
   const rows: CyclesRow[] = [];
@@ -398,5 +398,6 @@ export function printResult(result: CyclesBenchResult): void {
 
 const entry = process.argv[1];
 if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
-  printResult(await main({ quick: process.argv.includes('--quick') }));
+  const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',').map(Number);
+  printResult(await main({ quick: process.argv.includes('--quick'), ...(sizes === undefined ? {} : { sizes }) }));
 }

@@ -93,7 +93,7 @@ export class CodeHeap implements HandleOwner {
       const { nodes } = this.#graph;
       const fn = nodes.allocate(FUNCTION, name, block);
       nodes.setLazy(fn, true);
-      nodes.symbols.set(name, fn);
+      nodes.symbols.bind(name, fn);
       this.#ctx.compileFns[fn] = compile;
       this.#stubs.installTrampoline(fn, block);
       this.#events.alloc(name, 'trampoline', this.#graph.addressOf(fn), this.#graph.bytesOf(fn));

@@ -157,9 +157,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
 
 function checkIndexes(graph: HeapGraph, problems: string[]): void {
   const { nodes, candidates } = graph;
-  for (const [name, id] of nodes.symbols) {
-    if (!nodes.isAlive(id) || nodes.names[id] !== name || nodes.kindOf(id) > GLOBAL) problems.push(`symbol ${name} names no live function or global`);
-  }
+  problems.push(...nodes.symbols.check());
   for (const [name, id] of nodes.externalStubs) {
     if (!nodes.isAlive(id) || nodes.kindOf(id) !== STUB || !nodes.isExternStub(id) || nodes.names[id] !== name) {
       problems.push(`the external stub index names ${name}, which has no live stub`);

@@ -66,9 +66,9 @@ describe('observer events', () => {
       const address = e.kind === 'stub' ? nodeOf(heap, 'f').stub!.address : nodeOf(heap, e.name).address;
       expect(e.address).toBe(address);
     }
-    // Sizes are reserved block sizes (6 bytes of code round up to one 8-byte granule), the same
+    // Sizes are reserved block sizes (6 bytes of code aligned at 16 round up to 16), the same
     // figure free events and stats() report, so an observer's byte count matches the heap's.
-    expect(events.find((e) => e.type === 'alloc' && e.name === 'caller')).toMatchObject({ size: 8 });
+    expect(events.find((e) => e.type === 'alloc' && e.name === 'caller')).toMatchObject({ size: 16 });
 
     const lazy = during(() => heap.declare('lazy'));
     expect(lazy).toEqual([{ type: 'alloc', name: 'lazy', kind: 'trampoline', address: nodeOf(heap, 'lazy').address, size: 8 }]);
@@ -91,7 +91,7 @@ describe('observer events', () => {
     let old = f.address;
     const evicted = during(() => heap.evict(f));
     expect(evicted.filter((e) => e.type === 'free')).toEqual([
-      { type: 'free', name: 'f', kind: 'function', address: old, size: 8, by: 'evict' },
+      { type: 'free', name: 'f', kind: 'function', address: old, size: 16, by: 'evict' },
     ]);
     old = f.address; // the trampoline
     const materialized = during(() => heap.materialize(f));
@@ -101,7 +101,7 @@ describe('observer events', () => {
     old = f.address;
     const redefined = during(() => heap.redefine(f, asm().nop(20).ret().build()));
     expect(redefined.filter((e) => e.type === 'free')).toEqual([
-      { type: 'free', name: 'f', kind: 'function', address: old, size: 8, by: 'redefine' },
+      { type: 'free', name: 'f', kind: 'function', address: old, size: 16, by: 'redefine' },
     ]);
     // A body retired under a pin is freed by counting when the last pin goes.
     const pin = heap.pin(f);
@@ -109,7 +109,7 @@ describe('observer events', () => {
     const retired = during(() => heap.redefine(f, leaf()));
     expect(retired.filter((e) => e.type === 'free')).toEqual([]);
     const released = during(() => pin.release());
-    expect(released).toEqual([{ type: 'free', name: 'f (retired)', kind: 'retired', address: old, size: 24, by: 'rc' }]);
+    expect(released).toEqual([{ type: 'free', name: 'f (retired)', kind: 'retired', address: old, size: 32, by: 'rc' }]);
   });
 
   test('patch events name the symbol, the sites rewritten and the old and new address', () => {

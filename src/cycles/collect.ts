@@ -8,16 +8,28 @@
 //
 // Departures from the paper:
 //  - Every traversal is an explicit worklist, never recursion: a ring of ten million functions
-//    must not overflow the JavaScript stack. Scan's order therefore differs from the paper's
-//    depth-first order; the result does not, because scanBlack re-blackens a node that an
-//    earlier visit had whitened, restoring its edges' counts exactly once.
+//    must not overflow the JavaScript stack.
+//  - MarkGray does not descend into a candidate that is still waiting for its own turn in
+//    markRoots (buffered and not yet gray): it only subtracts the edge's count, and the candidate
+//    is grayed and traversed as a root when markRoots reaches it. Every node reachable from the
+//    roots is still gray when markRoots ends, and every edge out of a gray node still loses its
+//    count exactly once. What changes is the order: when many candidates are garbage (a module
+//    unloaded, every handle of a unit freed) the nodes are traversed in buffer order, which is
+//    mostly allocation order, and only the targets of edges are random accesses.
+//  - MarkGray lists every node it grays (the gray list). Scan then visits that list in order
+//    instead of descending from each root: a gray node still counted from outside is live and is
+//    restored with all it reaches (scanBlack, which re-blackens a node scan whitened earlier,
+//    restoring its edges' counts exactly once); a gray node at zero turns white for now. The
+//    descent of the paper's scan only served to reach gray nodes, and the list holds them all.
+//    CollectWhite, likewise, takes the white nodes of the list instead of traversing from roots,
+//    in the same pass in which collectRoots takes the roots (all on the list) out of the buffer.
 //  - Increment does not recolor a node black (it would cost a write on every new edge). A
 //    buffered node is therefore always purple when markRoots sees it, and at worst a live
 //    candidate is scanned and found live.
-//  - collectWhite gathers the garbage first and frees it after: the edges between white nodes
-//    already lost their counts in markGray, and an edge from a white node to a live (black) node
-//    did too, so freeing detaches sites without decrementing anything — a live node is never
-//    decremented twice.
+//  - The garbage is freed as one batch after collectWhite: the edges between white nodes already
+//    lost their counts in markGray, and an edge from a white node to a live (black) node did too,
+//    so freeing detaches sites without decrementing anything — a live node is never decremented
+//    twice — and the arenas take the blocks back together.
 //  - A candidate reclaimed by counting while buffered (DEAD) gives its id back in markRoots,
 //    exactly once; its memory went at once, when its count reached zero.
 //
@@ -26,14 +38,19 @@
 // exact again.
 
 import type { HeapGraph } from '../rc/heap-graph.js';
-import { BLACK, BUFFERED, GRAY, growI32, NONE, PURPLE, WHITE } from '../rc/node-table.js';
+import { SITE_TARGET_MASK } from '../rc/site-table.js';
+import { ALIVE, BLACK, BUFFERED, COLOR_MASK, COLOR_SHIFT, GRAY, growI32, NONE, WHITE } from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
+
+const GRAY_BITS = GRAY << COLOR_SHIFT;
+const BLACK_BITS = BLACK << COLOR_SHIFT;
+const WHITE_BITS = WHITE << COLOR_SHIFT;
 
 export class CycleCollector {
   private stack = new Int32Array(256);
-  private garbage = new Int32Array(256);
-  private garbageCount = 0;
-  private visited = 0;
+  /** Every node markGray grayed, in order; after collectWhite, its front holds the garbage. */
+  private grayList = new Int32Array(256);
+  private grayCount = 0;
 
   constructor(private readonly graph: HeapGraph) {}
 
@@ -43,153 +60,141 @@ export class CycleCollector {
     const { graph } = this;
     const candidates = graph.candidates.length;
     const before = { ...graph.freed.cycles };
-    this.visited = 0;
-    this.garbageCount = 0;
-    const roots = this.markRoots();
-    this.scanRoots(roots);
-    this.collectRoots(roots);
-    this.freeGarbage();
+    this.grayCount = 0;
+    this.markRoots();
+    const visited = this.grayCount;
+    this.scanRoots();
+    const garbage = this.collectRoots();
+    graph.reclaimGarbage(this.grayList, garbage);
     graph.candidates.clear();
+    this.releaseScratch();
     return {
       freed: graph.freed.cycles.nodes - before.nodes,
       bytes: graph.freed.cycles.bytes - before.bytes,
-      visited: this.visited,
+      visited,
       candidates,
       ms: performance.now() - start,
     };
   }
 
   /**
-   * MarkRoots. Post: every buffered node that was purple and alive is gray, with the subgraph it
-   * reaches, and the counts of all edges inside that subgraph subtracted; those roots are kept at
-   * the front of the buffer (the count is returned), every other entry has left it.
+   * MarkRoots. Post: every live buffered node is a root, gray and on the gray list, with the
+   * subgraph it reaches, and the count of every edge inside that subgraph subtracted once; DEAD
+   * entries have left the buffer (roots leave it in collectRoots).
    */
-  private markRoots(): number {
+  private markRoots(): void {
     const { nodes, candidates } = this.graph;
-    let kept = 0;
+    const { flags } = nodes;
+    const ids = candidates.ids;
     for (let i = 0; i < candidates.length; i++) {
-      const id = candidates.ids[i]!;
-      if (!nodes.isAlive(id)) {
+      const id = ids[i]!;
+      const f = flags[id]!;
+      if ((f & ALIVE) === 0) {
         // DEAD: reclaimed by counting while buffered. Its id is free from now on.
-        nodes.flags[id] = nodes.flags[id]! & ~BUFFERED;
+        flags[id] = f & ~BUFFERED;
         nodes.releaseId(id);
-      } else if (nodes.colorOf(id) === PURPLE && nodes.rc[id]! > 0) {
+      } else if ((f & COLOR_MASK) !== GRAY_BITS) {
+        // Purple. Its trial count may already be zero (earlier roots took their edges to it): it
+        // is alive all the same, and its own edges have not been subtracted yet.
+        flags[id] = (f & ~COLOR_MASK) | GRAY_BITS;
         this.markGray(id);
-        candidates.ids[kept++] = id;
       } else {
-        // Already gray: another root's markGray reached it, and that root's scan covers it.
-        nodes.flags[id] = nodes.flags[id]! & ~BUFFERED;
-      }
-    }
-    return kept;
-  }
-
-  /** MarkGray: color the subgraph gray, subtracting one count per internal edge. */
-  private markGray(root: number): void {
-    const { nodes, sites } = this.graph;
-    const rc = nodes.rc;
-    if (nodes.colorOf(root) === GRAY) return;
-    nodes.setColor(root, GRAY);
-    let top = this.push(0, root);
-    while (top > 0) {
-      const id = this.stack[--top]!;
-      this.visited++;
-      for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
-        const target = sites.targetOf(s);
-        rc[target]!--;
-        if (nodes.colorOf(target) !== GRAY) {
-          nodes.setColor(target, GRAY);
-          top = this.push(top, target);
-        }
-      }
-    }
-  }
-
-  /** ScanRoots. Post: no node reachable from a root is gray: each is black (live) or white. */
-  private scanRoots(roots: number): void {
-    for (let i = 0; i < roots; i++) this.scan(this.graph.candidates.ids[i]!);
-  }
-
-  /** Scan: a gray node still counted from outside is live (scanBlack); at zero it turns white. */
-  private scan(root: number): void {
-    const { nodes, sites } = this.graph;
-    let top = this.push(0, root);
-    while (top > 0) {
-      const id = this.stack[--top]!;
-      if (nodes.colorOf(id) !== GRAY) continue;
-      if (nodes.rc[id]! > 0) {
-        this.scanBlack(id, top);
-        continue;
-      }
-      nodes.setColor(id, WHITE);
-      for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
-        const target = sites.targetOf(s);
-        if (nodes.colorOf(target) === GRAY) top = this.push(top, target);
+        flags[id] = f & ~BUFFERED;
       }
     }
   }
 
   /**
-   * ScanBlack: restore the counts of every edge out of a live node and what it reaches. It works
-   * on the stack above `base`, where scan's pending entries end.
+   * MarkGray: list a node just grayed, subtract one count per edge out of it, and do the same
+   * for every node it reaches that is not gray yet. A buffered node not yet gray waits for its
+   * own turn as a root (see the departures).
    */
-  private scanBlack(root: number, base: number): void {
+  private markGray(root: number): void {
     const { nodes, sites } = this.graph;
-    const rc = nodes.rc;
-    nodes.setColor(root, BLACK);
-    let top = this.push(base, root);
-    while (top > base) {
-      const id = this.stack[--top]!;
-      for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
-        const target = sites.targetOf(s);
-        rc[target]!++;
-        if (nodes.colorOf(target) !== BLACK) {
-          nodes.setColor(target, BLACK);
-          top = this.push(top, target);
+    const { rc, flags, firstOut } = nodes;
+    const { nextOut, target: siteTarget } = sites;
+    let stack = this.stack;
+    let grayList = this.grayList;
+    let grayCount = this.grayCount;
+    let top = 0;
+    let id = root;
+    for (;;) {
+      if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
+      grayList[grayCount++] = id;
+      for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
+        const target = siteTarget[s]! & SITE_TARGET_MASK;
+        rc[target]!--;
+        const f = flags[target]!;
+        if ((f & BUFFERED) === 0 && (f & COLOR_MASK) !== GRAY_BITS) {
+          flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
+          if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
+          stack[top++] = target;
         }
       }
+      if (top === 0) break;
+      id = stack[--top]!;
     }
+    this.grayCount = grayCount;
   }
 
-  /** CollectRoots. Post: the buffer is empty and every white node reachable from a root is listed as garbage (colored black so it is listed once). */
-  private collectRoots(roots: number): void {
-    const { nodes, candidates } = this.graph;
-    for (let i = 0; i < roots; i++) {
-      const id = candidates.ids[i]!;
-      nodes.flags[id] = nodes.flags[id]! & ~BUFFERED;
-      this.collectWhite(id);
-    }
+  /** ScanRoots. Post: no gray node is left: each is black (live) or white (garbage). */
+  private scanRoots(): void {
+    const { grayList, grayCount } = this;
+    for (let i = 0; i < grayCount; i++) this.scan(grayList[i]!);
   }
 
-  /** CollectWhite: gather the white subgraph; buffered whites wait for their own root's turn. */
-  private collectWhite(root: number): void {
+  /** Scan: a gray node still counted from outside is live (scanBlack); at zero it turns white. */
+  private scan(id: number): void {
+    const { flags, rc } = this.graph.nodes;
+    const f = flags[id]!;
+    if ((f & COLOR_MASK) !== GRAY_BITS) return;
+    if (rc[id]! > 0) this.scanBlack(id);
+    else flags[id] = (f & ~COLOR_MASK) | WHITE_BITS;
+  }
+
+  /** ScanBlack: restore the counts of every edge out of a live node and of all it reaches. */
+  private scanBlack(root: number): void {
     const { nodes, sites } = this.graph;
-    if (nodes.colorOf(root) !== WHITE) return;
-    nodes.setColor(root, BLACK);
+    const { rc, flags, firstOut } = nodes;
+    const { nextOut } = sites;
+    flags[root] = (flags[root]! & ~COLOR_MASK) | BLACK_BITS;
     let top = this.push(0, root);
     while (top > 0) {
       const id = this.stack[--top]!;
-      this.addGarbage(id);
-      for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+      for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
         const target = sites.targetOf(s);
-        if (nodes.colorOf(target) === WHITE && (nodes.flags[target]! & BUFFERED) === 0) {
-          nodes.setColor(target, BLACK);
+        rc[target]!++;
+        const f = flags[target]!;
+        if ((f & COLOR_MASK) !== BLACK_BITS) {
+          flags[target] = (f & ~COLOR_MASK) | BLACK_BITS;
           top = this.push(top, target);
         }
       }
     }
   }
 
-  /** Frees the garbage: sites first (so no in-list names a freed node), then the nodes. */
-  private freeGarbage(): void {
-    const { graph } = this;
-    for (let i = 0; i < this.garbageCount; i++) graph.detachSites(this.garbage[i]!);
-    graph.reason = 'cycles';
-    try {
-      for (let i = 0; i < this.garbageCount; i++) graph.reclaimDetached(this.garbage[i]!);
-    } finally {
-      graph.reason = 'rc';
+  /**
+   * CollectRoots and CollectWhite, in one pass over the gray list (every root is on it). Post:
+   * no node is buffered, and the front of the gray list holds every white node, each once (their
+   * number is returned).
+   */
+  private collectRoots(): number {
+    const { grayList, grayCount } = this;
+    const { flags } = this.graph.nodes;
+    let white = 0;
+    for (let i = 0; i < grayCount; i++) {
+      const id = grayList[i]!;
+      const f = flags[id]! & ~BUFFERED;
+      flags[id] = f;
+      if ((f & COLOR_MASK) === WHITE_BITS) grayList[white++] = id;
     }
+    return white;
+  }
+
+  /** Scratch that grew past a million entries is not kept for the next, likely smaller, run. */
+  private releaseScratch(): void {
+    if (this.stack.length > SCRATCH_KEPT) this.stack = new Int32Array(256);
+    if (this.grayList.length > SCRATCH_KEPT) this.grayList = new Int32Array(256);
   }
 
   private push(top: number, id: number): number {
@@ -198,8 +203,7 @@ export class CycleCollector {
     return top + 1;
   }
 
-  private addGarbage(id: number): void {
-    if (this.garbageCount === this.garbage.length) this.garbage = growI32(this.garbage, this.garbageCount * 2);
-    this.garbage[this.garbageCount++] = id;
-  }
 }
+
+/** Entries of collector scratch kept between runs (4 MiB per array). */
+const SCRATCH_KEPT = 1 << 20;

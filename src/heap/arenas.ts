@@ -36,6 +36,11 @@ export class Arena {
     this.allocator.free(block);
   }
 
+  /** Frees blocks[0 .. count) together (neighbours merge first); returns the bytes freed. */
+  freeMany(blocks: Int32Array, count: number): number {
+    return this.allocator.freeMany(blocks, count);
+  }
+
   loc(block: number): number {
     return this.locBase + this.allocator.offsetOf(block);
   }

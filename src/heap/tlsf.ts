@@ -23,8 +23,8 @@
 
 import {
   assert, DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, listAtLeast, listOf,
-  lowestBit, MAX_ALIGN, MAX_CAPACITY, NONE, RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT, SL_MASK,
-  STATE_MASK, USED,
+  lowestBit, MAX_ALIGN, MAX_CAPACITY, NONE, PENDING, RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT,
+  SL_MASK, STATE_MASK, USED,
 } from './tlsf-layout.js';
 import { verifyAllocator } from './tlsf-verify.js';
 
@@ -123,6 +123,68 @@ export class BlockAllocator {
     this.#usedBytes -= size;
     this.#freeBytes += size;
     this.#usedBlocks -= 1;
+    this.#coalesce(block);
+  }
+
+  /**
+   * Frees blocks[0 .. count) at once and returns the bytes freed. A run of listed blocks that are
+   * physical neighbours, or separated only by a free block (the padding that alignment leaves
+   * between code blocks), merges into one block before it is listed, so freeing a whole module's
+   * code costs one list insertion per run instead of two merges per block. O(count).
+   * Pre: the blocks are distinct and used (checked before anything changes).
+   */
+  freeMany(blocks: Int32Array, count: number): number {
+    for (let i = 0; i < count; i++) {
+      const block = blocks[i]!;
+      if (!this.isUsed(block)) {
+        for (let j = 0; j < i; j++) this.#setState(blocks[j]!, USED);
+        assert(false, `block ${block} must be a used block, listed once, to be freed`);
+      }
+      this.#setState(block, PENDING);
+    }
+    let freed = 0;
+    for (let i = 0; i < count; i++) {
+      const head = blocks[i]!;
+      // Already absorbed by its run's head, or not the head: the head absorbs it when its turn comes.
+      if (this.#stateOf(head) !== PENDING || this.#pendingBefore(head)) continue;
+      let blocksInRun = 1;
+      for (;;) {
+        const next = this.#nextPhys[head]!;
+        if (next === NONE) break;
+        const state = this.#stateOf(next);
+        if (state === FREE) {
+          // A gap: absorbed only when a listed block follows it; otherwise #coalesce merges it.
+          const after = this.#nextPhys[next]!;
+          if (after === NONE || this.#stateOf(after) !== PENDING) break;
+          freed -= this.sizeOf(next);
+          this.#unlinkFree(next);
+          this.#absorbNext(head);
+          this.#freeBlocks -= 1;
+        } else if (state === PENDING) {
+          this.#absorbNext(head);
+          blocksInRun++;
+        } else {
+          break;
+        }
+      }
+      freed += this.sizeOf(head);
+      this.#usedBlocks -= blocksInRun;
+      this.#coalesce(head);
+    }
+    this.#usedBytes -= freed;
+    this.#freeBytes += freed;
+    return freed;
+  }
+
+  /** A listed block lies just below, or just below the free gap below: this is not a run head. */
+  #pendingBefore(block: number): boolean {
+    let left = this.#prevPhys[block]!;
+    if (left !== NONE && this.#stateOf(left) === FREE) left = this.#prevPhys[left]!;
+    return left !== NONE && this.#stateOf(left) === PENDING;
+  }
+
+  /** Merges a block that is leaving use with its free neighbours and lists the result. */
+  #coalesce(block: number): void {
     let merged = block;
     const left = this.#prevPhys[merged]!;
     if (left !== NONE && this.#stateOf(left) === FREE) {
@@ -137,7 +199,7 @@ export class BlockAllocator {
       this.#absorbNext(merged);
       this.#freeBlocks -= 1;
     }
-    this.#offsetState[merged] = this.offsetOf(merged) | FREE;
+    this.#setState(merged, FREE);
     this.#linkFree(merged);
     this.#freeBlocks += 1;
   }
@@ -346,6 +408,10 @@ export class BlockAllocator {
 
   #stateOf(block: number): number {
     return this.#offsetState[block]! & STATE_MASK;
+  }
+
+  #setState(block: number, state: number): void {
+    this.#offsetState[block] = (this.#offsetState[block]! & ~STATE_MASK) | state;
   }
 
   #isLive(block: number): boolean {

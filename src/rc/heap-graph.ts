@@ -15,7 +15,8 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, FUNCTION, GLOBAL, KIND_NAMES, LAZY, NodeTable, NONE, PURPLE, STUB, growI32,
+  ALIVE, BUFFERED, COLOR_MASK, COLOR_SHIFT, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY,
+  NodeTable, NONE, PURPLE, STUB, WHITE, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
 
@@ -35,13 +36,13 @@ export class HeapGraph {
   readonly sites = new SiteTable();
   readonly candidates = new CandidateBuffer();
 
-  /** What reclaiming is attributed to right now; the collector sets 'cycles' while it frees. */
-  reason: ReclaimReason = 'rc';
   readonly freed = { rc: { nodes: 0, bytes: 0 }, cycles: { nodes: 0, bytes: 0 } };
   /** When not null, each reclaimed node is appended (an observer is listening). */
   log: ReclaimedNode[] | null = null;
 
   private work = new Int32Array(64);
+  /** reclaimGarbage's data-arena blocks (globals and stub slots): scratch between collections. */
+  private dataBatch = new Int32Array(0);
 
   constructor(readonly arenas: Arenas) {}
 
@@ -112,6 +113,7 @@ export class HeapGraph {
       this.freeNode(id);
       top = this.dropList(firstOut, top);
     }
+    this.nodes.symbols.compact();
   }
 
   /** Unlinks and frees the sites of a list; pushes targets that reach zero onto the worklist. */
@@ -134,25 +136,64 @@ export class HeapGraph {
   }
 
   /**
-   * For the collector: unlinks and frees every site of a garbage node without touching counts
-   * (trial deletion already took the counts of these edges away). Post: firstOut is empty.
+   * For the collector: reclaims garbage[0 .. count) as one batch, in one pass over the list, and
+   * uses the list's front for the code blocks it returns (the list is consumed).
+   * Pre: every listed node is WHITE and not buffered, and trial deletion has already taken away
+   * the count of every edge out of them (so no count changes here); every site into a listed
+   * node comes from a listed node. Post: the nodes and their sites are freed; a site into a
+   * survivor is unlinked from its in-list, a site into garbage is not (that list goes whole).
+   * Blocks go back to the arenas together, so neighbours merge before any free list is touched.
    */
-  detachSites(id: number): void {
-    const { nodes, sites } = this;
-    let site = nodes.firstOut[id]!;
-    nodes.firstOut[id] = NONE;
-    this.forgetStub(id, site);
-    while (site !== NONE) {
-      const next = sites.nextOut[site]!;
-      this.unlinkIn(site, sites.targetOf(site));
-      sites.free(site);
-      site = next;
+  reclaimGarbage(garbage: Int32Array, count: number): void {
+    const { nodes, sites, arenas } = this;
+    const { flags, firstOut, firstIn, block } = nodes;
+    const { nextOut } = sites;
+    let dataBatch = this.dataBatch;
+    let codeCount = 0;
+    let dataCount = 0;
+    const whiteBits = WHITE << COLOR_SHIFT;
+    for (let i = 0; i < count; i++) {
+      const id = garbage[i]!;
+      const kind = flags[id]! & KIND_MASK;
+      const first = firstOut[id]!;
+      firstOut[id] = NONE;
+      firstIn[id] = NONE;
+      if (first !== NONE) {
+        this.forgetStub(id, first);
+        let last = first;
+        let sitesFreed = 0;
+        for (let site = first; site !== NONE; site = nextOut[site]!) {
+          const target = sites.targetOf(site);
+          // Freed garbage reads as not alive, garbage still to come as white: neither in-list is kept.
+          const targetFlags = flags[target]!;
+          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== whiteBits) this.unlinkIn(site, target);
+          sites.clear(site);
+          last = site;
+          sitesFreed++;
+        }
+        sites.freeChain(first, last, sitesFreed);
+      }
+      if (this.log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
+      if (kind === GLOBAL || kind === STUB) {
+        if (dataCount + 2 > dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
+        if (kind === STUB) {
+          garbage[codeCount++] = block[id]!;
+          dataBatch[dataCount++] = nodes.slotOf(id);
+        } else {
+          dataBatch[dataCount++] = block[id]!;
+        }
+      } else {
+        garbage[codeCount++] = block[id]!;
+      }
+      this.forgetNames(id, kind);
+      nodes.releaseId(id);
     }
-  }
-
-  /** For the collector: reclaims a garbage node whose sites are detached and whose count is 0. */
-  reclaimDetached(id: number): void {
-    this.freeNode(id);
+    const bytes = arenas.code.freeMany(garbage, codeCount) + arenas.data.freeMany(dataBatch, dataCount);
+    if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
+    nodes.liveCount -= count;
+    this.freed.cycles.nodes += count;
+    this.freed.cycles.bytes += bytes;
+    nodes.symbols.compact();
   }
 
   /** The function a stub jumps to (the target of its slot's site), or -1 for an external's stub. */
@@ -193,30 +234,36 @@ export class HeapGraph {
     const kind = nodes.kindOf(id);
     const block = nodes.block[id]!;
     const arena = this.arenaOf(id);
-    const address = arena.addressOf(block);
     const size = this.bytesOf(id);
-    const reportedName = this.log === null ? '' : nodes.nameOf(id);
+    if (this.log !== null) this.logReclaim(id, arena.addressOf(block), size, 'rc');
+    this.forgetNames(id, kind);
     arena.free(block);
-    if (kind === FUNCTION || kind === GLOBAL) {
-      // A live function or global always owns its name's entry (define and declare refuse a live
-      // name), so no lookup guards the delete: on a big heap that lookup was a cache miss per node.
-      nodes.symbols.delete(nodes.names[id]!);
-      if ((nodes.flags[id]! & LAZY) !== 0) nodes.byTrampoline.delete(address);
-    } else if (kind === STUB) {
-      arenas.data.free(nodes.slotOf(id));
-      if (nodes.isExternStub(id)) nodes.externalStubs.delete(nodes.names[id]!);
-    }
-    if (this.log !== null) {
-      // A stub's size includes its pointer slot, as the freed-bytes tallies count it.
-      const reported = kind === FUNCTION && (nodes.flags[id]! & LAZY) !== 0 ? 'trampoline' : KIND_NAMES[kind]!;
-      this.log.push({ name: reportedName, kind: reported, address, size, by: this.reason });
-    }
-    const tally = this.freed[this.reason];
-    tally.nodes++;
-    tally.bytes += size;
+    if (kind === STUB) arenas.data.free(nodes.slotOf(id));
+    this.freed.rc.nodes++;
+    this.freed.rc.bytes += size;
     nodes.liveCount--;
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;
     if ((flags & BUFFERED) === 0) nodes.releaseId(id);
+  }
+
+  /** Takes a node being reclaimed out of the indexes that name it. Pre: its block is still held. */
+  private forgetNames(id: number, kind: number): void {
+    const { nodes } = this;
+    const flags = nodes.flags[id]!;
+    if (kind === FUNCTION || kind === GLOBAL) {
+      nodes.symbols.forget();
+      if ((flags & LAZY) !== 0) nodes.byTrampoline.delete(this.addressOf(id));
+    } else if (kind === STUB && (flags & EXTERN) !== 0) {
+      nodes.externalStubs.delete(nodes.names[id]!);
+    }
+  }
+
+  /** Tells a listening observer what is reclaimed. A stub's size includes its pointer slot. */
+  private logReclaim(id: number, address: number, size: number, by: ReclaimReason): void {
+    const { nodes } = this;
+    const kind = nodes.kindOf(id);
+    const reported = kind === FUNCTION && nodes.isLazy(id) ? 'trampoline' : KIND_NAMES[kind]!;
+    this.log!.push({ name: nodes.nameOf(id), kind: reported, address, size, by });
   }
 }

@@ -30,17 +30,19 @@
 //            GLOBAL: -1
 //  firstOut  head of its outgoing relocation sites; firstIn: head of the sites targeting it
 
+import { SymbolIndex } from './symbol-index.js';
+
 export const FUNCTION = 0;
 export const GLOBAL = 1;
 export const STUB = 2;
 export const RETIRED = 3;
 
-const KIND_MASK = 0b11;
+export const KIND_MASK = 0b11;
 export const LAZY = 1 << 2;
 export const BUFFERED = 1 << 3;
 export const ALIVE = 1 << 4;
-const COLOR_SHIFT = 5;
-const COLOR_MASK = 0b11 << COLOR_SHIFT;
+export const COLOR_SHIFT = 5;
+export const COLOR_MASK = 0b11 << COLOR_SHIFT;
 export const EXTERN = 1 << 7;
 
 export const BLACK = 0;
@@ -71,7 +73,7 @@ export class NodeTable {
   names: string[] = [];
 
   /** Functions and globals by name: the symbols lookup and relocations resolve against. */
-  readonly symbols = new Map<string, number>();
+  readonly symbols = new SymbolIndex(this);
   /** Stubs of external symbols, by the external's name (one canonical stub each). */
   readonly externalStubs = new Map<string, number>();
   /** Lazy functions by trampoline address: how the resolver learns which function was entered. */
@@ -126,6 +128,11 @@ export class NodeTable {
   }
   isAlive(id: number): boolean {
     return (this.flags[id]! & ALIVE) !== 0;
+  }
+  /** A live function or global: a node that owns its name in the symbol index. */
+  isSymbol(id: number): boolean {
+    return (this.flags[id]! & (ALIVE | KIND_MASK)) === (ALIVE | FUNCTION)
+      || (this.flags[id]! & (ALIVE | KIND_MASK)) === (ALIVE | GLOBAL);
   }
   isLazy(id: number): boolean {
     return (this.flags[id]! & LAZY) !== 0;

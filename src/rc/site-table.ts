@@ -23,7 +23,8 @@
 import { growI32, NONE } from './node-table.js';
 
 const TARGET_BITS = 27;
-const TARGET_MASK = (1 << TARGET_BITS) - 1;
+/** The target node id's bits of a site's packed target word. */
+export const SITE_TARGET_MASK = (1 << TARGET_BITS) - 1;
 const KIND_SHIFT = TARGET_BITS;
 const KIND_MASK = 0b111;
 const CUSTOM_ADDEND = 1 << 30;
@@ -69,15 +70,30 @@ export class SiteTable {
   }
 
   free(site: number): void {
-    if ((this.target[site]! & CUSTOM_ADDEND) !== 0) this.addends.delete(site);
-    this.target[site] = NONE;
+    this.clear(site);
     this.nextOut[site] = this.freeHead;
     this.freeHead = site;
     this.count--;
   }
 
+  /** The first half of freeing a site: it no longer names a target. freeChain finishes it. */
+  clear(site: number): void {
+    if ((this.target[site]! & CUSTOM_ADDEND) !== 0) this.addends.delete(site);
+    this.target[site] = NONE;
+  }
+
+  /**
+   * Frees a whole outgoing list at once: `count` sites from first to last through nextOut, each
+   * already cleared. The list becomes the front of the free list as it is.
+   */
+  freeChain(first: number, last: number, count: number): void {
+    this.nextOut[last] = this.freeHead;
+    this.freeHead = first;
+    this.count -= count;
+  }
+
   targetOf(site: number): number {
-    return this.target[site]! & TARGET_MASK;
+    return this.target[site]! & SITE_TARGET_MASK;
   }
   kindOf(site: number): number {
     return (this.target[site]! >>> KIND_SHIFT) & KIND_MASK;

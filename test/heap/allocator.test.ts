@@ -83,6 +83,39 @@ describe('coalescing on free', () => {
   });
 });
 
+describe('freeing a batch (freeMany)', () => {
+  test('neighbours listed in any order merge into one free block, with the free ones around them', () => {
+    const [allocator, [a, b, c, d, e, f]] = filled(7, 16);
+    allocator.free(a!);
+    const freed = allocator.freeMany(Int32Array.from([d!, b!, c!]), 3);
+    expect(freed).toBe(48);
+    expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 64, 3]);
+    allocator.freeMany(Int32Array.from([f!]), 1);
+    expect([allocator.freeBlocks, allocator.usedBlocks]).toEqual([2, 2]);
+    expect(allocator.isUsed(e!)).toBe(true);
+    expectSound(allocator);
+  });
+
+  test('a free gap between listed blocks joins their run; one at the edge merges at the end', () => {
+    const [allocator, [a, b, c, d, e]] = filled(6, 16);
+    allocator.free(b!);
+    allocator.free(d!);
+    expect(allocator.freeMany(Int32Array.from([e!, c!, a!]), 3)).toBe(48);
+    expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 80, 1]);
+    expect([allocator.usedBytes, allocator.freeBytes]).toEqual([16, 80]);
+    expectSound(allocator);
+  });
+
+  test('a block that is not used, or listed twice, is refused before anything changes', () => {
+    const [allocator, [a, b]] = filled(4, 16);
+    allocator.free(b!);
+    expect(() => allocator.freeMany(Int32Array.from([a!, b!]), 2)).toThrow(/block .* must be a used block/);
+    expect(() => allocator.freeMany(Int32Array.from([a!, a!]), 2)).toThrow(/listed once/);
+    expect([allocator.usedBlocks, allocator.isUsed(a!)]).toEqual([3, true]);
+    expectSound(allocator);
+  });
+});
+
 describe('splitting', () => {
   test('the tail beyond a request becomes a free block', () => {
     const allocator = new BlockAllocator(1024);

@@ -19,7 +19,8 @@ interface Interval {
 
 type Step =
   | { readonly kind: 'allocate'; readonly size: number; readonly align: number }
-  | { readonly kind: 'free'; readonly pick: number };
+  | { readonly kind: 'free'; readonly pick: number }
+  | { readonly kind: 'freeMany'; readonly picks: readonly number[] };
 
 /** The free gaps between live intervals, in address order. */
 function gapsOf(capacity: number, live: readonly Interval[]): [number, number][] {
@@ -83,6 +84,7 @@ const alignArb = fc.integer({ min: 0, max: 12 }).map((log2) => 2 ** log2);
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('allocate'), size: sizeArb, align: alignArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('free'), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('freeMany'), picks: fc.array(fc.nat(), { maxLength: 12 }) }) },
 );
 
 /** Runs the steps against allocator and model, checking every law after each one. */
@@ -95,6 +97,17 @@ function runSteps(allocator: BlockAllocator, live: Interval[], steps: readonly S
       const [gone] = live.splice(step.pick % live.length, 1);
       allocator.free(gone!.id);
       expect(allocator.isUsed(gone!.id)).toBe(false);
+    } else if (step.kind === 'freeMany') {
+      // A batch in any order, neighbours or not: the same result as freeing them one by one.
+      const batch: Interval[] = [];
+      for (const pick of step.picks) {
+        if (live.length === 0) break;
+        batch.push(...live.splice(pick % live.length, 1));
+      }
+      const ids = Int32Array.from(batch, (block) => block.id);
+      const freed = allocator.freeMany(ids, ids.length);
+      expect(freed).toBe(batch.reduce((sum, block) => sum + block.size, 0));
+      for (const block of batch) expect(allocator.isUsed(block.id)).toBe(false);
     } else {
       const holds = someGapHolds(gapsOf(capacity, live), step.size, step.align);
       const id = allocator.allocate(step.size, step.align);

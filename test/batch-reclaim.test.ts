@@ -1,0 +1,104 @@
+// Laws of reclaiming in batches: the symbol index that forgets names lazily, the tiling of code
+// blocks that lets a collection return whole runs of them at once, and the collector's own batch.
+
+import { describe, expect, test } from 'vitest';
+import { NodeTable, FUNCTION } from '../src/rc/node-table.js';
+import { expectCode } from './helpers/errors.js';
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
+import { asm } from './helpers/x86.js';
+
+/** A unit of `count` functions f<i> in 2-cycles (f_2i <-> f_2i+1): garbage once freed. */
+function pairs(count: number, prefix = 'f') {
+  return {
+    functions: Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}`, ...asm().call(`${prefix}${i ^ 1}`).ret().build() })),
+  };
+}
+
+describe('the symbol index forgets lazily', () => {
+  test('names freed by a collection are gone at once for lookup, node and define, and can be defined again', () => {
+    const heap = newHeap();
+    heap.define(pairs(100)).free();
+    expect(heap.collectCycles().freed).toBe(100);
+    heap.verify();
+    for (const name of ['f0', 'f57', 'f99']) {
+      expect(heap.node(name)).toBeUndefined();
+      expectCode(() => heap.lookup(name), 'UNDEFINED_SYMBOL');
+    }
+    const again = heap.define(pairs(100));
+    heap.verify();
+    expect(heap.node('f57')?.rc).toBe(2);
+    again.free();
+    heap.collectCycles();
+    heap.verify();
+  });
+
+  test('a name whose id went to another node does not resolve to that node', () => {
+    const heap = newHeap();
+    heap.define(pairs(2, 'old')).free();
+    heap.collectCycles();
+    // The two ids are reused by these functions; the stale entries old0 and old1 name them.
+    const fresh = heap.define({ functions: [{ name: 'new0', ...leaf() }, { name: 'new1', ...leaf() }] });
+    expect(heap.node('old0')).toBeUndefined();
+    expectCode(() => heap.define({ functions: [{ name: 'user', ...asm().call('old1').ret().build() }] }), 'UNDEFINED_SYMBOL');
+    heap.verify();
+    fresh.free();
+  });
+
+  test('compaction drops stale entries and keeps valid ones, and verify checks the stale count', () => {
+    const nodes = new NodeTable();
+    const ids = Array.from({ length: 200 }, (_, i) => {
+      const id = nodes.allocate(FUNCTION, `g${i}`, 0);
+      nodes.symbols.bind(`g${i}`, id);
+      return id;
+    });
+    const reclaim = (id: number): void => {
+      nodes.symbols.forget();
+      nodes.flags[id] = 0;
+      nodes.liveCount--;
+    };
+    for (const id of ids.slice(0, 100)) reclaim(id);
+    nodes.symbols.compact();
+    expect(nodes.symbols.check()).toEqual([]);
+    expect(nodes.symbols.get('g0')).toBeUndefined();
+    expect(nodes.symbols.get('g150')).toBe(ids[150]);
+    for (const id of ids.slice(100, 101)) reclaim(id);
+    nodes.symbols.compact();
+    // 101 stale against 99 valid: compacted, and the count starts again from zero.
+    expect(nodes.symbols.check()).toEqual([]);
+    expect(nodes.symbols.get('g199')).toBe(ids[199]);
+    nodes.flags[ids[199]!] = 0; // reclaimed without forget(): the count no longer matches
+    expect(nodes.symbols.check()).toEqual(['the symbol index counts 0 stale entries but holds 1']);
+  });
+});
+
+describe('code blocks tile the arena', () => {
+  test('a body rounds up to its alignment (up to 16), so consecutive functions leave no free gap', () => {
+    const heap = newHeap({ codeSize: 4 * KiB });
+    const body = asm().nop(23).ret().build(); // 24 bytes
+    const unit = heap.define({ functions: ['a', 'b', 'c'].map((name) => ({ name, ...body })) });
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => unit.get(name).address);
+    expect([b! - a!, c! - b!]).toEqual([32, 32]);
+    expect(heap.node('a')?.size).toBe(32);
+    expect(heap.stats().code.freeBlocks).toBe(1);
+    heap.verify();
+  });
+
+  test('a body aligned at 4096 rounds up to 16 only, not to a page', () => {
+    const heap = newHeap();
+    const unit = heap.define({ functions: [{ name: 'paged', ...asm().nop(20).ret().build(), align: 4096 }] });
+    expect(unit.get('paged').address % 4096).toBe(0);
+    expect(heap.node('paged')?.size).toBe(32);
+  });
+
+  test('a collection returns a whole unit of garbage as one free block', () => {
+    const heap = newHeap();
+    const keep = heap.define({ functions: [{ name: 'first', ...leaf() }] });
+    heap.define(pairs(500)).free();
+    const before = heap.stats().code;
+    const result = heap.collectCycles();
+    expect(result.freed).toBe(500);
+    expect(heap.stats().code).toMatchObject({ freeBlocks: 1, usedBytes: before.usedBytes - result.bytes });
+    heap.verify();
+    keep.free();
+  });
+});
