@@ -21,8 +21,16 @@
 //    the naive alternative marks from the roots over a CSR copy of the whole graph and sweeps every
 //    node. Target: collectCycles at least 100x faster.
 //
-// Run: npx tsx bench/cycles.bench.ts [--quick]   (quick: sizes up to 100,000, fewer samples)
+// Run: npm run build && node --expose-gc --single-threaded-gc --import tsx bench/cycles.bench.ts
+//        [--quick] [--sizes=1000,1000000] [--json=out.json]
+// (quick: sizes up to 100,000, fewer samples). bench/run.ts runs it so, in a process of its own.
+// It measures the compiled library in dist/, as a user runs it (under tsx the same code is slower).
+// --single-threaded-gc keeps V8's collector off the second core: on a machine of two cores, its
+// concurrent marking and sweeping after each sample's set-up otherwise compete with the timed
+// collection for memory bandwidth (the same graph then took 1.5-3x as long); V8's own pauses
+// inside a timed call still count, and are reported in the "(V8 gc)" column.
 
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
@@ -399,5 +407,8 @@ export function printResult(result: CyclesBenchResult): void {
 const entry = process.argv[1];
 if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
   const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',').map(Number);
-  printResult(await main({ quick: process.argv.includes('--quick'), ...(sizes === undefined ? {} : { sizes }) }));
+  const result = await main({ quick: process.argv.includes('--quick'), ...(sizes === undefined ? {} : { sizes }) });
+  printResult(result);
+  const json = process.argv.find((a) => a.startsWith('--json='))?.slice('--json='.length);
+  if (json !== undefined) writeFileSync(json, JSON.stringify(result));
 }

@@ -1,19 +1,25 @@
 // Runs every benchmark suite in sequence, prints one summary table and writes the results.
 //
-//   npm run bench          the full run (under a minute on 2 cores): bench/results/latest.json and .md
-//   npm run bench:quick    fewer cases, shorter budgets (about 15 s): bench/results/quick.json and .md
+//   npm run bench          the full run (about ten minutes on 2 cores, most of it building million-node
+//                          heaps for the collector): bench/results/latest.json and .md
+//   npm run bench:quick    fewer cases, shorter budgets (about a minute): bench/results/quick.json and .md
+//
+// Both build dist/ first: the collector's suite measures the compiled library, in a process of
+// its own started with the V8 flags it needs (see bench/cycles.bench.ts).
 //
 // Each row sets codeheap's figure beside its limit (the cheapest thing that could do the job) or
 // its peer (another library doing the same job), with the ratio and the target it is held to.
 // Figures are medians of mitata's samples.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as allocator from './allocator.bench.js';
 import * as peers from './allocator-peers.bench.js';
 import * as core from './core.bench.js';
+import { TARGETS as CYCLE_TARGETS, type CyclesBenchResult } from './cycles.bench.js';
 import { formatNs } from './harness.js';
 
 const quick = process.argv.includes('--quick');
@@ -58,8 +64,23 @@ console.log('\n--- bench/allocator-peers.bench.ts');
 const peerFigures = await peers.main({ quick });
 console.log('\n--- bench/core.bench.ts');
 const coreResults = await core.main({ quick });
+console.log('\n--- bench/cycles.bench.ts (a process of its own: see the flags there)');
+const cyclesResults = runCyclesBench();
 const seconds = (performance.now() - started) / 1000;
 environment.loadAverage.end = loadavg()[0]!;
+
+/** The collector's suite, in a child process with the V8 flags it needs; its JSON result. */
+function runCyclesBench(): CyclesBenchResult {
+  const json = join(here, 'results', `.cycles-${process.pid}.json`);
+  mkdirSync(dirname(json), { recursive: true });
+  const args = ['--expose-gc', '--single-threaded-gc', '--import', 'tsx', join(here, 'cycles.bench.ts'), `--json=${json}`];
+  if (quick) args.push('--quick');
+  const run = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (run.status !== 0) throw new Error(`bench/cycles.bench.ts failed (${run.status ?? run.signal})`);
+  const result = JSON.parse(readFileSync(json, 'utf8')) as CyclesBenchResult;
+  rmSync(json);
+  return result;
+}
 
 // ---- the summary -------------------------------------------------------------------------------
 
@@ -158,6 +179,34 @@ if (perSite !== undefined) {
   });
 }
 
+// Cycle collection: the largest size of each shape, per node, beside the traversal limit and CPython.
+for (const shape of ['pairs', 'ring', 'random4'] as const) {
+  const shapeRows = cyclesResults.rows.filter((r) => r.shape === shape);
+  const r = shapeRows[shapeRows.length - 1];
+  if (r === undefined) continue;
+  const metLimit = r.vsLimit <= CYCLE_TARGETS.vsLimit;
+  const metPeer = r.vsCPython === null ? null : r.vsCPython <= CYCLE_TARGETS.vsCPython;
+  rows.push({
+    point: `collectCycles, ${shape}, ${count(r.nodes)} nodes`,
+    codeheap: `${r.codeheapNsPerNode.toFixed(1)} ns/node`,
+    limit: `${r.limitNsPerNode.toFixed(1)} traversal`,
+    peer: r.cpythonNsPerNode === null ? 'not run (b)' : `${r.cpythonNsPerNode.toFixed(1)} CPython`,
+    ratio: [`${times(r.vsLimit)} limit`, r.vsCPython === null ? '' : `${times(r.vsCPython)} CPython`].filter((x) => x !== '').join(', '),
+    target: `<= ${CYCLE_TARGETS.vsLimit}x limit, <= ${CYCLE_TARGETS.vsCPython}x CPython`,
+    met: metLimit && metPeer !== false ? 'yes' : 'no',
+  });
+}
+const loc = cyclesResults.locality;
+rows.push({
+  point: `collectCycles locality, ${count(loc.garbageNodes)} garbage in ${count(loc.liveNodes)} live`,
+  codeheap: `${(loc.collectMs * 1e3).toFixed(0)} µs, visited ${count(loc.visited)}`,
+  limit: `${(loc.markSweepMs * 1e3).toFixed(0)} µs mark-sweep`,
+  peer: '—',
+  ratio: `${loc.speedup.toFixed(0)}x faster`,
+  target: `>= ${CYCLE_TARGETS.localitySpeedup}x faster`,
+  met: loc.speedup >= CYCLE_TARGETS.localitySpeedup ? 'yes' : 'no',
+});
+
 const columns: (keyof Row)[] = ['point', 'codeheap', 'limit', 'peer', 'ratio', 'target', 'met'];
 const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
 const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
@@ -165,7 +214,11 @@ const notes = [
   `(a) @thi.ng/malloc is not run past ${count(peers.POOL_LIVE_LIMIT)} live blocks: its set-up is quadratic (see bench/allocator-peers.bench.ts).`,
   'malloc is @thi.ng/malloc\'s MemPool (default options); bump is a bump allocator that never frees.',
   'Ratios are codeheap / limit and codeheap / peer: below 1x codeheap is faster.',
+  'collectCycles: one collection of a fresh heap that is all garbage cycles (median over fresh heaps); the traversal is one'
+    + ' explicit-stack pass over the same graph in flat typed arrays; CPython is gc.collect() on the same graph of lists'
+    + `${'version' in cyclesResults.cpython ? ` (${cyclesResults.cpython.version})` : ''}. Every size: the "cycles" rows of ${quick ? 'quick' : 'latest'}.json.`,
 ];
+if ('skipped' in cyclesResults.cpython) notes.push(`(b) CPython was not run: ${cyclesResults.cpython.skipped}`);
 
 console.log(`\nsummary (medians; ${seconds.toFixed(0)} s in all; load average ${environment.loadAverage.start.toFixed(2)} at the start, ${environment.loadAverage.end.toFixed(2)} at the end)\n`);
 console.log(line(columns));
@@ -199,6 +252,7 @@ writeFileSync(join(outDir, `${base}.json`), `${JSON.stringify({
   allocator: allocatorFigures,
   allocatorPeers: peerFigures,
   core: coreResults,
+  cycles: cyclesResults,
 }, null, 2)}\n`);
 writeFileSync(join(outDir, `${base}.md`), markdown);
 console.log(`\nwrote bench/results/${base}.json and bench/results/${base}.md`);

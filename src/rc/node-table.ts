@@ -1,9 +1,10 @@
 // The node table: every function, global, stub and retired body of the heap, as a struct of
 // typed arrays indexed by node id.
 //
-// One record per node, 25 bytes plus a name reference. Ids are recycled through a free stack; an
-// id whose node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD
-// (reserved) until the buffer lets it go, so the buffer never names a recycled id.
+// One record per node, 25 bytes plus a name reference. Ids are recycled through a free stack,
+// linked through `link` so that it needs no array of its own. An id whose node was reclaimed
+// while it sat in the cycle collector's candidate buffer stays DEAD (reserved) until the buffer
+// lets it go, so the buffer never names a recycled id.
 //
 // Packed flags, one byte per node:
 //
@@ -28,6 +29,7 @@
 //              jumps to is the target of that slot's site, so it is not stored twice
 //            RETIRED: the function it was a body of (retiredFrom)
 //            GLOBAL: -1
+//            a free id: the next free id on the stack
 //  firstOut  head of its outgoing relocation sites; firstIn: head of the sites targeting it
 
 import { SymbolIndex } from './symbol-index.js';
@@ -79,8 +81,8 @@ export class NodeTable {
   /** Lazy functions by trampoline address: how the resolver learns which function was entered. */
   readonly byTrampoline = new Map<number, number>();
 
-  private freeIds = new Int32Array(0);
-  private freeCount = 0;
+  /** Top of the stack of free ids, linked through `link` (a free id has no other use for it). */
+  private freeTop = NONE;
   /** Ids ever handed out; ids below it are in use, DEAD, or on the free stack. */
   private highWater = 0;
   /** Nodes holding memory (ALIVE). */
@@ -93,8 +95,9 @@ export class NodeTable {
   /** Pre: kind is one of the four kinds. Post: a fresh ALIVE record with rc 0 and no sites. */
   allocate(kind: number, name: string, block: number): number {
     let id: number;
-    if (this.freeCount > 0) {
-      id = this.freeIds[--this.freeCount]!;
+    if (this.freeTop !== NONE) {
+      id = this.freeTop;
+      this.freeTop = this.link[id]!;
     } else {
       if (this.highWater === this.capacity) this.grow();
       id = this.highWater++;
@@ -115,12 +118,8 @@ export class NodeTable {
   releaseId(id: number): void {
     this.flags[id] = 0;
     this.names[id] = '';
-    if (this.freeCount === this.freeIds.length) {
-      const grown = new Int32Array(Math.max(16, this.freeIds.length * 2));
-      grown.set(this.freeIds);
-      this.freeIds = grown;
-    }
-    this.freeIds[this.freeCount++] = id;
+    this.link[id] = this.freeTop;
+    this.freeTop = id;
   }
 
   kindOf(id: number): number {
@@ -178,7 +177,7 @@ export class NodeTable {
 
   /** Bytes of node records for ids handed out (in use, DEAD, or waiting on the free stack). */
   metadataBytes(): number {
-    return this.highWater * NODE_RECORD_BYTES + this.freeIds.length * 4;
+    return this.highWater * NODE_RECORD_BYTES;
   }
 
   private grow(): void {
