@@ -37,11 +37,19 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { CodeHeap, type UnitDefinition } from '../dist/index.js';
+import type { UnitDefinition } from '../src/index.js';
 import {
   SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,
   type CsrGraph, type Shape,
 } from './shapes.js';
+
+/**
+ * The compiled library (`npm run build` writes it), as users run it; its types are the sources'.
+ * A path in a variable, so that typechecking a fresh clone does not need dist/ to exist.
+ */
+const DIST_ENTRY: string = '../dist/index.js';
+const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/index.js');
+type CodeHeap = InstanceType<typeof CodeHeap>;
 
 const MiB = 1024 * 1024;
 /** Pairs are defined in units of this many functions; rings and random graphs are one unit. */
