@@ -158,6 +158,12 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
 function checkIndexes(graph: HeapGraph, problems: string[]): void {
   const { nodes, candidates } = graph;
   problems.push(...nodes.symbols.check());
+  let held = 0;
+  for (let id = 0; id < nodes.idLimit; id++) if (nodes.flags[id] !== 0) held++;
+  const free = nodes.countFreeIds();
+  if (free === -1 || free + held !== nodes.idLimit) {
+    problems.push(`the free id stack holds ${free === -1 ? 'a broken chain' : `${free} ids`}, but ${nodes.idLimit - held} of ${nodes.idLimit} ids are free`);
+  }
   for (const [name, id] of nodes.externalStubs) {
     if (!nodes.isAlive(id) || nodes.kindOf(id) !== STUB || !nodes.isExternStub(id) || nodes.names[id] !== name) {
       problems.push(`the external stub index names ${name}, which has no live stub`);

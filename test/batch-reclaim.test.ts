@@ -102,3 +102,23 @@ describe('code blocks tile the arena', () => {
     keep.free();
   });
 });
+
+describe('regressions', () => {
+  test('a function freed by a collection before its own stub keeps the free id stack whole', () => {
+    // Each f_i loads its own function pointer (via its stub): f_i -> stub(f_i) -> f_i, a cycle in
+    // which the collector may free the function first. Freeing the stub then must not write into
+    // the function's id, which is already on the free stack.
+    const heap = newHeap();
+    const unit = heap.define({
+      functions: Array.from({ length: 8 }, (_, i) => ({ name: `f${i}`, ...asm().leaRax(`f${i}`, { via: 'stub' }).ret().build() })),
+    });
+    expect(heap.stats().nodes.stubs).toBe(8);
+    unit.free();
+    expect(heap.collectCycles().freed).toBe(16);
+    heap.verify();
+    const idsBefore = heap.stats().metadata.bytes;
+    heap.define({ functions: Array.from({ length: 16 }, (_, i) => ({ name: `g${i}`, ...leaf() })) }).free();
+    expect(heap.stats().metadata.bytes).toBe(idsBefore);
+    heap.verify();
+  });
+});

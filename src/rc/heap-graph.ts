@@ -204,7 +204,11 @@ export class HeapGraph {
 
   /** A function's stub is going away (its sites start at firstOut): the function has none now. */
   private forgetStub(id: number, firstOut: number): void {
-    if (this.nodes.kindOf(id) === STUB && firstOut !== NONE) this.nodes.link[this.sites.targetOf(firstOut)] = NONE;
+    if (this.nodes.kindOf(id) !== STUB || firstOut === NONE) return;
+    // In a collection the function may be garbage freed before its stub: its id is on the free
+    // stack then, and `link` is that stack's link, not a stub field.
+    const fn = this.sites.targetOf(firstOut);
+    if (this.nodes.isAlive(fn)) this.nodes.link[fn] = NONE;
   }
 
   private unlinkIn(site: number, target: number): void {

@@ -170,6 +170,18 @@ export class NodeTable {
     return this.names[id]!;
   }
 
+  /**
+   * For verify(): the ids on the free stack, or -1 when the stack is not a chain of distinct
+   * reclaimed ids (a cycle or a live id on it). Iterative, O(ids).
+   */
+  countFreeIds(): number {
+    let count = 0;
+    for (let id = this.freeTop; id !== NONE; id = this.link[id]!) {
+      if (id < 0 || id >= this.highWater || this.flags[id] !== 0 || ++count > this.highWater) return -1;
+    }
+    return count;
+  }
+
   /** Ids ever handed out: iterate 0 .. highWater and test isAlive. */
   get idLimit(): number {
     return this.highWater;
