@@ -657,8 +657,10 @@ export class Model {
         const body = via === 'body' || (via === 'none' && ref.type === 'R_X86_64_PLT32');
         if (isFar(symbol) && width === 4 && !body) via = 'body';
       }
-      // Only a target that stays where it is during this call (not the unit's own, not self).
-      const edgeTarget = ref.edge && target.t === 'live' && live.length > 0 ? this.symbol(symbol) : undefined;
+      // Only a target that stays where it is during this call (not the unit's own, not self, and
+      // not a live name the unit redefines: the collection that frees it hands the name to the unit).
+      const stays = target.t === 'live' && live.length > 0 && !unit.some((u) => u.name === symbol);
+      const edgeTarget = ref.edge && stays ? this.symbol(symbol) : undefined;
       if (edgeTarget?.address !== undefined) {
         const S = edgeTarget.address;
         return ref.jitter % 2 === 0

@@ -347,12 +347,14 @@ function judge(m: Model, r: Real, call: LinkingCall): boolean {
     held += named.length;
     freed += m.collect(named);
   }
-  // A failed call lets go of what it held: a named node that only the collected garbage had
-  // referenced is reclaimed by counting then. (A call that succeeds counts it from its sites.)
-  if (outcome !== 'ok' && collections > 0) m.reclaim();
-  // From here the model is in its state after the collections (if any ran).
+  // The state the call re-checked and re-planned against: after its collections, with the names
+  // it held still held.
   const stillTaken = (call.takes ?? []).some((n) => m.symbol(n) !== undefined);
   const unresolvedAfter = (call.uses ?? []).some((n) => m.symbol(n) === undefined);
+  // A failed call lets go of what it held only when it gives up: a named node that only the
+  // collected garbage had referenced is reclaimed by counting then. (A call that succeeds counts
+  // it from its sites.)
+  if (outcome !== 'ok' && collections > 0) m.reclaim();
 
   const { failure } = call;
   const allowed: [Outcome, number][] = [];
