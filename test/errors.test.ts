@@ -12,6 +12,7 @@ import {
   CodeHeap, CodeHeapError, type ArenaLayout, type CodeHeapOptions, type ErrorCode, type Handle, type Relocation,
 } from '../src/index.js';
 import { asm, image, nodeOf, quads, sameBytes } from './helpers/x86.js';
+import { expectCode } from './helpers/errors.js';
 import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -24,15 +25,7 @@ function expectError(
   heap: CodeHeap | undefined, call: () => unknown, code: ErrorCode, mentions: readonly string[], collections = 0,
 ): CodeHeapError {
   const before = heap === undefined ? undefined : image(heap);
-  let caught: unknown;
-  try {
-    call();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(CodeHeapError);
-  const error = caught as CodeHeapError;
-  expect(error.code).toBe(code);
+  const error = expectCode(call, code);
   for (const m of mentions) expect(error.message).toContain(m);
   if (heap !== undefined && before !== undefined) {
     heap.verify();
