@@ -93,13 +93,12 @@ export class CycleCollector {
         // DEAD: reclaimed by counting while buffered. Its id is free from now on.
         flags[id] = f & ~BUFFERED;
         nodes.releaseId(id);
-      } else if ((f & COLOR_MASK) !== GRAY_BITS) {
-        // Purple. Its trial count may already be zero (earlier roots took their edges to it): it
-        // is alive all the same, and its own edges have not been subtracted yet.
+      } else {
+        // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
+        // count may already be zero (earlier roots took their edges to it): it is alive all the
+        // same, and its own edges have not been subtracted yet.
         flags[id] = (f & ~COLOR_MASK) | GRAY_BITS;
         this.markGray(id);
-      } else {
-        flags[id] = f & ~BUFFERED;
       }
     }
   }
