@@ -11,17 +11,9 @@
 // quick mode calls mitata's measure() on each contender instead, with a shorter time budget.
 
 import { pathToFileURL } from 'node:url';
-import { bench, do_not_optimize, group, measure, run, summary } from 'mitata';
-import { BlockAllocator } from '../src/heap/tlsf.js';
+import { bench, group, measure, run, summary } from 'mitata';
+import { ALIGN, RING, bumpTurn, sizeSequence, tlsfWorkload } from './allocator-workload.js';
 
-/**
- * A ring of block ids: each step frees the oldest block and allocates a new one in its slot. One
- * benchmark iteration turns the ring once (RING steps), so that mitata times microseconds, not the
- * nanoseconds where its own per-sample overhead would dominate; figures are divided back by RING.
- */
-const RING = 64;
-const SEQUENCE_LENGTH = 4096;
-const ALIGN = 16;
 const QUICK_CPU_TIME_NS = 250e6;
 
 export interface AllocatorFigure {
@@ -38,63 +30,14 @@ interface Contender {
   readonly verify: () => string[];
 }
 
-/** The same mixed sizes for every contender: 16..256 bytes from a fixed xorshift sequence. */
-function sizeSequence(): Int32Array {
-  const sizes = new Int32Array(SEQUENCE_LENGTH);
-  let state = 0x2545f491;
-  for (let i = 0; i < sizes.length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    sizes[i] = 16 + ((state >>> 0) % 241);
-  }
-  return sizes;
-}
-
 /** A TLSF allocator with `live` used blocks, each followed by a hole, and a full ring. */
 function tlsfContender(live: number, sizes: Int32Array): Contender {
-  // Room for the 2 * live set-up blocks and the ring, with every block at its largest.
-  const needed = (2 * live + 2 * RING) * (256 + ALIGN);
-  const allocator = new BlockAllocator(2 ** Math.ceil(Math.log2(needed)));
-  const setUp: number[] = [];
-  for (let i = 0; i < 2 * live; i++) setUp.push(allocator.allocate(sizes[i % sizes.length]!, ALIGN));
-  setUp.forEach((block, i) => {
-    if (i % 2 === 1) allocator.free(block);
-  });
-  const ring = new Int32Array(RING);
-  for (let i = 0; i < RING; i++) ring[i] = allocator.allocate(sizes[i]!, ALIGN);
-  let step = 0;
-  return {
-    name: `tlsf, ${live} live blocks`,
-    turn: () => {
-      for (let slot = 0; slot < RING; slot++) {
-        allocator.free(ring[slot]!);
-        ring[slot] = allocator.allocate(sizes[step++ & (SEQUENCE_LENGTH - 1)]!, ALIGN);
-      }
-      do_not_optimize(ring);
-    },
-    verify: () => allocator.verify(),
-  };
+  const { allocator, turn } = tlsfWorkload(live, sizes);
+  return { name: `tlsf, ${live} live blocks`, turn, verify: () => allocator.verify() };
 }
 
-/** Aligned bump allocation over the same sizes, wrapping around instead of freeing. */
 function bumpContender(sizes: Int32Array): Contender {
-  const capacity = 1 << 24;
-  let top = 0;
-  let step = 0;
-  return {
-    name: 'bump allocator (never frees; the limit)',
-    turn: () => {
-      let offset = 0;
-      for (let i = 0; i < RING; i++) {
-        offset = (top + ALIGN - 1) & -ALIGN;
-        top = offset + sizes[step++ & (SEQUENCE_LENGTH - 1)]!;
-        if (top > capacity) top = 0;
-      }
-      do_not_optimize(offset);
-    },
-    verify: () => [],
-  };
+  return { name: 'bump allocator (never frees; the limit)', turn: bumpTurn(sizes), verify: () => [] };
 }
 
 export async function main(opts: { quick?: boolean } = {}): Promise<AllocatorFigure[]> {
