@@ -2,8 +2,8 @@
 // allocator for ArrayBuffers, and a bump allocator, which never frees and so bounds from below
 // what any allocator can do.
 //
-// The workload is bench/allocator-workload.ts's, as in allocator.bench.ts: mixed sizes (16..256 bytes, align 16, the same fixed
-// xorshift sequence) through a ring of 64 blocks, each step freeing the oldest block and
+// The workload is bench/allocator-workload.ts's, the same as allocator.bench.ts's: mixed sizes
+// (16..256 bytes, align 16, a fixed xorshift sequence) through a ring of 64 blocks, each step freeing the oldest block and
 // allocating a new one, with `live` blocks already in use, each followed by a hole (allocate
 // 2 * live, free every other) so the free lists hold `live` fragments, not one big tail. One
 // iteration turns the ring once; figures are per step (one free + one allocate; bump: one allocate).
