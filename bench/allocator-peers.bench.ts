@@ -3,10 +3,11 @@
 // what any allocator can do.
 //
 // The workload is bench/allocator-workload.ts's, the same as allocator.bench.ts's: mixed sizes
-// (16..256 bytes, align 16, a fixed xorshift sequence) through a ring of 64 blocks, each step freeing the oldest block and
-// allocating a new one, with `live` blocks already in use, each followed by a hole (allocate
-// 2 * live, free every other) so the free lists hold `live` fragments, not one big tail. One
-// iteration turns the ring once; figures are per step (one free + one allocate; bump: one allocate).
+// (16..256 bytes, align 16, a fixed xorshift sequence) through a ring of 64 blocks, each step
+// freeing the oldest block and allocating a new one, with `live` blocks already in use, each
+// followed by a hole (allocate 2 * live, free every other) so the free lists hold `live`
+// fragments, not one big tail. One iteration turns the ring once; figures are per step (one
+// free + one allocate; bump: one allocate).
 //
 // MemPool runs in its default configuration (compact and split on). Its free() finds the block by
 // walking the list of used blocks, and compaction walks the whole free list, so both the set-up
