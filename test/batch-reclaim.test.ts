@@ -123,6 +123,27 @@ describe('regressions', () => {
   });
 });
 
+describe('the batch takes only what is still white', () => {
+  test('a candidate whitened by scan and restored by a later live candidate stays, with exact counts', () => {
+    // a <-> b; a is buffered first and held only by b's call, so scan whitens it; b, buffered
+    // after it, is still held by a handle, so its scanBlack restores a after a was listed.
+    const heap = newHeap();
+    const unit = heap.define({
+      functions: [{ name: 'a', ...asm().call('b').ret().build() }, { name: 'b', ...asm().call('a').ret().build() }],
+    });
+    const b = heap.lookup('b');
+    unit.free();
+    const result = heap.collectCycles();
+    heap.verify();
+    expect(result).toMatchObject({ freed: 0, candidates: 2, visited: 2 });
+    expect(heap.node('a')?.rc).toBe(1);
+    expect(heap.node('b')?.rc).toBe(2);
+    b.free();
+    expect(heap.collectCycles().freed).toBe(2);
+    heap.verify();
+  });
+});
+
 describe('regressions of the model suite (the heap was right, the model judged it wrongly)', () => {
   test('a define that runs out of memory keeps the names it uses through its collection: OUT_OF_MEMORY, then they go', () => {
     // g is held only by a garbage cycle a <-> b. The define names g and is too large to place:

@@ -136,28 +136,33 @@ export class HeapGraph {
   }
 
   /**
-   * For the collector: reclaims garbage[0 .. count) as one batch, in one pass over the list, and
-   * uses the list's front for the code blocks it returns (the list is consumed).
-   * Pre: every listed node is WHITE and not buffered, and trial deletion has already taken away
-   * the count of every edge out of them (so no count changes here); every site into a listed
-   * node comes from a listed node. Post: the nodes and their sites are freed; a site into a
-   * survivor is unlinked from its in-list, a site into garbage is not (that list goes whole).
-   * Blocks go back to the arenas together, so neighbours merge before any free list is touched.
+   * For the collector: reclaims the WHITE nodes of garbage[0 .. count) as one batch, in one pass
+   * over the list, and uses the list's front for the code blocks it returns (the list is
+   * consumed). A listed node that is not white (the collector restored it after listing it) is
+   * skipped. Pre: no listed node is buffered; trial deletion has already taken away the count of
+   * every edge out of the white ones (so no count changes here), and every site into a white node
+   * comes from a white node. Post: the white nodes and their sites are freed; a site into a
+   * survivor is unlinked from its in-list, a site into garbage is not (that list goes whole, and
+   * a freed id's firstIn is reset when the id is handed out again). Blocks go back to the arenas
+   * together, so neighbours merge before any free list is touched.
    */
   reclaimGarbage(garbage: Int32Array, count: number): void {
     const { nodes, sites, arenas } = this;
-    const { flags, firstOut, firstIn, block } = nodes;
+    const { flags, firstOut, block } = nodes;
     const { nextOut } = sites;
     let dataBatch = this.dataBatch;
     let codeCount = 0;
     let dataCount = 0;
     const whiteBits = WHITE << COLOR_SHIFT;
+    let freed = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
-      const kind = flags[id]! & KIND_MASK;
+      const f = flags[id]!;
+      if ((f & COLOR_MASK) !== whiteBits) continue;
+      freed++;
+      const kind = f & KIND_MASK;
       const first = firstOut[id]!;
       firstOut[id] = NONE;
-      firstIn[id] = NONE;
       if (first !== NONE) {
         this.forgetStub(id, first);
         let last = first;
@@ -190,8 +195,8 @@ export class HeapGraph {
     }
     const bytes = arenas.code.freeMany(garbage, codeCount) + arenas.data.freeMany(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
-    nodes.liveCount -= count;
-    this.freed.cycles.nodes += count;
+    nodes.liveCount -= freed;
+    this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;
     nodes.symbols.compact();
   }
