@@ -16,15 +16,14 @@
 //    count exactly once. What changes is the order: when many candidates are garbage (a module
 //    unloaded, every handle of a unit freed) the nodes are traversed in buffer order, which is
 //    mostly allocation order, and only the targets of edges are random accesses.
-//  - MarkGray runs inside markRoots' loop, one explicit stack for all roots, and lists every node
-//    it grays (the gray list). Scan then visits that list in order instead of descending from
-//    each root: a gray node still counted from outside is live and is restored with all it
-//    reaches (scanBlack, which re-blackens a node scan whitened earlier, restoring its edges'
-//    counts exactly once); a gray node at zero turns white for now. The descent of the paper's
-//    scan only served to reach gray nodes, and the list holds them all.
-//  - CollectRoots and CollectWhite are the same pass as scan: each node leaves the buffer when
-//    scan reaches it, and a node white at that moment moves to the front of the list. The batch
-//    free takes the nodes of that front that are still white (a later scanBlack may have
+//  - MarkGray lists every node it grays (the gray list). Scan then visits that list in order
+//    instead of descending from each root: a gray node still counted from outside is live and is
+//    restored with all it reaches (scanBlack, which re-blackens a node scan whitened earlier,
+//    restoring its edges' counts exactly once); a gray node at zero turns white for now. The
+//    descent of the paper's scan only served to reach gray nodes, and the list holds them all.
+//  - CollectRoots and CollectWhite are the same pass as scanRoots: each node leaves the buffer
+//    when scan reaches it, and a node white at that moment moves to the front of the list. The
+//    batch free takes the nodes of that front that are still white (a later scanBlack may have
 //    restored one), so no further pass over the list is needed.
 //  - Increment does not recolor a node black (it would cost a write on every new edge). A
 //    buffered node is therefore always purple when markRoots sees it, and at worst a live
@@ -51,7 +50,7 @@ const WHITE_BITS = WHITE << COLOR_SHIFT;
 
 export class CycleCollector {
   private stack = new Int32Array(256);
-  /** Every node markGray grayed, in order; after scanAndCollect, its front holds the garbage. */
+  /** Every node markGray grayed, in order; after scanRoots, its front holds the garbage. */
   private grayList = new Int32Array(256);
   private grayCount = 0;
 
@@ -65,7 +64,7 @@ export class CycleCollector {
     const before = { ...graph.freed.cycles };
     this.markRoots();
     const visited = this.grayCount;
-    const white = this.scanAndCollect();
+    const white = this.scanRoots();
     graph.reclaimGarbage(this.grayList, white);
     graph.candidates.clear();
     this.releaseScratch();
@@ -79,85 +78,99 @@ export class CycleCollector {
   }
 
   /**
-   * MarkRoots, with MarkGray's traversal in the same loop. Post: every live buffered node is a
-   * root, gray and on the gray list, with the subgraph it reaches, and the count of every edge
-   * inside that subgraph subtracted once; DEAD entries have left the buffer (roots leave it in
-   * scanAndCollect).
+   * MarkRoots. Post: every live buffered node is a root, gray and on the gray list, with the
+   * subgraph it reaches, and the count of every edge inside that subgraph subtracted once; DEAD
+   * entries have left the buffer (roots leave it in scanRoots).
    */
   private markRoots(): void {
-    const { nodes, sites, candidates } = this.graph;
-    const { rc, flags, firstOut } = nodes;
-    const { nextOut, target: siteTarget } = sites;
+    const { nodes, candidates } = this.graph;
+    const { flags } = nodes;
     const ids = candidates.ids;
-    const length = candidates.length;
-    let stack = this.stack;
-    let grayList = this.grayList;
-    let grayCount = 0;
-    for (let i = 0; i < length; i++) {
-      let id = ids[i]!;
+    this.grayCount = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const id = ids[i]!;
       const f = flags[id]!;
       if ((f & ALIVE) === 0) {
         // DEAD: reclaimed by counting while buffered. Its id is free from now on.
         flags[id] = f & ~BUFFERED;
         nodes.releaseId(id);
-        continue;
+      } else {
+        // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
+        // count may already be zero (earlier roots took their edges to it): it is alive all the
+        // same, and its own edges have not been subtracted yet.
+        flags[id] = (f & ~COLOR_MASK) | GRAY_BITS;
+        this.markGray(id);
       }
-      // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
-      // count may already be zero (earlier roots took their edges to it): it is alive all the
-      // same, and its own edges have not been subtracted yet.
-      flags[id] = (f & ~COLOR_MASK) | GRAY_BITS;
-      // MarkGray from this root: list each node as it is grayed, subtract one count per edge out
-      // of it, and gray what it reaches, except a buffered node not yet gray, which waits for its
-      // own turn as a root (see the departures).
-      let top = 0;
-      for (;;) {
-        if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
-        grayList[grayCount++] = id;
-        for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
-          const target = siteTarget[s]! & SITE_TARGET_MASK;
-          rc[target]!--;
-          const g = flags[target]!;
-          if ((g & BUFFERED) === 0 && (g & COLOR_MASK) !== GRAY_BITS) {
-            flags[target] = (g & ~COLOR_MASK) | GRAY_BITS;
-            if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
-            stack[top++] = target;
-          }
+    }
+  }
+
+  /**
+   * MarkGray: list a node just grayed, subtract one count per edge out of it, and do the same
+   * for every node it reaches that is not gray yet. A buffered node not yet gray waits for its
+   * own turn as a root (see the departures).
+   */
+  private markGray(root: number): void {
+    const { nodes, sites } = this.graph;
+    const { rc, flags, firstOut } = nodes;
+    const { nextOut, target: siteTarget } = sites;
+    let stack = this.stack;
+    let grayList = this.grayList;
+    let grayCount = this.grayCount;
+    let top = 0;
+    let id = root;
+    for (;;) {
+      if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
+      grayList[grayCount++] = id;
+      for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
+        const target = siteTarget[s]! & SITE_TARGET_MASK;
+        rc[target]!--;
+        const f = flags[target]!;
+        if ((f & BUFFERED) === 0 && (f & COLOR_MASK) !== GRAY_BITS) {
+          flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
+          if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
+          stack[top++] = target;
         }
-        if (top === 0) break;
-        id = stack[--top]!;
       }
+      if (top === 0) break;
+      id = stack[--top]!;
     }
     this.grayCount = grayCount;
   }
 
   /**
-   * ScanRoots with CollectRoots and CollectWhite, in one pass over the gray list (every root is
-   * on it). Scan: a gray node still counted from outside is live and restored with all it reaches
-   * (scanBlack); a gray node at zero turns white. Every node leaves the buffer, and each node white
-   * when its turn comes is moved to the front of the list. A later scanBlack may still restore
-   * one of those (an edge from a live node reached it), so the front holds every garbage node,
-   * each once, and possibly some black ones, which the caller skips; their number is returned.
+   * ScanRoots, with CollectRoots and CollectWhite in the same pass over the gray list (every root
+   * is on it). Each node is scanned in list order (scan), leaves the buffer, and moves to the
+   * front of the list if it is white at that moment. A later scanBlack may still restore one of
+   * those (an edge from a live node reached it), so the front holds every garbage node, each
+   * once, and possibly some black ones, which the batch free skips; their number is returned.
    * Post: no gray node is left and no node is buffered.
    */
-  private scanAndCollect(): number {
+  private scanRoots(): number {
     const { grayList, grayCount } = this;
-    const { flags, rc } = this.graph.nodes;
+    const { flags } = this.graph.nodes;
     let white = 0;
     for (let i = 0; i < grayCount; i++) {
       const id = grayList[i]!;
-      let f = flags[id]!;
-      if ((f & COLOR_MASK) === GRAY_BITS) {
-        if (rc[id]! > 0) {
-          this.scanBlack(id);
-          f = flags[id]!;
-        } else {
-          f = (f & ~COLOR_MASK) | WHITE_BITS;
-        }
-      }
-      flags[id] = f & ~BUFFERED;
+      const f = this.scan(id) & ~BUFFERED;
+      flags[id] = f;
       if ((f & COLOR_MASK) === WHITE_BITS) grayList[white++] = id;
     }
     return white;
+  }
+
+  /**
+   * Scan: a gray node still counted from outside is live (scanBlack); at zero it turns white.
+   * Returns the node's flags afterwards.
+   */
+  private scan(id: number): number {
+    const { flags, rc } = this.graph.nodes;
+    const f = flags[id]!;
+    if ((f & COLOR_MASK) !== GRAY_BITS) return f;
+    if (rc[id]! > 0) {
+      this.scanBlack(id);
+      return flags[id]!;
+    }
+    return (f & ~COLOR_MASK) | WHITE_BITS;
   }
 
   /** ScanBlack: restore the counts of every edge out of a live node and of all it reaches. */
