@@ -19,8 +19,10 @@ export const NONE = -1;
 //                    |  offset in the arena (a multiple of 8)    | state |
 //                    +-------------------------------------------+-------+
 //   prevPhys[id]      block just below, or NONE for the block at offset 0
-//   nextPhys[id]      block just above, or NONE for the last; size = its offset - ours
-//   nextFree[id]      free: next block in the same size-class list; recycled: next recycled id
+//   nextPhys[id]      block just above, or NONE for the last; size = its offset - ours;
+//                     recycled: next recycled id (a run of blocks merged at once is already
+//                     chained this way, so it joins the recycled stack whole)
+//   nextFree[id]      free: next block in the same size-class list
 //   prevFree[id]      free: previous block in the same list, or NONE at the head
 //
 // Offsets are below capacity <= 2^31, so offset | state fits the 31 value bits of an int32.

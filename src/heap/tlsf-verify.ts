@@ -129,7 +129,7 @@ function checkPhysicalList(s: AllocatorState, seen: Uint8Array, problems: string
 /** Every issued id is either a block on the physical list or on the recycled stack, once. */
 function checkRecycledIds(s: AllocatorState, seen: Uint8Array, problems: string[]): void {
   let prev = NONE;
-  for (let id = s.recycled; id !== NONE; id = s.nextFree[id]!) {
+  for (let id = s.recycled; id !== NONE; id = s.nextPhys[id]!) {
     if (!issued(s, id)) {
       problems.push(`the recycled stack holds ${id} (after ${prev}), which was never issued`);
       break;

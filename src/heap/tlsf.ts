@@ -46,7 +46,7 @@ export class BlockAllocator {
   #prevFree = new Int32Array(INITIAL_IDS);
   /** Ids below this have been handed out at least once; ids above it were never used. */
   #highWater = 0;
-  /** Top of the recycled-id stack, linked through nextFree. */
+  /** Top of the recycled-id stack, linked through nextPhys. */
   #recycled = NONE;
   /** Bit fl is set exactly when some list of first level fl is non-empty. */
   #flBitmap = 0;
@@ -142,30 +142,43 @@ export class BlockAllocator {
       }
       this.#setState(block, PENDING);
     }
+    const offsetState = this.#offsetState;
+    const nextPhys = this.#nextPhys;
     let freed = 0;
     for (let i = 0; i < count; i++) {
       const head = blocks[i]!;
       // Already absorbed by its run's head, or not the head: the head absorbs it when its turn comes.
-      if (this.#stateOf(head) !== PENDING || this.#pendingBefore(head)) continue;
+      if ((offsetState[head]! & STATE_MASK) !== PENDING || this.#pendingBefore(head)) continue;
+      // Walk the run: listed blocks, and free gaps with a listed block after them. Each one walked
+      // is recycled as it is passed (its nextPhys link is kept: the run stays chained).
       let blocksInRun = 1;
-      for (;;) {
-        const next = this.#nextPhys[head]!;
-        if (next === NONE) break;
-        const state = this.#stateOf(next);
+      let last = head;
+      let next = nextPhys[head]!;
+      while (next !== NONE) {
+        const state = offsetState[next]! & STATE_MASK;
         if (state === FREE) {
           // A gap: absorbed only when a listed block follows it; otherwise #coalesce merges it.
-          const after = this.#nextPhys[next]!;
-          if (after === NONE || this.#stateOf(after) !== PENDING) break;
+          const after = nextPhys[next]!;
+          if (after === NONE || (offsetState[after]! & STATE_MASK) !== PENDING) break;
           freed -= this.sizeOf(next);
           this.#unlinkFree(next);
-          this.#absorbNext(head);
           this.#freeBlocks -= 1;
         } else if (state === PENDING) {
-          this.#absorbNext(head);
           blocksInRun++;
         } else {
           break;
         }
+        offsetState[next] = RECYCLED;
+        last = next;
+        next = nextPhys[next]!;
+      }
+      if (last !== head) {
+        // The absorbed ids, nextPhys[head] .. last, are chained through nextPhys: push them whole.
+        const first = nextPhys[head]!;
+        nextPhys[head] = next;
+        if (next !== NONE) this.#prevPhys[next] = head;
+        nextPhys[last] = this.#recycled;
+        this.#recycled = first;
       }
       freed += this.sizeOf(head);
       this.#usedBlocks -= blocksInRun;
@@ -344,7 +357,7 @@ export class BlockAllocator {
     this.#nextPhys[block] = after;
     if (after !== NONE) this.#prevPhys[after] = block;
     this.#offsetState[gone] = RECYCLED;
-    this.#nextFree[gone] = this.#recycled;
+    this.#nextPhys[gone] = this.#recycled;
     this.#recycled = gone;
   }
 
@@ -388,7 +401,7 @@ export class BlockAllocator {
   #newId(offset: number, state: number): number {
     let id = this.#recycled;
     if (id !== NONE) {
-      this.#recycled = this.#nextFree[id]!;
+      this.#recycled = this.#nextPhys[id]!;
     } else {
       if (this.#highWater === this.#offsetState.length) this.#grow();
       id = this.#highWater++;
