@@ -5,7 +5,8 @@
 // On a heap of a million symbols a Map delete costs a cache miss and, as the map empties, its
 // rehashing: it was most of the cost of a collection that frees a million nodes. A stale entry
 // costs nothing until `compact` drops them all, once they outnumber the valid ones, so each
-// reclaimed name pays at most a constant amortized share of one pass over the map.
+// reclaimed name pays at most a constant amortized share of one pass over the map and of copying
+// the valid entries into a new one.
 //
 // Invariant: every live function and global has a valid entry under its name; an entry is valid
 // iff `isBound`; `stale` counts the entries that are not.
@@ -13,7 +14,7 @@
 import type { NodeTable } from './node-table.js';
 
 export class SymbolIndex {
-  private readonly byName = new Map<string, number>();
+  private byName = new Map<string, number>();
   /** Entries left behind by reclaimed nodes (or names since reused: see `bind`). */
   private stale = 0;
 
@@ -41,15 +42,18 @@ export class SymbolIndex {
     this.stale++;
   }
 
-  /** Drops the stale entries once they outnumber the valid ones. Call after a batch of frees. */
+  /**
+   * Drops the stale entries once they outnumber the valid ones. Call after a batch of frees. The
+   * valid entries are copied into a new map rather than the stale ones deleted from the old: there
+   * are fewer of them whenever this runs, and a delete costs more than an insert (a Map that
+   * empties also rehashes as it shrinks).
+   */
   compact(): void {
     const valid = this.byName.size - this.stale;
     if (this.stale <= valid || this.stale < 64) return;
-    if (valid === 0) {
-      this.byName.clear();
-    } else {
-      for (const [name, id] of this.byName) if (!this.isBound(name, id)) this.byName.delete(name);
-    }
+    const kept = new Map<string, number>();
+    if (valid > 0) for (const [name, id] of this.byName) if (this.isBound(name, id)) kept.set(name, id);
+    this.byName = kept;
     this.stale = 0;
   }
 
