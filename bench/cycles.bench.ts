@@ -1,6 +1,7 @@
 // Benchmark of the cycle collector (src/cycles/collect.ts): one collectCycles() over a heap that
-// is all garbage cycles, beside the limit of any traversal and beside CPython's collector; then
-// its locality: a collection over a little garbage in a big live heap, against a full mark-sweep.
+// is all garbage cycles, beside the limit of any traversal, a full-heap mark-sweep, and the
+// collectors of CPython and PHP; then its locality: a collection over a little garbage in a big
+// live heap, against a full mark-sweep.
 //
 // 1. codeheap: the graph (bench/shapes.ts: pairs, one ring, random with 4 calls per node) is
 //    defined through the public API in a fresh heap (cycleThreshold: Infinity), every handle is
@@ -11,10 +12,13 @@
 // 2. limit: one depth-first traversal of the same graph in flat typed arrays (CSR offsets and
 //    targets, a byte of mark per node, an Int32Array stack), every node and edge once. Trial
 //    deletion walks the graph three times (markGray, scan, collectWhite) and then frees every node,
-//    so it cannot come near 1x; the target is 4x.
+//    so it cannot come near 1x; the target is 4x. Beside it, "sweep": a naive full-heap
+//    mark-sweep of the same graph, which with no roots marks nothing and sweeps every node.
 // 3. CPython: bench/python/gc_shapes.py builds the same graph (same xorshift sequence, checked by
 //    checksum) of plain lists and times one gc.collect(), with the interpreter's own objects
-//    frozen out of it (gc.freeze()). Target: codeheap at most half its cost.
+//    frozen out of it (gc.freeze()). Target: codeheap at most half its cost. PHP, where it is
+//    installed: bench/php/gc_shapes.php does the same with objects and gc_collect_cycles()
+//    (bench/php-peer.ts); reported, with no target.
 // 4. locality: 1,000,000 live functions (1,000 rings of 1,000, each held by a handle on its
 //    first function) and 16 live leaf helpers, then 1,000 garbage functions (rings of 10, each
 //    also calling a helper). One collectCycles() must visit about the garbage, not the heap;
@@ -30,14 +34,15 @@
 // collection for memory bandwidth (the same graph then took 1.5-3x as long); V8's own pauses
 // inside a timed call still count, and are reported in the "(V8 gc)" column.
 
-import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { UnitDefinition } from '../src/index.js';
+import { childArgs, isEntry, writeResult } from './child.js';
+import { runPhp } from './php-peer.js';
 import {
   SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,
   type CsrGraph, type Shape,
@@ -65,6 +70,9 @@ export interface CyclesRow {
   readonly samples: number;
   /** Median ms of one collectCycles() over the whole graph, divided by nodes, in ns. */
   readonly codeheapNsPerNode: number;
+  /** Fastest and slowest of those collections, per node, in ns. */
+  readonly codeheapMinNsPerNode: number;
+  readonly codeheapMaxNsPerNode: number;
   /** Median ms of V8's own collections inside that call, per node, in ns (part of the above). */
   readonly v8GcNsPerNode: number;
   /** Nodes freed and visited by each collection (the same in every sample). */
@@ -72,8 +80,15 @@ export interface CyclesRow {
   readonly visited: number;
   /** Median of one flat typed-array traversal of the same graph, per node, in ns. */
   readonly limitNsPerNode: number;
+  /**
+   * Median of a naive full-heap mark-sweep of the same graph in flat typed arrays, per node, in
+   * ns: with no roots it marks nothing and sweeps every node onto a free list.
+   */
+  readonly markSweepNsPerNode: number;
   /** CPython's gc.collect() per node, net of its fixed cost on an empty heap; null when skipped. */
   readonly cpythonNsPerNode: number | null;
+  /** PHP's gc_collect_cycles() per node, net of its fixed cost on an empty buffer; null when skipped. */
+  readonly phpNsPerNode: number | null;
   /** codeheap / limit; target at most TARGETS.vsLimit. */
   readonly vsLimit: number;
   /** codeheap / CPython; target at most TARGETS.vsCPython; null when CPython was skipped. */
@@ -103,6 +118,8 @@ export interface CyclesBenchResult {
   readonly loadAverage: readonly number[];
   /** CPython's version, or why it was skipped. */
   readonly cpython: { readonly version: string } | { readonly skipped: string };
+  /** PHP's version, or why it was skipped (bench/php-peer.ts). */
+  readonly php: { readonly version: string } | { readonly skipped: string };
   readonly rows: CyclesRow[];
   readonly locality: LocalityFigure;
   readonly totalSeconds: number;
@@ -214,24 +231,48 @@ async function timeCodeheap(units: readonly UnitDefinition[], nodes: number, sam
     visited = result.visited;
     heap = undefined;
   }
-  return { ms: median(ms), gcMs: median(await v8.within(windows)), freed, visited };
+  return { ms: median(ms), minMs: Math.min(...ms), maxMs: Math.max(...ms), gcMs: median(await v8.within(windows)), freed, visited };
 }
 
 /** Median ns of one traverseAll; small graphs are traversed many times per sample. */
 function timeLimit(graph: CsrGraph, samples: number): number {
   const marks = new Uint8Array(graph.nodes);
   const stack = new Int32Array(graph.nodes);
+  return timeRepeated(graph, samples, () => {
+    marks.fill(0);
+    const start = performance.now();
+    const visited = traverseAll(graph, marks, stack);
+    const elapsed = performance.now() - start;
+    if (visited !== graph.nodes) throw new Error(`the traversal visited ${visited} of ${graph.nodes} nodes`);
+    return elapsed;
+  });
+}
+
+/** Median ns of one full-heap markSweep of the graph with no roots: everything is swept free. */
+function timeMarkSweep(graph: CsrGraph, samples: number): number {
+  const marks = new Uint8Array(graph.nodes);
+  const stack = new Int32Array(graph.nodes);
+  const free = new Int32Array(graph.nodes);
+  const roots = new Int32Array(0);
+  return timeRepeated(graph, samples, () => {
+    const start = performance.now();
+    const swept = markSweep(graph, roots, marks, stack, free);
+    const elapsed = performance.now() - start;
+    if (swept !== graph.nodes) throw new Error(`the mark-sweep freed ${swept} of ${graph.nodes} nodes`);
+    return elapsed;
+  });
+}
+
+/**
+ * Median ns of `once` (which returns the ms it timed), after two untimed samples; small graphs
+ * run many times per sample so that one sample is about a million nodes' work.
+ */
+function timeRepeated(graph: CsrGraph, samples: number, once: () => number): number {
   const repeat = Math.max(1, Math.ceil(1e6 / graph.nodes));
   const ns: number[] = [];
   for (let s = -2; s < samples; s++) {
     let elapsed = 0;
-    for (let r = 0; r < repeat; r++) {
-      marks.fill(0);
-      const start = performance.now();
-      const visited = traverseAll(graph, marks, stack);
-      elapsed += performance.now() - start;
-      if (visited !== graph.nodes) throw new Error(`the traversal visited ${visited} of ${graph.nodes} nodes`);
-    }
+    for (let r = 0; r < repeat; r++) elapsed += once();
     if (s >= 0) ns.push((elapsed * 1e6) / repeat);
   }
   return median(ns);
@@ -248,6 +289,31 @@ function runCPython(shape: Shape, graph: CsrGraph, samples: number): PythonFigur
   if (figure.checksum !== checksum) throw new Error(`CPython built other edges for ${shape} ${graph.nodes}: checksum ${figure.checksum}, ours ${checksum}`);
   if (figure.collected !== graph.nodes) throw new Error(`CPython collected ${figure.collected} of ${graph.nodes} ${shape} nodes`);
   return figure;
+}
+
+/**
+ * A peer collector run once per graph until it fails once: after that it is skipped, for the
+ * reason it gave the first time, and its figures are null.
+ */
+class Peer {
+  #outcome: { readonly version: string } | { readonly skipped: string } | undefined;
+
+  /** ns per node from `run` (a reason string when it could not run), or null once skipped. */
+  figure(name: string, run: () => { version: string; nsPerNode: number } | string): number | null {
+    if (this.#outcome !== undefined && 'skipped' in this.#outcome) return null;
+    const figure = run();
+    if (typeof figure === 'string') {
+      this.#outcome = { skipped: figure };
+      console.log(`  ${name} skipped: ${figure}`);
+      return null;
+    }
+    this.#outcome = { version: figure.version };
+    return figure.nsPerNode;
+  }
+
+  outcome(): { readonly version: string } | { readonly skipped: string } {
+    return this.#outcome ?? { skipped: 'no sizes were run' };
+  }
 }
 
 const LIVE_RINGS = 1_000;
@@ -348,7 +414,8 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
   const sizes = opts.sizes ?? (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]);
   console.log(`cycle collection: one collectCycles() per fresh heap of garbage; load average ${loadAverage.join(' ')}`);
-  let cpython: CyclesBenchResult['cpython'] | undefined;
+  const cpython = new Peer();
+  const php = new Peer();
   const rows: CyclesRow[] = [];
   for (const shape of SHAPES) {
     for (const nodes of sizes) {
@@ -358,22 +425,22 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
       warmUp(shape);
       const codeheap = await timeCodeheap(units, nodes, samples, gc, v8);
       const limitNs = timeLimit(graph, Math.max(5, samples));
-      let cpythonNs: number | null = null;
-      if (cpython === undefined || 'version' in cpython) {
+      const markSweepNs = timeMarkSweep(graph, Math.max(5, samples));
+      const cpythonNs = cpython.figure('CPython', () => {
         const figure = runCPython(shape, graph, samples);
-        if (typeof figure === 'string') {
-          cpython = { skipped: figure };
-          console.log(`  CPython skipped: ${figure}`);
-        } else {
-          cpython = { version: figure.python };
-          cpythonNs = figure.ns_per_node_net;
-        }
-      }
+        return typeof figure === 'string' ? figure : { version: figure.python, nsPerNode: figure.ns_per_node_net };
+      });
+      const phpNs = php.figure('PHP', () => {
+        const figure = runPhp(shape, nodes, samples, edgeChecksum(graph));
+        return typeof figure === 'string' ? figure : { version: figure.php, nsPerNode: figure.ns_per_node_net };
+      });
       const codeheapNs = (codeheap.ms * 1e6) / nodes;
       const row: CyclesRow = {
         shape, nodes, edges: nodes * edgesPerNode(shape), samples, codeheapNsPerNode: codeheapNs,
+        codeheapMinNsPerNode: (codeheap.minMs * 1e6) / nodes, codeheapMaxNsPerNode: (codeheap.maxMs * 1e6) / nodes,
         v8GcNsPerNode: (codeheap.gcMs * 1e6) / nodes,
-        freed: codeheap.freed, visited: codeheap.visited, limitNsPerNode: limitNs / nodes, cpythonNsPerNode: cpythonNs,
+        freed: codeheap.freed, visited: codeheap.visited, limitNsPerNode: limitNs / nodes,
+        markSweepNsPerNode: markSweepNs / nodes, cpythonNsPerNode: cpythonNs, phpNsPerNode: phpNs,
         vsLimit: codeheapNs / (limitNs / nodes), vsCPython: cpythonNs === null ? null : codeheapNs / cpythonNs,
       };
       rows.push(row);
@@ -383,7 +450,7 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
   v8.stop();
   const locality = timeLocality(quick ? 7 : 11, gc);
   const result: CyclesBenchResult = {
-    quick, loadAverage, cpython: cpython ?? { skipped: 'no sizes were run' }, rows, locality, totalSeconds: (performance.now() - began) / 1e3,
+    quick, loadAverage, cpython: cpython.outcome(), php: php.outcome(), rows, locality, totalSeconds: (performance.now() - began) / 1e3,
   };
   return result;
 }
@@ -393,14 +460,14 @@ function formatRow(r: CyclesRow): string {
     x === null ? '—'.padStart(9) : `${x.toFixed(2)}x ${x <= target ? 'ok' : 'NO'}`.padStart(9);
   const ns = (x: number | null): string => (x === null ? '—' : x.toFixed(1)).padStart(9);
   return `${r.shape.padEnd(8)}${String(r.nodes).padStart(10)}${String(r.edges).padStart(10)}`
-    + `${ns(r.codeheapNsPerNode)}${ns(r.v8GcNsPerNode)}${ns(r.limitNsPerNode)}${ns(r.cpythonNsPerNode)}`
+    + `${ns(r.codeheapNsPerNode)}${ns(r.v8GcNsPerNode)}${ns(r.limitNsPerNode)}${ns(r.markSweepNsPerNode)}${ns(r.cpythonNsPerNode)}${ns(r.phpNsPerNode)}`
     + `  ${ratio(r.vsLimit, TARGETS.vsLimit)}  ${ratio(r.vsCPython, TARGETS.vsCPython)}${String(r.samples).padStart(5)}`;
 }
 
 export function printResult(result: CyclesBenchResult): void {
   const cpython = 'version' in result.cpython ? `CPython ${result.cpython.version}` : `CPython skipped: ${result.cpython.skipped}`;
   console.log(`\ncollectCycles() of an all-garbage heap, ns per node (medians; ${cpython}; load average at start ${result.loadAverage.join(' ')})`);
-  console.log(`shape        nodes     edges codeheap  (V8 gc)    limit  CPython   vs limit(<=${TARGETS.vsLimit})  vs CPython(<=${TARGETS.vsCPython}) n`);
+  console.log(`shape        nodes     edges codeheap  (V8 gc)    limit    sweep  CPython      PHP   vs limit(<=${TARGETS.vsLimit})  vs CPython(<=${TARGETS.vsCPython}) n`);
   for (const row of result.rows) console.log(formatRow(row));
   const l = result.locality;
   const ok = l.speedup >= TARGETS.localitySpeedup ? 'ok' : 'NO';
@@ -412,11 +479,10 @@ export function printResult(result: CyclesBenchResult): void {
   console.log(`total ${result.totalSeconds.toFixed(1)} s`);
 }
 
-const entry = process.argv[1];
-if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
+if (isEntry(import.meta.url)) {
+  const { quick, json } = childArgs();
   const sizes = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length).split(',').map(Number);
-  const result = await main({ quick: process.argv.includes('--quick'), ...(sizes === undefined ? {} : { sizes }) });
+  const result = await main({ quick, ...(sizes === undefined ? {} : { sizes }) });
   printResult(result);
-  const json = process.argv.find((a) => a.startsWith('--json='))?.slice('--json='.length);
-  if (json !== undefined) writeFileSync(json, JSON.stringify(result));
+  writeResult(json, result);
 }

@@ -14,6 +14,9 @@ export interface Timing {
   readonly meanNs: number;
   /** 99th percentile of one iteration, divided like the others. */
   readonly p99Ns: number;
+  /** Fastest and slowest samples mitata kept, divided like the others. */
+  readonly minNs: number;
+  readonly maxNs: number;
   /** Samples mitata kept (after trimming the two fastest and two slowest). */
   readonly samples: number;
 }
@@ -56,12 +59,16 @@ function budgetNs(opts: TimeOptions): number {
   return (opts.budgetMs ?? (opts.quick ? 120 : 600)) * 1e6;
 }
 
-function report(name: string, stats: { p50: number; avg: number; p99: number; samples: number[] }, operations: number): Timing {
+function report(
+  name: string, stats: { p50: number; avg: number; p99: number; min: number; max: number; samples: number[] }, operations: number,
+): Timing {
   const timing: Timing = {
     name,
     medianNs: stats.p50 / operations,
     meanNs: stats.avg / operations,
     p99Ns: stats.p99 / operations,
+    minNs: stats.min / operations,
+    maxNs: stats.max / operations,
     samples: stats.samples.length,
   };
   console.log(`  ${formatNs(timing.medianNs).padStart(10)}  ${name}`);
