@@ -22,6 +22,8 @@ import { SiteTable } from './site-table.js';
 
 export type ReclaimReason = 'rc' | 'cycles';
 
+const PURPLE_BITS = PURPLE << COLOR_SHIFT;
+
 export interface ReclaimedNode {
   name: string;
   /** A lazy function's reclaimed block is its trampoline. */
@@ -229,11 +231,16 @@ export class HeapGraph {
   private possibleRoot(id: number): void {
     const { nodes } = this;
     if (nodes.firstOut[id] === NONE) return;
-    nodes.setColor(id, PURPLE);
-    const flags = nodes.flags[id]!;
-    if ((flags & BUFFERED) === 0) {
-      nodes.flags[id] = flags | BUFFERED;
+    // One read of the flags and at most one write: a node released again and again (a hot
+    // function's handle taken and dropped) is already buffered and purple, and costs no store.
+    const { flags } = nodes;
+    const f = flags[id]!;
+    const purple = (f & ~COLOR_MASK) | PURPLE_BITS;
+    if ((f & BUFFERED) === 0) {
+      flags[id] = purple | BUFFERED;
       this.candidates.push(id);
+    } else if (f !== purple) {
+      flags[id] = purple;
     }
   }
 
