@@ -5,6 +5,8 @@
 //                          charts bench/results/*.svg
 //   npm run bench:quick    a small version of everything, for CI (under a minute):
 //                          bench/results/quick.json, quick.md and bench/results/quick/*.svg
+//   npx tsx bench/run.ts --report [--quick]
+//                          runs nothing: writes the report and charts again from the last results
 //
 // Both build dist/ first: the suites that run in a process of their own (bench/child.ts says why)
 // measure the compiled library.
@@ -39,49 +41,61 @@ function packageVersion(name: string): string {
   return manifest.version;
 }
 
-const started = performance.now();
-const startLoad = loadavg()[0]!;
-console.log(`codeheap benchmarks${quick ? ' (quick)' : ''}: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores\n`);
+/** Runs every suite and gathers the results. */
+async function runSuites(): Promise<BenchResults> {
+  const started = performance.now();
+  const startLoad = loadavg()[0]!;
+  console.log(`codeheap benchmarks${quick ? ' (quick)' : ''}: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores\n`);
 
-console.log('--- bench/allocator.bench.ts');
-const allocatorFigures = await allocator.main({ quick });
-for (const f of allocatorFigures) console.log(`  ${formatNs(f.nsPerOperation).padStart(10)}  ${f.name} (mean)`);
-console.log('\n--- bench/allocator-peers.bench.ts');
-const peerFigures = await peers.main({ quick });
-console.log('\n--- bench/core.bench.ts');
-const coreResults = await core.main({ quick });
-console.log('\n--- bench/cycles.bench.ts (a process of its own: --expose-gc --single-threaded-gc)');
-const cyclesResults = runChild<CyclesBenchResult>('cycles.bench.ts', ['--expose-gc', '--single-threaded-gc'], quick);
-printCycles(cyclesResults);
-console.log('\n--- bench/object-graph.bench.ts (a process of its own: --expose-gc)');
-const objectGraph = runChild<ObjectGraphResult>('object-graph.bench.ts', ['--expose-gc'], quick);
-console.log('\n--- bench/promptness.bench.ts (a process of its own, no V8 flags)');
-const promptness = runChild<PromptnessResult>('promptness.bench.ts', [], quick);
-console.log('\n--- bench/macro.bench.ts (a process of its own, no V8 flags)');
-const macro = runChild<MacroResult>('macro.bench.ts', [], quick);
+  console.log('--- bench/allocator.bench.ts');
+  const allocatorFigures = await allocator.main({ quick });
+  for (const f of allocatorFigures) console.log(`  ${formatNs(f.nsPerOperation).padStart(10)}  ${f.name} (mean)`);
+  console.log('\n--- bench/allocator-peers.bench.ts');
+  const peerFigures = await peers.main({ quick });
+  console.log('\n--- bench/core.bench.ts');
+  const coreResults = await core.main({ quick });
+  console.log('\n--- bench/cycles.bench.ts (a process of its own: --expose-gc --single-threaded-gc)');
+  const cyclesResults = runChild<CyclesBenchResult>('cycles.bench.ts', ['--expose-gc', '--single-threaded-gc'], quick);
+  printCycles(cyclesResults);
+  console.log('\n--- bench/object-graph.bench.ts (a process of its own: --expose-gc)');
+  const objectGraph = runChild<ObjectGraphResult>('object-graph.bench.ts', ['--expose-gc'], quick);
+  console.log('\n--- bench/promptness.bench.ts (a process of its own, no V8 flags)');
+  const promptness = runChild<PromptnessResult>('promptness.bench.ts', [], quick);
+  console.log('\n--- bench/macro.bench.ts (a process of its own, no V8 flags)');
+  const macro = runChild<MacroResult>('macro.bench.ts', [], quick);
 
-const environment: Environment = {
-  date: new Date().toISOString(),
-  node: process.version,
-  platform: `${platform()} ${arch()}`,
-  cpu: cpus()[0]?.model ?? 'unknown',
-  cores: cpus().length,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  packages: Object.fromEntries(['mitata', 'tinybench', '@thi.ng/malloc', 'vega', 'vega-lite'].map((p) => [p, packageVersion(p)])),
-  quick,
-  loadAverage: { start: startLoad, end: loadavg()[0]! },
-};
-const results: BenchResults = {
-  environment,
-  seconds: (performance.now() - started) / 1000,
-  allocator: allocatorFigures,
-  allocatorPeers: peerFigures,
-  core: coreResults,
-  cycles: cyclesResults,
-  objectGraph,
-  promptness,
-  macro,
-};
+  const environment: Environment = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${platform()} ${arch()}`,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    packages: Object.fromEntries(['mitata', 'tinybench', '@thi.ng/malloc', 'vega', 'vega-lite'].map((p) => [p, packageVersion(p)])),
+    quick,
+    loadAverage: { start: startLoad, end: loadavg()[0]! },
+  };
+  return {
+    environment,
+    seconds: (performance.now() - started) / 1000,
+    allocator: allocatorFigures,
+    allocatorPeers: peerFigures,
+    core: coreResults,
+    cycles: cyclesResults,
+    objectGraph,
+    promptness,
+    macro,
+  };
+}
+
+const outDir = join(here, 'results');
+const base = quick ? 'quick' : 'latest';
+// --report: no suite runs; the report, charts included, is written again from the last results
+// (after bench/findings.md or the report's layout changed).
+const results: BenchResults = process.argv.includes('--report')
+  ? JSON.parse(readFileSync(join(outDir, `${base}.json`), 'utf8')) as BenchResults
+  : await runSuites();
+const { environment, allocatorPeers: peerFigures, cycles: cyclesResults, objectGraph } = results;
 
 // ---- the summary --------------------------------------------------------------------------------
 
@@ -93,10 +107,8 @@ for (const note of notes) console.log(note);
 
 // ---- the report ---------------------------------------------------------------------------------
 
-const outDir = join(here, 'results');
 const chartDir = quick ? join(outDir, 'quick') : outDir;
 mkdirSync(chartDir, { recursive: true });
-const base = quick ? 'quick' : 'latest';
 writeFileSync(join(outDir, `${base}.json`), `${JSON.stringify({ ...results, summary: rows }, null, 2)}\n`);
 const objectSeries = objectGraph.rows.flatMap((o) =>
   o.nsPerNode === null ? [] : [{ shape: o.shape, nodes: o.nodes, series: 'object-per-node (recursive)', nsPerNode: o.nsPerNode }]);
