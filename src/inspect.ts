@@ -6,7 +6,7 @@
 
 import { hex } from './errors.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import { FUNCTION, GLOBAL, KIND_NAMES, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
+import { FUNCTION, GLOBAL, KIND_NAMES, LAZY, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
 import { SITE_RECORD_BYTES } from './rc/site-table.js';
 import type { Architecture } from './reloc/architecture.js';
 import type { ArenaStats, HeapStats, NodeInfo } from './types.js';
@@ -61,21 +61,7 @@ export interface Counters {
 
 export function heapStats(graph: HeapGraph, counters: Counters): HeapStats {
   const { nodes, sites, arenas } = graph;
-  const counts = { functions: 0, globals: 0, stubs: 0, live: 0, lazy: 0, retired: 0, total: 0 };
-  for (let id = 0; id < nodes.idLimit; id++) {
-    if (!nodes.isAlive(id)) continue;
-    const kind = nodes.kindOf(id);
-    if (kind === RETIRED) {
-      counts.retired++;
-      continue;
-    }
-    counts.total++;
-    if (kind === FUNCTION) counts.functions++;
-    else if (kind === GLOBAL) counts.globals++;
-    else if (kind === STUB) counts.stubs++;
-    if (nodes.isLazy(id)) counts.lazy++;
-    else counts.live++;
-  }
+  const counts = nodeCounts(nodes.liveByClass);
   const code = arenaStats(arenas.code);
   const data = arenaStats(arenas.data);
   // Block records of used and free blocks: free blocks are overhead the live nodes carry.
@@ -100,6 +86,19 @@ export function heapStats(graph: HeapGraph, counters: Counters): HeapStats {
       perSite: sites.count === 0 ? SITE_RECORD_BYTES : sites.bytesInUse() / sites.count,
     },
     cycleThreshold: counters.cycleThreshold,
+  };
+}
+
+/** Nodes by kind and state from the node table's live counts by class (kind, LAZY). */
+export function nodeCounts(byClass: Int32Array): HeapStats['nodes'] {
+  const count = (kind: number, lazy: boolean): number => byClass[kind | (lazy ? LAZY : 0)]!;
+  const both = (kind: number): number => count(kind, false) + count(kind, true);
+  const named = [FUNCTION, GLOBAL, STUB];
+  const lazy = named.reduce((sum, kind) => sum + count(kind, true), 0);
+  const live = named.reduce((sum, kind) => sum + count(kind, false), 0);
+  return {
+    functions: both(FUNCTION), globals: both(GLOBAL), stubs: both(STUB),
+    live, lazy, retired: both(RETIRED), total: live + lazy,
   };
 }
 

@@ -16,7 +16,7 @@ import { hex } from './errors.js';
 import type { Arena } from './heap/arenas.js';
 import type { Bodies } from './pins.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import { BUFFERED, FUNCTION, GLOBAL, NONE, RETIRED, STUB } from './rc/node-table.js';
+import { BUFFERED, CLASS_MASK, FUNCTION, GLOBAL, NONE, RETIRED, STUB } from './rc/node-table.js';
 import { relocationValue, type Architecture } from './reloc/architecture.js';
 import { R_X86_64_64 } from './reloc/x86-64.js';
 import type { StubManager } from './stubs/stub-manager.js';
@@ -110,6 +110,13 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
   }
   if (outTotal !== sites.count) problems.push(`the site table counts ${sites.count} sites, nodes list ${outTotal}`);
   if (alive !== nodes.liveCount) problems.push(`the node table counts ${nodes.liveCount} live nodes, ${alive} are alive`);
+  const byClass = new Int32Array(nodes.liveByClass.length);
+  for (let id = 0; id < nodes.idLimit; id++) if (nodes.isAlive(id)) byClass[nodes.flags[id]! & CLASS_MASK]!++;
+  for (let c = 0; c < byClass.length; c++) {
+    if (byClass[c] !== nodes.liveByClass[c]) {
+      problems.push(`the node table counts ${nodes.liveByClass[c]} live nodes of class ${c} (kind | lazy), ${byClass[c]} are alive`);
+    }
+  }
   for (const arena of [arenas.code, arenas.data]) {
     if (owned[arena.name].size !== arena.allocator.usedBlocks) {
       problems.push(`${arena.name} arena: ${arena.allocator.usedBlocks} blocks allocated, ${owned[arena.name].size} owned (a leak or a double free)`);

@@ -162,6 +162,7 @@ export class HeapGraph {
       const f = flags[id]!;
       if ((f & COLOR_MASK) !== whiteBits) continue;
       freed++;
+      nodes.dropLive(id);
       const kind = f & KIND_MASK;
       const first = firstOut[id]!;
       firstOut[id] = NONE;
@@ -197,7 +198,6 @@ export class HeapGraph {
     }
     const bytes = arenas.code.freeMany(garbage, codeCount) + arenas.data.freeMany(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
-    nodes.liveCount -= freed;
     this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;
     nodes.symbols.compact();
@@ -257,7 +257,7 @@ export class HeapGraph {
     if (kind === STUB) arenas.data.free(nodes.slotOf(id));
     this.freed.rc.nodes++;
     this.freed.rc.bytes += size;
-    nodes.liveCount--;
+    nodes.dropLive(id);
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;
     if ((flags & BUFFERED) === 0) nodes.releaseId(id);

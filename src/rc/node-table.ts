@@ -46,6 +46,8 @@ export const ALIVE = 1 << 4;
 export const COLOR_SHIFT = 5;
 export const COLOR_MASK = 0b11 << COLOR_SHIFT;
 export const EXTERN = 1 << 7;
+/** The bits that class a live node for the counts: kind and LAZY. */
+export const CLASS_MASK = KIND_MASK | LAZY;
 
 export const BLACK = 0;
 export const GRAY = 1;
@@ -87,6 +89,11 @@ export class NodeTable {
   private highWater = 0;
   /** Nodes holding memory (ALIVE). */
   liveCount = 0;
+  /**
+   * ALIVE nodes by class, the flags' kind and LAZY bits (0 .. 7), so that stats() counts nodes
+   * without walking the table. Changed only by allocate, setLazy and dropLive.
+   */
+  readonly liveByClass = new Int32Array(CLASS_MASK + 1);
 
   get capacity(): number {
     return this.flags.length;
@@ -111,6 +118,7 @@ export class NodeTable {
     this.firstIn[id] = NONE;
     this.names[id] = name;
     this.liveCount++;
+    this.liveByClass[kind]!++;
     return id;
   }
 
@@ -137,7 +145,19 @@ export class NodeTable {
     return (this.flags[id]! & LAZY) !== 0;
   }
   setLazy(id: number, lazy: boolean): void {
-    this.flags[id] = lazy ? this.flags[id]! | LAZY : this.flags[id]! & ~LAZY;
+    const before = this.flags[id]!;
+    const after = lazy ? before | LAZY : before & ~LAZY;
+    this.flags[id] = after;
+    if ((before & ALIVE) !== 0) {
+      this.liveByClass[before & CLASS_MASK]!--;
+      this.liveByClass[after & CLASS_MASK]!++;
+    }
+  }
+
+  /** A node stops holding memory: it leaves the live counts. Pre: ALIVE (the caller clears it). */
+  dropLive(id: number): void {
+    this.liveCount--;
+    this.liveByClass[this.flags[id]! & CLASS_MASK]!--;
   }
   colorOf(id: number): number {
     return (this.flags[id]! & COLOR_MASK) >>> COLOR_SHIFT;
