@@ -11,8 +11,9 @@
 //    "(V8 gc)" column is the part of that time V8's own collector took inside the call.
 // 2. limit: one depth-first traversal of the same graph in flat typed arrays (CSR offsets and
 //    targets, a byte of mark per node, an Int32Array stack), every node and edge once. Trial
-//    deletion walks the graph three times (markGray, scan, collectWhite) and then frees every node,
-//    so it cannot come near 1x; the target is 4x. Beside it, "sweep": a naive full-heap
+//    deletion walks the graph in three passes (markGray; scan, which also lists the white nodes;
+//    the batch free) and frees every node with its block and sites, so it cannot come near 1x;
+//    the target is 4x. Beside it, "sweep": a naive full-heap
 //    mark-sweep of the same graph, which with no roots marks nothing and sweeps every node.
 // 3. CPython: bench/python/gc_shapes.py builds the same graph (same xorshift sequence, checked by
 //    checksum) of plain lists and times one gc.collect(), with the interpreter's own objects
@@ -35,28 +36,20 @@
 // inside a timed call still count, and are reported in the "(V8 gc)" column.
 
 import { loadavg } from 'node:os';
-import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { UnitDefinition } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
+import { Peer, runCPython, type PeerOutcome } from './cycles-peers.js';
 import { runPhp } from './php-peer.js';
+import { V8GcWatch } from './v8-gc-watch.js';
+import { median, newHeap, type CodeHeap } from './cycles-heap.js';
+import { timeLocality, type LocalityFigure } from './cycles-locality.js';
 import {
   SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,
   type CsrGraph, type Shape,
 } from './shapes.js';
 
-/**
- * The compiled library (`npm run build` writes it), as users run it; its types are the sources'.
- * A path in a variable, so that typechecking a fresh clone does not need dist/ to exist.
- */
-const DIST_ENTRY: string = '../dist/index.js';
-const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/index.js');
-type CodeHeap = InstanceType<typeof CodeHeap>;
-
-const MiB = 1024 * 1024;
 /** Pairs are defined in units of this many functions; rings and random graphs are one unit. */
 const UNIT_SIZE = 10_000;
 /** Targets, as ratios of codeheap's figure to the other's (at most) and speedup (at least). */
@@ -95,46 +88,21 @@ export interface CyclesRow {
   readonly vsCPython: number | null;
 }
 
-export interface LocalityFigure {
-  readonly liveNodes: number;
-  readonly garbageNodes: number;
-  readonly samples: number;
-  /** Median ms of one collectCycles() with the garbage as its only candidates. */
-  readonly collectMs: number;
-  /** Nodes that collection visited (markGray's count) and freed. */
-  readonly visited: number;
-  readonly freed: number;
-  /** Median ms of a full mark-sweep of the same graph (roots: the handles). */
-  readonly markSweepMs: number;
-  /** markSweepMs / collectMs; target at least TARGETS.localitySpeedup. */
-  readonly speedup: number;
-  /** ms of the one collection that first found the 1,000,000 freed-handle candidates live. */
-  readonly liveScanMs: number;
-}
+export type { LocalityFigure };
 
 export interface CyclesBenchResult {
   readonly quick: boolean;
   /** os.loadavg() at the start: 1, 5 and 15 minutes. */
   readonly loadAverage: readonly number[];
-  /** CPython's version, or why it was skipped. */
-  readonly cpython: { readonly version: string } | { readonly skipped: string };
-  /** PHP's version, or why it was skipped (bench/php-peer.ts). */
-  readonly php: { readonly version: string } | { readonly skipped: string };
+  /** CPython's version and the rows it failed, or why it was skipped (bench/cycles-peers.ts). */
+  readonly cpython: PeerOutcome;
+  /** PHP's, likewise (bench/php-peer.ts). */
+  readonly php: PeerOutcome;
   readonly rows: CyclesRow[];
   readonly locality: LocalityFigure;
   readonly totalSeconds: number;
 }
 
-interface PythonFigure {
-  shape: Shape;
-  nodes: number;
-  ns_per_node_net: number;
-  collected: number;
-  checksum: number;
-  python: string;
-}
-
-const SCRIPT = fileURLToPath(new URL('./python/gc_shapes.py', import.meta.url));
 
 /**
  * A full V8 collection before each sample's set-up, so the garbage of earlier samples is not
@@ -143,24 +111,6 @@ const SCRIPT = fileURLToPath(new URL('./python/gc_shapes.py', import.meta.url));
 function fullGc(): () => void {
   setFlagsFromString('--expose-gc');
   return runInNewContext('gc') as () => void;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/**
- * A heap sized for `nodes` functions (32 bytes each once FUNCTION_SIZE is rounded up to its
- * alignment; twice over, at least 1 MiB), as a
- * JIT sizes its heap, not one size for every graph: a fresh 256 MiB arena per sample made V8 start
- * incremental marking (its external memory grew), and while that ran, a 1,000-node collection
- * took 170 µs instead of 80 (`--no-incremental-marking` took the difference away).
- */
-function newHeap(nodes: number): CodeHeap {
-  const codeSize = Math.max(MiB, 2 ** Math.ceil(Math.log2(2 * nodes * 32)));
-  return new CodeHeap({ arch: 'x86_64', codeSize, dataSize: 64 * 1024, cycleThreshold: Infinity });
 }
 
 /** Untimed collections of this many nodes, before each timed series: see warmUp. */
@@ -178,42 +128,6 @@ function warmUp(shape: Shape): void {
     const heap = newHeap(WARM_UP_NODES);
     for (const unit of units) heap.define(unit).free();
     heap.collectCycles();
-  }
-}
-
-/**
- * V8's own collections (perf_hooks 'gc' entries) that start inside a timed window: the part of a
- * timed call that the JavaScript heap's collector took, for instance after the call shrank a Map.
- */
-class V8GcWatch {
-  #entries: PerformanceEntry[] = [];
-  readonly #observer = new PerformanceObserver((list) => {
-    this.#entries.push(...list.getEntries());
-  });
-
-  constructor() {
-    this.#observer.observe({ entryTypes: ['gc'] });
-  }
-
-  /**
-   * ms of V8 collections that started in each [start, end) window. Call it once after a series,
-   * not between samples: entries arrive a turn of the event loop late, and giving up the thread
-   * between samples made the next collectCycles() calls 10x slower (V8 threw away their optimized
-   * code: `--trace-deopt` reports "weak objects").
-   */
-  async within(windows: readonly (readonly [number, number])[]): Promise<number[]> {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    const ms = windows.map(([start, end]) => {
-      let sum = 0;
-      for (const entry of this.#entries) if (entry.startTime >= start && entry.startTime < end) sum += entry.duration;
-      return sum;
-    });
-    this.#entries = [];
-    return ms;
-  }
-
-  stop(): void {
-    this.#observer.disconnect();
   }
 }
 
@@ -286,127 +200,6 @@ function timeRepeated(graph: CsrGraph, samples: number, once: () => number): num
   return median(ns);
 }
 
-function runCPython(shape: Shape, graph: CsrGraph, samples: number): PythonFigure | string {
-  const run = spawnSync('python3', [SCRIPT, '--shape', shape, '--nodes', String(graph.nodes), '--samples', String(samples)], {
-    encoding: 'utf8', maxBuffer: 1 << 20,
-  });
-  if (run.error !== undefined) return `python3 could not be run (${run.error.message})`;
-  if (run.status !== 0) return `gc_shapes.py exited with ${run.status}: ${run.stderr.trim()}`;
-  const figure = JSON.parse(run.stdout) as PythonFigure;
-  const checksum = edgeChecksum(graph);
-  if (figure.checksum !== checksum) throw new Error(`CPython built other edges for ${shape} ${graph.nodes}: checksum ${figure.checksum}, ours ${checksum}`);
-  if (figure.collected !== graph.nodes) throw new Error(`CPython collected ${figure.collected} of ${graph.nodes} ${shape} nodes`);
-  return figure;
-}
-
-/**
- * A peer collector run once per graph until it fails once: after that it is skipped, for the
- * reason it gave the first time, and its figures are null.
- */
-class Peer {
-  #outcome: { readonly version: string } | { readonly skipped: string } | undefined;
-
-  /** ns per node from `run` (a reason string when it could not run), or null once skipped. */
-  figure(name: string, run: () => { version: string; nsPerNode: number } | string): number | null {
-    if (this.#outcome !== undefined && 'skipped' in this.#outcome) return null;
-    const figure = run();
-    if (typeof figure === 'string') {
-      this.#outcome = { skipped: figure };
-      console.log(`  ${name} skipped: ${figure}`);
-      return null;
-    }
-    this.#outcome = { version: figure.version };
-    return figure.nsPerNode;
-  }
-
-  outcome(): { readonly version: string } | { readonly skipped: string } {
-    return this.#outcome ?? { skipped: 'no sizes were run' };
-  }
-}
-
-const LIVE_RINGS = 1_000;
-const LIVE_RING = 1_000;
-const HELPERS = 16;
-const GARBAGE_RING = 10;
-const GARBAGE = 1_000;
-const WARM_UP_SAMPLES = 5;
-
-/**
- * The locality graph, ids in definition order: live rings [0, live), helpers [live, live +
- * HELPERS), garbage [live + HELPERS, n). Live nodes call their ring's next node (one edge, the
- * cheapest graph to mark, so the mark-sweep is not flattered); garbage nodes also call a helper.
- */
-function localityGraph(): { graph: CsrGraph; names: string[]; roots: Int32Array } {
-  const live = LIVE_RINGS * LIVE_RING;
-  const nodes = live + HELPERS + GARBAGE;
-  const offsets = new Int32Array(nodes + 1);
-  const targets: number[] = [];
-  const ringNext = (i: number, base: number, size: number): number => base + ((i - base + 1) % size);
-  for (let i = 0; i < nodes; i++) {
-    offsets[i] = targets.length;
-    if (i < live) targets.push(ringNext(i, i - (i % LIVE_RING), LIVE_RING));
-    else if (i >= live + HELPERS) {
-      const g = i - live - HELPERS;
-      targets.push(ringNext(i, i - (g % GARBAGE_RING), GARBAGE_RING), live + (g % HELPERS));
-    }
-  }
-  offsets[nodes] = targets.length;
-  const names = Array.from({ length: nodes }, (_, i) =>
-    i < live ? `live${i}` : i < live + HELPERS ? `helper${i - live}` : `garbage${i - live - HELPERS}`);
-  const roots = new Int32Array(LIVE_RINGS + HELPERS);
-  for (let r = 0; r < LIVE_RINGS; r++) roots[r] = r * LIVE_RING;
-  for (let h = 0; h < HELPERS; h++) roots[LIVE_RINGS + h] = live + h;
-  return { graph: { nodes, offsets, targets: Int32Array.from(targets) }, names, roots };
-}
-
-function timeLocality(samples: number, gc: () => void): LocalityFigure {
-  const { graph, names, roots } = localityGraph();
-  const live = LIVE_RINGS * LIVE_RING;
-  const heap = newHeap(graph.nodes);
-  const held: { free(): void }[] = [];
-  for (const unit of graphUnits(graph, names, LIVE_RING, 0, live)) {
-    const handles = heap.define(unit).handles();
-    held.push(handles[0]!);
-    for (let i = 1; i < handles.length; i++) handles[i]!.free();
-  }
-  held.push(...heap.define(graphUnits(graph, names, HELPERS, live, live + HELPERS)[0]!).handles());
-  // The freed handles left every live function a candidate: one collection finds them all live.
-  gc();
-  const liveScanMs = heap.collectCycles().ms;
-  const garbage = graphUnits(graph, names, GARBAGE, live + HELPERS)[0]!;
-  const collectMs: number[] = [];
-  let visited = 0;
-  let freed = 0;
-  // The first samples only warm the collector up on this heap's shape; they are not kept.
-  for (let s = -WARM_UP_SAMPLES; s < samples; s++) {
-    gc();
-    heap.define(garbage).free();
-    const start = performance.now();
-    const result = heap.collectCycles();
-    if (s >= 0) collectMs.push(performance.now() - start);
-    ({ visited, freed } = result);
-    if (freed !== GARBAGE) throw new Error(`the locality collection freed ${freed} of ${GARBAGE} garbage nodes`);
-  }
-  if (heap.stats().nodes.total !== live + HELPERS) throw new Error('the locality heap lost live nodes');
-
-  const marks = new Uint8Array(graph.nodes);
-  const stack = new Int32Array(graph.nodes);
-  const free = new Int32Array(graph.nodes);
-  const sweepMs: number[] = [];
-  for (let s = -2; s < samples; s++) {
-    const start = performance.now();
-    const swept = markSweep(graph, roots, marks, stack, free);
-    if (s >= 0) sweepMs.push(performance.now() - start);
-    if (swept !== GARBAGE) throw new Error(`the mark-sweep freed ${swept} of ${GARBAGE} garbage nodes`);
-  }
-  for (const handle of held) handle.free();
-  const figure = { collectMs: median(collectMs), markSweepMs: median(sweepMs) };
-  return {
-    liveNodes: live + HELPERS, garbageNodes: GARBAGE, samples, ...figure, visited, freed,
-    speedup: figure.markSweepMs / figure.collectMs, liveScanMs,
-  };
-}
-
 /** Samples per size: fresh heaps are cheap at 1,000 nodes and take seconds at 1,000,000. */
 function samplesFor(nodes: number, quick: boolean): number {
   if (nodes <= 1_000) return quick ? 11 : 21;
@@ -422,8 +215,8 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
   const loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
   const sizes = opts.sizes ?? (quick ? [1_000, 10_000, 100_000] : [1_000, 10_000, 100_000, 1_000_000]);
   console.log(`cycle collection: one collectCycles() per fresh heap of garbage; load average ${loadAverage.join(' ')}`);
-  const cpython = new Peer();
-  const php = new Peer();
+  const cpython = new Peer('CPython');
+  const php = new Peer('PHP');
   const rows: CyclesRow[] = [];
   for (const shape of SHAPES) {
     for (const nodes of sizes) {
@@ -434,11 +227,9 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
       const codeheap = await timeCodeheap(units, nodes, samples, gc, v8);
       const limitNs = timeLimit(graph, Math.max(5, samples));
       const markSweepNs = timeMarkSweep(graph, Math.max(5, samples));
-      const cpythonNs = cpython.figure('CPython', () => {
-        const figure = runCPython(shape, graph, samples);
-        return typeof figure === 'string' ? figure : { version: figure.python, nsPerNode: figure.ns_per_node_net };
-      });
-      const phpNs = php.figure('PHP', () => {
+      const where = `${shape} ${nodes}`;
+      const cpythonNs = cpython.figure(where, () => runCPython(shape, graph, samples));
+      const phpNs = php.figure(where, () => {
         const figure = runPhp(shape, nodes, samples, edgeChecksum(graph));
         return typeof figure === 'string' ? figure : { version: figure.php, nsPerNode: figure.ns_per_node_net };
       });

@@ -33,12 +33,12 @@
 // It measures the compiled library in dist/, as a user runs it. Quick mode runs the same
 // workload for fewer steps (about 14 collections instead of about 110).
 
-import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Bench, type FnReturnedObject } from 'tinybench';
 import type { HeapStats } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
 import { FULL, QUICK, type MacroConfig } from './macro-config.js';
 import { fragmentation, Workload, type OperationCounts } from './macro-workload.js';
+import { V8GcWatch } from './v8-gc-watch.js';
 
 export type { MacroConfig, OperationCounts };
 
@@ -106,30 +106,6 @@ export interface MacroResult {
 }
 
 // ---- figures ----
-
-/** V8's own collections (perf_hooks 'gc' entries), to tell how much of a pause was V8's, not ours. */
-class V8GcWatch {
-  readonly #entries: PerformanceEntry[] = [];
-  readonly #observer = new PerformanceObserver((list) => {
-    this.#entries.push(...list.getEntries());
-  });
-
-  constructor() {
-    this.#observer.observe({ entryTypes: ['gc'] });
-  }
-
-  /** ms of V8 collections that started in any of the windows; stops watching. */
-  async within(windows: readonly (readonly [number, number])[]): Promise<number> {
-    // Entries arrive a turn of the event loop late: give them that turn, once, after the run.
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    this.#observer.disconnect();
-    let ms = 0;
-    for (const entry of this.#entries) {
-      if (windows.some(([start, end]) => entry.startTime >= start && entry.startTime < end)) ms += entry.duration;
-    }
-    return ms;
-  }
-}
 
 /** Nearest-rank percentile (p in (0, 1]) of values; 0 when there are none. */
 function percentile(values: readonly number[], p: number): number {
@@ -228,7 +204,8 @@ export async function main(opts: { quick?: boolean } = {}): Promise<MacroResult>
   const v8 = new V8GcWatch();
   console.log(`  filled the window in ${warmupSteps} steps; ${config.warmupIterations} warm-up iterations, then ${config.iterations} timed`);
   await bench.run();
-  const v8GcInPausesMs = await v8.within(workload.pauseWindows);
+  const v8GcInPausesMs = (await v8.within(workload.pauseWindows)).reduce((sum, ms) => sum + ms, 0);
+  v8.stop();
 
   const task = bench.tasks[0]!;
   const result = task.result;

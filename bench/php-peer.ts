@@ -121,12 +121,6 @@ function detail(stderr: string): string {
   return text === '' ? '' : `: ${text}`;
 }
 
-/** PHP_VERSION of the PHP that runPhp would run, or null when there is none it can use. */
-export function phpVersion(): string | null {
-  const found = probe();
-  return 'version' in found ? found.version : null;
-}
-
 /**
  * PHP's gc_collect_cycles() on the garbage graph `shape` of `nodes` nodes (the default seed), over
  * `samples` fresh graphs; or why there is no figure: PHP absent, too old, or the run failed or

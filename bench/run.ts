@@ -1,6 +1,6 @@
 // Runs every benchmark suite in sequence, prints one summary table and writes the report.
 //
-//   npm run bench          the full run (about ten minutes on 2 cores, most of it building million-node
+//   npm run bench          the full run (about five minutes on 2 cores, most of it building million-node
 //                          heaps for the collector): BENCHMARKS.md, bench/results/latest.json and the
 //                          charts bench/results/*.svg
 //   npm run bench:quick    a small version of everything, for CI (under a minute):

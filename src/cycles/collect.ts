@@ -28,10 +28,10 @@
 //  - Increment does not recolor a node black (it would cost a write on every new edge). A
 //    buffered node is therefore always purple when markRoots sees it, and at worst a live
 //    candidate is scanned and found live.
-//  - The garbage is freed as one batch after collectWhite: the edges between white nodes already
-//    lost their counts in markGray, and an edge from a white node to a live (black) node did too,
-//    so freeing detaches sites without decrementing anything — a live node is never decremented
-//    twice — and the arenas take the blocks back together.
+//  - The garbage is freed as one batch, not node by node as in collectWhite: the edges between
+//    white nodes already lost their counts in markGray, and an edge from a white node to a live
+//    (black) node did too, so freeing detaches sites without decrementing anything — a live node
+//    is never decremented twice — and the arenas take the blocks back together.
 //  - A candidate reclaimed by counting while buffered (DEAD) gives its id back in markRoots,
 //    exactly once; its memory went at once, when its count reached zero.
 //
@@ -205,7 +205,6 @@ export class CycleCollector {
     this.stack[top] = id;
     return top + 1;
   }
-
 }
 
 /** Entries of collector scratch kept between runs (4 MiB per array). */

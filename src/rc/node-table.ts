@@ -159,12 +159,6 @@ export class NodeTable {
     this.liveCount--;
     this.liveByClass[this.flags[id]! & CLASS_MASK]!--;
   }
-  colorOf(id: number): number {
-    return (this.flags[id]! & COLOR_MASK) >>> COLOR_SHIFT;
-  }
-  setColor(id: number, color: number): void {
-    this.flags[id] = (this.flags[id]! & ~COLOR_MASK) | (color << COLOR_SHIFT);
-  }
 
   /** A function's stub, or -1. */
   stubOf(fn: number): number {
