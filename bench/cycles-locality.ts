@@ -15,7 +15,7 @@ export interface LocalityFigure {
   readonly freed: number;
   /** Median ms of a full mark-sweep of the same graph (roots: the handles). */
   readonly markSweepMs: number;
-  /** markSweepMs / collectMs; target at least TARGETS.localitySpeedup (cycles.bench.ts). */
+  /** markSweepMs / collectMs; target at least TARGETS.localitySpeedup (cycles-targets.ts). */
   readonly speedup: number;
   /** ms of the one collection that first found the 1,000,000 freed-handle candidates live. */
   readonly liveScanMs: number;

@@ -43,6 +43,7 @@ import { childArgs, isEntry, writeResult } from './child.js';
 import { Peer, runCPython, type PeerOutcome } from './cycles-peers.js';
 import { runPhp } from './php-peer.js';
 import { V8GcWatch } from './v8-gc-watch.js';
+import { TARGETS } from './cycles-targets.js';
 import { median, newHeap, type CodeHeap } from './cycles-heap.js';
 import { timeLocality, type LocalityFigure } from './cycles-locality.js';
 import {
@@ -52,8 +53,6 @@ import {
 
 /** Pairs are defined in units of this many functions; rings and random graphs are one unit. */
 const UNIT_SIZE = 10_000;
-/** Targets, as ratios of codeheap's figure to the other's (at most) and speedup (at least). */
-export const TARGETS = { vsLimit: 4, vsCPython: 0.5, localitySpeedup: 100 } as const;
 
 export interface CyclesRow {
   readonly shape: Shape;

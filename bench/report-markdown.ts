@@ -1,7 +1,7 @@
 // BENCHMARKS.md (and bench/results/quick.md): the summary table, the charts, one detail table per
 // suite, and the findings, from a run's results. Figures only; nothing is measured here.
 
-import { TARGETS as CYCLE_TARGETS } from './cycles.bench.js';
+import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
 import { COLUMNS, count, table, times, type BenchResults, type Row } from './report.js';
 

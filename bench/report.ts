@@ -7,7 +7,8 @@
 import type { AllocatorFigure } from './allocator.bench.js';
 import type { PeerFigure } from './allocator-peers.bench.js';
 import type { CoreResults } from './core.bench.js';
-import { TARGETS as CYCLE_TARGETS, type CyclesBenchResult } from './cycles.bench.js';
+import type { CyclesBenchResult } from './cycles.bench.js';
+import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
 import type { MacroResult } from './macro.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
@@ -72,7 +73,7 @@ export function summaryRows(r: BenchResults): Row[] {
   return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...promptnessRows(r.promptness)];
 }
 
-function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): Row[] {
+export function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): Row[] {
   const rows: Row[] = [];
   for (const shape of ['pairs', 'ring', 'random4'] as const) {
     const shapeRows = cycles.rows.filter((x) => x.shape === shape);
@@ -114,7 +115,7 @@ function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): R
   return rows;
 }
 
-function allocatorRows(peers: readonly PeerFigure[]): Row[] {
+export function allocatorRows(peers: readonly PeerFigure[]): Row[] {
   const bump = peers.find((f) => f.contender === 'bump');
   const tlsf = peers.filter((f) => f.contender === 'tlsf');
   // Flat: every live count within TARGETS.flat of the fastest one (so the largest over the
