@@ -41,12 +41,8 @@
 
 import type { HeapGraph } from '../rc/heap-graph.js';
 import { SITE_TARGET_MASK } from '../rc/site-table.js';
-import { ALIVE, BLACK, BUFFERED, COLOR_MASK, COLOR_SHIFT, GRAY, growI32, NONE, WHITE } from '../rc/node-table.js';
+import { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, growI32, NONE, WHITE_BITS } from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
-
-const GRAY_BITS = GRAY << COLOR_SHIFT;
-const BLACK_BITS = BLACK << COLOR_SHIFT;
-const WHITE_BITS = WHITE << COLOR_SHIFT;
 
 export class CycleCollector {
   private stack = new Int32Array(256);

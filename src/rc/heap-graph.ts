@@ -15,14 +15,12 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, COLOR_MASK, COLOR_SHIFT, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY,
-  NodeTable, NONE, PURPLE, STUB, WHITE, growI32,
+  ALIVE, BUFFERED, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
+  NONE, PURPLE_BITS, STUB, WHITE_BITS, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 export type ReclaimReason = 'rc' | 'cycles';
-
-const PURPLE_BITS = PURPLE << COLOR_SHIFT;
 
 export interface ReclaimedNode {
   name: string;
@@ -155,12 +153,11 @@ export class HeapGraph {
     let dataBatch = this.dataBatch;
     let codeCount = 0;
     let dataCount = 0;
-    const whiteBits = WHITE << COLOR_SHIFT;
     let freed = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
       const f = flags[id]!;
-      if ((f & COLOR_MASK) !== whiteBits) continue;
+      if ((f & COLOR_MASK) !== WHITE_BITS) continue;
       freed++;
       nodes.dropLive(id);
       const kind = f & KIND_MASK;
@@ -174,7 +171,7 @@ export class HeapGraph {
           const target = sites.targetOf(site);
           // Freed garbage reads as not alive, garbage still to come as white: neither in-list is kept.
           const targetFlags = flags[target]!;
-          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== whiteBits) this.unlinkIn(site, target);
+          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== WHITE_BITS) this.unlinkIn(site, target);
           sites.clear(site);
           last = site;
           sitesFreed++;

@@ -53,6 +53,11 @@ export const BLACK = 0;
 export const GRAY = 1;
 export const WHITE = 2;
 export const PURPLE = 3;
+/** Each color as it sits in the flags byte, to compare with `flags & COLOR_MASK`. */
+export const BLACK_BITS = BLACK << COLOR_SHIFT;
+export const GRAY_BITS = GRAY << COLOR_SHIFT;
+export const WHITE_BITS = WHITE << COLOR_SHIFT;
+export const PURPLE_BITS = PURPLE << COLOR_SHIFT;
 
 export const NONE = -1;
 
@@ -87,13 +92,18 @@ export class NodeTable {
   private freeTop = NONE;
   /** Ids ever handed out; ids below it are in use, DEAD, or on the free stack. */
   private highWater = 0;
-  /** Nodes holding memory (ALIVE). */
-  liveCount = 0;
   /**
    * ALIVE nodes by class, the flags' kind and LAZY bits (0 .. 7), so that stats() counts nodes
    * without walking the table. Changed only by allocate, setLazy and dropLive.
    */
   readonly liveByClass = new Int32Array(CLASS_MASK + 1);
+
+  /** Nodes holding memory (ALIVE): the sum of the counts by class. */
+  get liveCount(): number {
+    let count = 0;
+    for (let c = 0; c < this.liveByClass.length; c++) count += this.liveByClass[c]!;
+    return count;
+  }
 
   get capacity(): number {
     return this.flags.length;
@@ -117,7 +127,6 @@ export class NodeTable {
     this.firstOut[id] = NONE;
     this.firstIn[id] = NONE;
     this.names[id] = name;
-    this.liveCount++;
     this.liveByClass[kind]!++;
     return id;
   }
@@ -156,7 +165,6 @@ export class NodeTable {
 
   /** A node stops holding memory: it leaves the live counts. Pre: ALIVE (the caller clears it). */
   dropLive(id: number): void {
-    this.liveCount--;
     this.liveByClass[this.flags[id]! & CLASS_MASK]!--;
   }
 
