@@ -1,4 +1,4 @@
-// The heaps the collector's suite measures, and the median its figures are.
+// The heaps the collector's suite measures.
 
 /**
  * The compiled library (`npm run build` writes it), as users run it; its types are the sources'.
@@ -9,13 +9,6 @@ export const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/
 export type CodeHeap = InstanceType<typeof CodeHeap>;
 
 const MiB = 1024 * 1024;
-
-/** The middle value; the mean of the two middle ones for an even count. */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /**
  * A heap sized for `nodes` functions (32 bytes each once FUNCTION_SIZE is rounded up to its

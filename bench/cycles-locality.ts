@@ -1,7 +1,8 @@
 // Locality of the collector: a collection over a little garbage in a big live heap, against a
 // full mark-sweep of the same heap (see bench/cycles.bench.ts, part 4).
 
-import { median, newHeap } from './cycles-heap.js';
+import { newHeap } from './cycles-heap.js';
+import { median } from './harness.js';
 import { graphUnits, markSweep, type CsrGraph } from './shapes.js';
 
 export interface LocalityFigure {

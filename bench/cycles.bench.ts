@@ -44,7 +44,8 @@ import { Peer, runCPython, type PeerOutcome } from './cycles-peers.js';
 import { runPhp } from './php-peer.js';
 import { V8GcWatch } from './v8-gc-watch.js';
 import { TARGETS } from './cycles-targets.js';
-import { median, newHeap, type CodeHeap } from './cycles-heap.js';
+import { newHeap, type CodeHeap } from './cycles-heap.js';
+import { median } from './harness.js';
 import { timeLocality, type LocalityFigure } from './cycles-locality.js';
 import {
   SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,

@@ -75,6 +75,21 @@ function report(
   return timing;
 }
 
+/** The middle value; the mean of the two middle ones for an even count; 0 when there are none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Nearest-rank percentile (p in (0, 1]) of values; 0 when there are none. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
 /** 1.23 ns, 45.6 ns, 7.89 µs, 1.23 ms. */
 export function formatNs(ns: number): string {
   if (ns < 10) return `${ns.toFixed(2)} ns`;

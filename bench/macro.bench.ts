@@ -36,6 +36,7 @@
 import { Bench, type FnReturnedObject } from 'tinybench';
 import type { HeapStats } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
+import { median, percentile } from './harness.js';
 import { FULL, QUICK, type MacroConfig } from './macro-config.js';
 import { fragmentation, Workload, type OperationCounts } from './macro-workload.js';
 import { V8GcWatch } from './v8-gc-watch.js';
@@ -106,20 +107,6 @@ export interface MacroResult {
 }
 
 // ---- figures ----
-
-/** Nearest-rank percentile (p in (0, 1]) of values; 0 when there are none. */
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-function median(values: readonly number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;

@@ -21,6 +21,7 @@
 // --expose-gc a full V8 collection runs before each sample's set-up, as in bench/cycles.bench.ts.
 
 import { childArgs, isEntry, writeResult } from './child.js';
+import { median } from './harness.js';
 import { ObjectGraph, ObjectNode } from './object-graph.js';
 import { SHAPES, makeGraph, type CsrGraph, type Shape } from './shapes.js';
 
@@ -64,12 +65,6 @@ export const KEEP_MAPS_ALIVE: readonly object[] = [new ObjectGraph(), new Object
 
 const WARM_UP_NODES = 1_000;
 const WARM_UP_RUNS = 30;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /** The graph as ObjectNodes, each held by one root while its edges are added, then released. */
 function build(graph: CsrGraph): ObjectGraph {

@@ -1,6 +1,8 @@
 // The figures of bench/promptness.bench.ts: nearest-rank percentiles of delays and durations, and
 // the ms format they are printed in.
 
+import { percentile } from './harness.js';
+
 /** Nearest-rank percentiles of a set of delays; the field that holds them names the unit. */
 export interface Percentiles {
   readonly count: number;
@@ -11,9 +13,7 @@ export interface Percentiles {
 
 export function percentiles(values: readonly number[]): Percentiles {
   if (values.length === 0) throw new Error('percentiles of no values');
-  const sorted = Float64Array.from(values).sort();
-  const rank = (q: number): number => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
-  return { count: sorted.length, p50: rank(0.5), p99: rank(0.99), max: sorted[sorted.length - 1]! };
+  return { count: values.length, p50: percentile(values, 0.5), p99: percentile(values, 0.99), max: percentile(values, 1) };
 }
 
 export function ms(x: number): string {
