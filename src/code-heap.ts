@@ -34,6 +34,21 @@ import type {
 
 export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
 
+/** Integer arguments heap.call passes in registers (System V: rdi, rsi, rdx, rcx, r8, r9). */
+const MAX_CALL_ARGUMENTS = 6;
+const INT64_MIN = -(1n << 63n);
+const UINT64_LIMIT = 1n << 64n;
+
+/** A call argument must fit a 64-bit register: a safe integer, or a BigInt in [-2^63, 2^64). */
+function checkArgument(name: string, index: number, value: unknown): void {
+  const fits = typeof value === 'number' ? Number.isSafeInteger(value)
+    : typeof value === 'bigint' && value >= INT64_MIN && value < UINT64_LIMIT;
+  if (!fits) {
+    invalid(`call(${name}): argument ${index} is ${typeof value === 'bigint' ? `${value}n` : String(value)}; ` +
+      'arguments are safe integers or BigInts that fit 64 bits');
+  }
+}
+
 export class CodeHeap implements HandleOwner {
   readonly arch = x86_64;
   readonly #options: ResolvedOptions;
@@ -45,6 +60,8 @@ export class CodeHeap implements HandleOwner {
   readonly #collector: CycleCollector;
   readonly #policy: CollectionPolicy;
   readonly #compiling = new Set<number>();
+  /** The resolveExternal option, else the region's own (native memory: the process's symbols). */
+  readonly #resolveExternal: ((name: string) => number | undefined) | undefined;
   #phase: Phase = 'idle';
   #patches = 0;
   #collections = 0;
@@ -53,6 +70,9 @@ export class CodeHeap implements HandleOwner {
     this.#options = resolveOptions(options);
     const arenas = new Arenas(this.#options.layout, this.#options.memory);
     this.#graph = new HeapGraph(arenas);
+    const { region } = arenas;
+    this.#resolveExternal = this.#options.resolveExternal
+      ?? (region.resolveSymbol === undefined ? undefined : (name) => region.resolveSymbol!(name));
     this.#stubs = new StubManager(this.#graph, this.arch);
     this.#bodies = new Bodies(this.#graph);
     const bodies = this.#bodies;
@@ -253,19 +273,26 @@ export class CodeHeap implements HandleOwner {
     return toDot(this.#graph, this.arch);
   }
 
-  /** Runs a function on native memory (System V, integer arguments) and returns its result. */
+  /**
+   * Runs a live or lazy function on native memory with up to six integer arguments (System V)
+   * and returns rax as a signed BigInt. The function is pinned while it runs, and so is every
+   * function the call compiles on the way (a trampoline entered: compile, backpatch, continue):
+   * a compile callback that evicts or redefines one of them cannot reclaim code that may be
+   * executing. Functions further up the machine stack are the caller's to pin.
+   */
   call(handle: Handle, ...args: (number | bigint)[]): bigint {
     const id = this.#idOf(handle, 'call', FUNCTION);
     const region = this.#graph.arenas.region;
     if (!region.executable || region.call === undefined) {
       throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
     }
-    if (args.length > 6) invalid(`call(${handle.name}): at most 6 integer arguments, got ${args.length}`);
-    const pin = this.pin(handle);
+    if (args.length > MAX_CALL_ARGUMENTS) invalid(`call(${handle.name}): at most ${MAX_CALL_ARGUMENTS} integer arguments, got ${args.length}`);
+    args.forEach((value, i) => checkArgument(handle.name, i, value));
+    const pins = [this.pin(handle)];
     try {
-      return region.call(this.#graph.addressOf(id), args.map((a) => BigInt(a)));
+      return region.call(this.#graph.addressOf(id), (returnAddress) => this.#resolveLazy(returnAddress, pins), args);
     } finally {
-      pin.release();
+      for (const pin of pins) pin.release();
     }
   }
 
@@ -299,6 +326,26 @@ export class CodeHeap implements HandleOwner {
   }
 
   // ---- internals ----
+
+  /**
+   * What a reentry trampoline's resolver asks while heap.call runs: compile the lazy function the
+   * trampoline belongs to (materialize: compile callback, backpatch) and pin its new body for the
+   * rest of the call. Returns the address where the call continues.
+   */
+  #resolveLazy(returnAddress: number, pins: Pin[]): number {
+    const fn = this.#stubs.functionEnteredAt(returnAddress);
+    if (fn === NONE) {
+      throw new CodeHeapError('CORRUPT', `call: code entered the resolver from ${hex(returnAddress)}, which is no lazy function's trampoline`);
+    }
+    const handle = this.#mutate('call', () => this.#newHandle(fn));
+    try {
+      this.materialize(handle);
+      pins.push(this.pin(handle));
+    } finally {
+      handle.free();
+    }
+    return this.#graph.addressOf(fn);
+  }
 
   #enter(operation: string): void {
     if (this.#phase !== 'idle') {
@@ -403,7 +450,7 @@ export class CodeHeap implements HandleOwner {
 
   /** Plans, places (collecting once when full) and checks; commits; returns the plan. */
   #link(definitions: Definition[], operation: string): Plan & { oldBodies: (OldBody | undefined)[]; patched: number } {
-    const resolver = { graph: this.#graph, arch: this.arch, resolveExternal: this.#options.resolveExternal };
+    const resolver = { graph: this.#graph, arch: this.arch, resolveExternal: this.#resolveExternal };
     let linked = plan(definitions, resolver);
     if (place(linked, this.#ctx)) return this.#checkAndCommit(linked);
     // Full: collect once and plan again. Naming a symbol is a reference, so the functions and

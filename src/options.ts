@@ -29,7 +29,8 @@ export interface ResolvedOptions {
 export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalid('new CodeHeap takes an options object');
   if (options.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${String(options.arch)}`);
-  const codeAddress = options.codeAddress ?? DEFAULT_CODE_ADDRESS;
+  const memory = resolveMemory(options);
+  const codeAddress = options.codeAddress ?? chosenAddress(options, memory) ?? DEFAULT_CODE_ADDRESS;
   const layout: ArenaLayout = {
     codeAddress,
     codeSize: options.codeSize,
@@ -38,17 +39,8 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   };
   const problem = layoutProblem(layout);
   if (problem !== undefined) invalid(problem);
-  let memory: Memory;
-  if (options.memory === undefined) memory = arrayBufferMemory();
-  else if (options.memory instanceof ArrayBuffer) {
-    if (options.memory.byteLength < layout.codeSize + layout.dataSize) {
-      invalid(`memory holds ${options.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
-    }
-    memory = arrayBufferMemory(options.memory);
-  } else if (typeof options.memory === 'object' && typeof options.memory.reserve === 'function') {
-    memory = options.memory;
-  } else {
-    invalid('memory must be an ArrayBuffer or a Memory ({ reserve(layout) })');
+  if (options.memory instanceof ArrayBuffer && options.memory.byteLength < layout.codeSize + layout.dataSize) {
+    invalid(`memory holds ${options.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
   }
   for (const key of ['resolveExternal', 'compile'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function') invalid(`${key} must be a function`);
@@ -70,6 +62,24 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
     adaptive,
     observer: options.observer,
   };
+}
+
+function resolveMemory(options: CodeHeapOptions): Memory {
+  if (options.memory === undefined) return arrayBufferMemory();
+  if (options.memory instanceof ArrayBuffer) return arrayBufferMemory(options.memory);
+  if (typeof options.memory === 'object' && options.memory !== null && typeof options.memory.reserve === 'function') {
+    return options.memory;
+  }
+  invalid('memory must be an ArrayBuffer or a Memory ({ reserve(layout) })');
+}
+
+/** A memory that maps real pages picks a free range, unless the options place the arenas. */
+function chosenAddress(options: CodeHeapOptions, memory: Memory): number | undefined {
+  if (options.dataAddress !== undefined || memory.chooseAddress === undefined) return undefined;
+  const { codeSize, dataSize } = options;
+  // A layout that layoutProblem will refuse reserves nothing.
+  if (layoutProblem({ codeAddress: 0, codeSize, dataAddress: codeSize, dataSize }) !== undefined) return undefined;
+  return memory.chooseAddress(codeSize + dataSize);
 }
 
 export function describeLayout(layout: ArenaLayout): string {

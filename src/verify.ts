@@ -36,6 +36,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     set.add(block);
   };
   own(arenas.data, stubs.resolverSlot, 'the resolver slot');
+  problems.push(...stubs.checkResolverSlot());
 
   const inCount = new Int32Array(nodes.idLimit);
   const sources = siteSources(graph);

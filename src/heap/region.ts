@@ -22,6 +22,13 @@ export interface ArenaLayout {
   readonly dataSize: number;
 }
 
+/**
+ * What an executable region's call asks of the heap when running code enters a lazy function's
+ * reentry trampoline: given the return address the trampoline pushed, compile the function and
+ * return the address of its body, where the call continues. It may throw; the call then throws.
+ */
+export type ResolveLazy = (returnAddress: number) => number;
+
 /** The local bytes behind both arenas: code at [0, codeSize), data right after it. */
 export interface Region {
   /** Writable local view of codeSize + dataSize bytes. */
@@ -30,13 +37,26 @@ export interface Region {
   readonly executable: boolean;
   /** A short description for messages and stats, e.g. 'ArrayBuffer'. */
   readonly description: string;
-  /** Executable regions only: runs the code at a target address (System V, integer args). */
-  call?(address: number, args: bigint[]): bigint;
+  /** Where every reentry trampoline calls (through the heap's resolver slot); 0 when nothing runs. */
+  readonly resolverAddress?: number;
+  /**
+   * Executable regions only: runs the code at a target address with up to six integer arguments
+   * (System V) and returns rax, signed. Pre: each argument fits in 64 bits.
+   */
+  call?(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint;
+  /** The address of a symbol of the process the code runs in (the default resolveExternal). */
+  resolveSymbol?(name: string): number | undefined;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */
 export interface Memory {
   reserve(layout: ArenaLayout): Region;
+  /**
+   * Where to put the arenas when the heap's options fix no address: a target address with `span`
+   * bytes free, or undefined for the default. Real memory must not be mapped over what the
+   * process already uses.
+   */
+  chooseAddress?(span: number): number | undefined;
 }
 
 /** The default memory: a fresh ArrayBuffer, or the one given, as plain (non-executable) bytes. */

@@ -32,7 +32,12 @@ export class StubManager {
     const slot = graph.arenas.data.allocate(SLOT_SIZE, SLOT_ALIGN);
     if (slot < 0) throw new RangeError('the data arena cannot hold the resolver slot');
     this.resolverSlot = slot;
-    graph.arenas.view.setBigUint64(graph.arenas.data.loc(slot), 0n, true);
+    this.arch.write(graph.arenas.view, graph.arenas.data.loc(slot), arch.kinds[R_X86_64_64]!, this.resolverAddress);
+  }
+
+  /** What the resolver slot holds: the region's machine-code resolver, or 0 where nothing runs. */
+  get resolverAddress(): number {
+    return this.graph.arenas.region.resolverAddress ?? 0;
   }
 
   get resolverSlotAddress(): number {
@@ -125,6 +130,14 @@ export class StubManager {
       if (value === 0) problems.push(`${nodes.nameOf(stub)} has an empty slot`);
     }
     return problems;
+  }
+
+  /** Problems with the resolver slot, which every trampoline calls through. */
+  checkResolverSlot(): string[] {
+    const { arenas } = this.graph;
+    const value = this.arch.read(arenas.view, arenas.data.loc(this.resolverSlot), this.arch.kinds[R_X86_64_64]!);
+    return value === this.resolverAddress ? []
+      : [`the resolver slot at ${hex(this.resolverSlotAddress)} holds ${hex(value)}, not the resolver ${hex(this.resolverAddress)}`];
   }
 
   checkTrampoline(fn: number): string[] {

@@ -145,6 +145,54 @@ export class Asm {
     return this.byte(0x48, 0x01, 0xe8);
   }
 
+  /** `sub rsp, 8` / `add rsp, 8`: keep rsp 16-byte aligned at calls (System V). */
+  subRsp8(): this {
+    return this.byte(0x48, 0x83, 0xec, 0x08);
+  }
+
+  addRsp8(): this {
+    return this.byte(0x48, 0x83, 0xc4, 0x08);
+  }
+
+  /** `jmp qword [rip+sym]` (FF 25 disp32): a tail call through a pointer held in data (a vtable). */
+  jmpThrough(symbol: string, operand: Operand = {}): this {
+    this.byte(0xff, 0x25);
+    return this.field(symbol, 'R_X86_64_PC32', 4, { addend: -4, ...operand });
+  }
+
+  /** `inc qword [rip+sym]` (48 FF 05 disp32): a write by the code to a global. */
+  incGlobal(symbol: string, operand: Operand = {}): this {
+    this.byte(0x48, 0xff, 0x05);
+    return this.field(symbol, 'R_X86_64_PC32', 4, { addend: -4, ...operand });
+  }
+
+  /** `mov rax, [rip+sym]` (48 8B 05 disp32): a read of a global. */
+  loadRax(symbol: string, operand: Operand = {}): this {
+    this.byte(0x48, 0x8b, 0x05);
+    return this.field(symbol, 'R_X86_64_PC32', 4, { addend: -4, ...operand });
+  }
+
+  /** `mov rax, simm32` (48 C7 C0): a constant. */
+  movRaxImm(value: number): this {
+    this.byte(0x48, 0xc7, 0xc0);
+    for (let i = 0; i < 4; i++) this.byte((value >> (8 * i)) & 0xff);
+    return this;
+  }
+
+  /** `add rax, <reg>` for each System V argument register in turn: rax += rsi, rdx, rcx, r8, r9. */
+  addArgumentsToRax(): this {
+    return this.byte(0x48, 0x01, 0xf0) // add rax, rsi
+      .byte(0x48, 0x01, 0xd0) //         add rax, rdx
+      .byte(0x48, 0x01, 0xc8) //         add rax, rcx
+      .byte(0x4c, 0x01, 0xc0) //         add rax, r8
+      .byte(0x4c, 0x01, 0xc8); //        add rax, r9
+  }
+
+  /** `add rax, imm8` (sign-extended). */
+  addRax(imm: number): this {
+    return this.byte(0x48, 0x83, 0xc0, imm);
+  }
+
   ret(): this {
     return this.byte(0xc3);
   }

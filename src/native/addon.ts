@@ -1,0 +1,62 @@
+// Loading the native-memory addon (native/codeheap.c), built by native/install.mjs at install time.
+//
+// The addon is optional. When it is missing or cannot load here, the reason is kept for
+// isNativeAvailable(), and nothing else in codeheap depends on it.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's exports. Addresses are numbers: x86-64 user space fits in 47 bits. */
+export interface NativeAddon {
+  /** Maps one memfd twice: read-execute code and read-write data at the target addresses. */
+  map(codeAddress: number, codeSize: number, dataAddress: number, dataSize: number): ArrayBuffer;
+  /** Sets aside `size` bytes of address space for arenas that map() will place there; its address, or 0. */
+  reserveRange(size: number): number;
+  /** Runs the code at `address` (System V, up to six integer arguments); rax as a signed BigInt. */
+  call(address: number, resolve: (returnAddress: number) => number, ...args: (number | bigint)[]): bigint;
+  /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined. */
+  dlsym(name: string): number | undefined;
+  /** The machine-code resolver every reentry trampoline calls. */
+  readonly resolverAddress: number;
+  readonly pageSize: number;
+}
+
+export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };
+
+// The same path from src/native (tests, tsx) and from dist/native (the package).
+const ADDON = new URL('../../build/Release/codeheap_native.node', import.meta.url);
+const STATUS = new URL('../../build/native-status.json', import.meta.url);
+
+let loaded: AddonLoad | undefined;
+
+/** The addon, loaded once; or why it is not available. */
+export function loadAddon(): AddonLoad {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): AddonLoad {
+  if (process.env['CODEHEAP_NATIVE'] === 'off') return { reason: 'turned off by CODEHEAP_NATIVE=off' };
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    return { reason: `native memory is for Linux x86-64, and this is ${process.platform} ${process.arch}` };
+  }
+  if (!existsSync(ADDON)) return { reason: `the addon was not built: ${buildReason()}` };
+  try {
+    const addon = createRequire(import.meta.url)(fileURLToPath(ADDON)) as NativeAddon;
+    return { addon };
+  } catch (error) {
+    return { reason: `the addon did not load: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
+
+/** What the install script recorded about the build, or a hint when it did not run. */
+function buildReason(): string {
+  try {
+    const status = JSON.parse(readFileSync(STATUS, 'utf8')) as { reason?: unknown };
+    if (typeof status.reason === 'string' && status.reason !== '') return status.reason;
+  } catch {
+    // no record: the install script did not run (npm install --ignore-scripts, say)
+  }
+  return 'build/Release/codeheap_native.node is missing; run `node native/install.mjs` to build it';
+}

@@ -1,0 +1,3 @@
+// codeheap/native: executable memory for the heap on Linux x86-64 (an optional Node-API addon).
+
+export { isNativeAvailable, nativeMemory, type NativeAvailability, type NativeMemoryOptions } from './native-memory.js';
