@@ -46,6 +46,7 @@ export function benchmarksMarkdown(input: MarkdownInput): string {
     ...collectorSection(r),
     ...allocatorSection(r),
     ...macroSection(r),
+    ...nativeSection(r),
     ...promptnessSection(r),
     '## Findings',
     '',
@@ -135,6 +136,31 @@ function macroSection(r: BenchResults): string[] {
     `| fragmentation (1 − largest free / free) | code ${percent(m.fragmentation.code.end)} at the end, ${percent(m.fragmentation.code.max)} at most; data ${percent(m.fragmentation.data.end)}, ${percent(m.fragmentation.data.max)} at most |`,
     `| collector pauses | ${count(c.collections)} collections: median ${ms(c.pauseMedianMs)}, p99 ${ms(c.pauseP99Ms)}, max ${ms(c.pauseMaxMs)}; ${percent(c.pauseShare)} of the time |`,
     `| freed | by counting ${count(c.freedByRc.nodes)} nodes, by the collector ${count(c.freedByCycles.nodes)} nodes (median ${count(c.freedMedian)} per collection) |`,
+    '',
+  ];
+}
+
+function nativeSection(r: BenchResults): string[] {
+  const n = r.native;
+  if (n === undefined) return [];
+  const head = ['## Native memory: running the code', ''];
+  if (n.figures === null) return [...head, `Not run: ${n.reason}.`, ''];
+  const f = n.figures;
+  const rows = [
+    ['plain JavaScript function call', f.jsCall, 'the limit of calling anything from JavaScript (V8 inlines it)'],
+    ['region.call: the bare native transition', f.regionCall, 'JavaScript -> Node-API -> machine code and back'],
+    ['heap.call(add1, x)', f.heapCall, 'checks, a pin on add1 taken and released, the native call'],
+    ['heap.call(twice, x), add1 live', f.directCall, 'two direct calls inside the machine code'],
+    ['heap.call(twice, x) right after evict(add1)', f.lazyFirstCall, 'trampoline -> resolver -> compile -> backpatch -> add1 runs'],
+    ['materialize(add1) right after evict(add1)', f.materialize, 'compile and backpatch alone, nothing run'],
+  ] as const;
+  return [
+    ...head,
+    'Median per call (bench/native.bench.ts); the evict before each lazy sample is not timed.',
+    '',
+    ...table(['what', 'median', 'p99', 'note'], rows.map(([what, t, note]) => ({
+      what, median: formatNs(t.medianNs), p99: formatNs(t.p99Ns), note,
+    })), ['', 'median', 'p99', '']),
     '',
   ];
 }

@@ -11,6 +11,7 @@ import type { CyclesBenchResult } from './cycles.bench.js';
 import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
 import type { MacroResult } from './macro.bench.js';
+import type { NativeResults } from './native.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
 import type { PromptnessResult } from './promptness.bench.js';
 
@@ -33,6 +34,8 @@ export interface BenchResults {
   readonly allocator: readonly AllocatorFigure[];
   readonly allocatorPeers: readonly PeerFigure[];
   readonly core: CoreResults;
+  /** Absent in results written before the native suite existed. */
+  readonly native?: NativeResults;
   readonly cycles: CyclesBenchResult;
   readonly objectGraph: ObjectGraphResult;
   readonly promptness: PromptnessResult;
@@ -70,7 +73,7 @@ const ms = (x: number): string => formatNs(x * 1e6);
 
 /** The summary table: every target of the suite, in the order of the issue's table. */
 export function summaryRows(r: BenchResults): Row[] {
-  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...promptnessRows(r.promptness)];
+  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...nativeRows(r.native), ...promptnessRows(r.promptness)];
 }
 
 export function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): Row[] {
@@ -206,6 +209,38 @@ function coreRows(core: CoreResults): Row[] {
     });
   }
   return rows;
+}
+
+/** Reported, not judged: the issue asks for the two costs, not a bound on them. */
+export function nativeRows(n: NativeResults | undefined): Row[] {
+  if (n === undefined) return [];
+  if (n.figures === null) {
+    return [{
+      point: 'heap.call (native memory)', codeheap: 'not run', limit: '—', peer: '—', ratio: n.reason,
+      target: '— (reported)', met: '—',
+    }];
+  }
+  const f = n.figures;
+  return [
+    {
+      point: 'heap.call(add1, x) (native memory)',
+      codeheap: formatNs(f.heapCall.medianNs),
+      limit: `${formatNs(f.jsCall.medianNs)} JavaScript call, ${formatNs(f.regionCall.medianNs)} bare native call`,
+      peer: '—',
+      ratio: `${times(f.heapCall.medianNs / f.jsCall.medianNs)} JS call, ${times(f.heapCall.medianNs / f.regionCall.medianNs)} bare`,
+      target: '— (reported)',
+      met: '—',
+    },
+    {
+      point: 'lazy first call: trampoline, resolver, compile, backpatch, run',
+      codeheap: formatNs(f.lazyFirstCall.medianNs),
+      limit: `${formatNs(f.directCall.medianNs)} direct call`,
+      peer: '—',
+      ratio: `${times(f.lazyFirstCall.medianNs / f.directCall.medianNs)} direct; materialize alone ${formatNs(f.materialize.medianNs)}`,
+      target: '— (reported)',
+      met: '—',
+    },
+  ];
 }
 
 function promptnessRows(p: PromptnessResult): Row[] {

@@ -23,6 +23,7 @@ import * as peers from './allocator-peers.bench.js';
 import { ALLOCATOR_CHART, COLLECT_CHART, renderCharts } from './charts.js';
 import { runChild } from './child.js';
 import * as core from './core.bench.js';
+import type { NativeResults } from './native.bench.js';
 import type { CyclesBenchResult } from './cycles.bench.js';
 import { printResult as printCycles } from './cycles.bench.js';
 import { formatNs } from './harness.js';
@@ -54,6 +55,8 @@ async function runSuites(): Promise<BenchResults> {
   const peerFigures = await peers.main({ quick });
   console.log('\n--- bench/core.bench.ts');
   const coreResults = await core.main({ quick });
+  console.log('\n--- bench/native.bench.ts (a process of its own, no V8 flags)');
+  const nativeResults = runChild<NativeResults>('native.bench.ts', [], quick);
   console.log('\n--- bench/cycles.bench.ts (a process of its own: --expose-gc --single-threaded-gc)');
   const cyclesResults = runChild<CyclesBenchResult>('cycles.bench.ts', ['--expose-gc', '--single-threaded-gc'], quick);
   printCycles(cyclesResults);
@@ -81,6 +84,7 @@ async function runSuites(): Promise<BenchResults> {
     allocator: allocatorFigures,
     allocatorPeers: peerFigures,
     core: coreResults,
+    native: nativeResults,
     cycles: cyclesResults,
     objectGraph,
     promptness,

@@ -3,10 +3,16 @@
 //
 // Run: npm start
 //
+// On Linux x86-64 with the native addon built, the heap lives in native memory and the CPU runs
+// the code below: every result printed as `=> ...` was computed by the machine code itself, and
+// the lazy recompile in step 4 happens because the code called a trampoline. Elsewhere the same
+// heap runs on simulated memory, and the code is placed and patched but not run.
+//
 // The machine code is real x86-64; each relocation sits on the rel32 or imm64 field it patches.
 // A rel32 at the end of an instruction takes addend -4 (S + A - P, P being the field itself).
 
 import { CodeHeap, type Handle, type Relocation } from '../src/index.js';
+import { isNativeAvailable, nativeMemory } from '../src/native/index.js';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const log = (line = ''): void => console.log(line);
@@ -51,10 +57,12 @@ const mainCode = Uint8Array.from([0xbf, 0x0a, 0x00, 0x00, 0x00, 0xe9, 0x00, 0x00
 
 // The observer hears every allocation, backpatch and reclamation, after the call is done.
 const pad = (name: string): string => name.padEnd(14);
+const native = isNativeAvailable();
 const heap = new CodeHeap({
   arch: 'x86_64',
   codeSize: 64 * 1024,
   dataSize: 16 * 1024,
+  ...(native.available ? { memory: nativeMemory() } : {}),
   observer: {
     alloc: (e) => log(`   + alloc  ${e.kind.padEnd(10)} ${pad(e.name)} ${hex(e.address)}  ${e.size} bytes`),
     patch: (e) => log(`   ~ patch  ${e.sites} site(s) of ${e.symbol}: ${hex(e.from)} -> ${hex(e.to)}`),
@@ -77,7 +85,13 @@ const describe = (h: Handle): string => {
     (info.referrers.length > 0 ? ` (referrers: ${info.referrers.join(', ')})` : '');
 };
 
-log('codeheap demo: x86-64, default placement');
+/** Runs h(args) on the CPU when the memory is executable; says so when it is not. */
+const run = (h: Handle, ...args: number[]): string =>
+  native.available ? `=> ${h.name}(${args.join(', ')}) = ${heap.call(h, ...args)}` : `(${h.name}(${args.join(', ')}) not run: simulated memory)`;
+
+log(native.available
+  ? `codeheap demo: x86-64 on native memory: the CPU runs this code (${heap.region.description})`
+  : `codeheap demo: x86-64 on simulated memory, code placed but not run (native memory: ${native.reason})`);
 log(`  code arena ${hex(heap.stats().code.address)} (64 KiB), data arena ${hex(heap.stats().data.address)} (16 KiB)`);
 
 section('1. define one unit: fib (self-recursive), even/odd (mutual), main, vtable = { &fib, &even }');
@@ -99,6 +113,7 @@ const [fib, even, odd, main, vtable] = ['fib', 'even', 'odd', 'main', 'vtable'].
   [Handle, Handle, Handle, Handle, Handle];
 for (const h of [fib, even, odd, main]) log(`  ${describe(h)}`);
 log(`  main+5: ${read(main.address + 5, 5)}  jmp ${hex(branchTarget(main.address + 5))} (fib)`);
+log(`  ${run(fib, 20)}   ${run(main)}   ${run(even, 7)}`);
 
 section('2. take a function pointer: heap.pointer(fib)');
 const fibPointer = heap.pointer(fib);
@@ -112,12 +127,16 @@ heap.redefine(fib, fibBody);
 log(`  fib body ${hex(before)} -> ${hex(fib.address)}; main+5 now jmp ${hex(branchTarget(main.address + 5))}`);
 log(`  &fib still ${hex(fibPointer.address)}, vtable[0] still ${hex(u64(vtable.address))}; stub slot -> ${hex(u64(stubSlot(fibPointer.address)))}`);
 log('  (the 2 sites: main\'s jmp and the stub\'s slot; the old body\'s calls to itself go with it)');
+log(`  ${run(main)}   ${run(fib, 25)}`);
 
-section('4. evict odd, then materialize it (what the first call through its trampoline does)');
+section(native.available
+  ? '4. evict odd, then call even(7): its jump to odd enters the trampoline, which compiles odd'
+  : '4. evict odd, then materialize it (what the first call through its trampoline does)');
 heap.evict(odd);
 log(`  ${describe(odd)}`);
 log(`  even+6: jmp ${hex(branchTarget(even.address + 6))} = odd's reentry trampoline: ${read(odd.address, 8)}`);
-heap.materialize(odd); // what the trampoline's resolver does on the first call
+if (native.available) log(`  ${run(even, 7)}   (trampoline -> resolver -> compile -> backpatch -> odd runs)`);
+else heap.materialize(odd); // what the trampoline's resolver does on the first call
 log(`  the compile callback ran ${compiles} time; odd is live again at ${hex(odd.address)}, even+6 jmp ${hex(branchTarget(even.address + 6))}`);
 
 section('5. pin fib (code may be running in it), then recompile it again');

@@ -11,7 +11,7 @@
 import { CodeHeapError, hex } from './errors.js';
 import { Arenas } from './heap/arenas.js';
 import type { Region } from './heap/region.js';
-import { Handle, Pin, type HandleOwner } from './handle.js';
+import { BodyHold, Handle, Pin, type HandleOwner } from './handle.js';
 import { Unit } from './unit.js';
 import { functionBody, unitDefinitions } from './link/definitions.js';
 import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
@@ -60,6 +60,12 @@ export class CodeHeap implements HandleOwner {
   readonly #collector: CycleCollector;
   readonly #policy: CollectionPolicy;
   readonly #compiling = new Set<number>();
+  /**
+   * Pins held by the heap.call frames running now (a compile callback may call again), innermost
+   * last: node ids, and beside each its hold on a body.
+   */
+  readonly #callPins: number[] = [];
+  readonly #callHolds: (BodyHold | undefined)[] = [];
   /** The resolveExternal option, else the region's own (native memory: the process's symbols). */
   readonly #resolveExternal: ((name: string) => number | undefined) | undefined;
   #phase: Phase = 'idle';
@@ -217,10 +223,7 @@ export class CodeHeap implements HandleOwner {
   pin(handle: Handle): Pin {
     return this.#mutate('pin', () => {
       const id = this.#idOf(handle, 'pin');
-      const hold = this.#graph.nodes.kindOf(id) === FUNCTION ? this.#bodies.holdCurrent(id) : undefined;
-      this.#graph.nodes.roots[id]!++;
-      this.#graph.retain(id);
-      return new Pin(this, id, handle.name, hold);
+      return new Pin(this, id, handle.name, this.#pinId(id));
     });
   }
 
@@ -287,12 +290,23 @@ export class CodeHeap implements HandleOwner {
       throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
     }
     if (args.length > MAX_CALL_ARGUMENTS) invalid(`call(${handle.name}): at most ${MAX_CALL_ARGUMENTS} integer arguments, got ${args.length}`);
-    args.forEach((value, i) => checkArgument(handle.name, i, value));
-    const pins = [this.pin(handle)];
+    for (let i = 0; i < args.length; i++) checkArgument(handle.name, i, args[i]);
+    this.#enter('call');
+    // The pins of running calls live on one stack, innermost call last: this call's function,
+    // then each function compiled while it runs. No object per call: this is the hot path of
+    // running JIT code.
+    const base = this.#callPins.length;
+    this.#pushCallPin(id);
     try {
-      return region.call(this.#graph.addressOf(id), (returnAddress) => this.#resolveLazy(returnAddress, pins), args);
+      return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
     } finally {
-      for (const pin of pins) pin.release();
+      this.#phase = 'linking';
+      try {
+        while (this.#callPins.length > base) this.#unpinId(this.#callPins.pop()!, this.#callHolds.pop());
+      } finally {
+        this.#phase = 'idle';
+      }
+      this.#settle();
     }
   }
 
@@ -319,9 +333,7 @@ export class CodeHeap implements HandleOwner {
     if (pin.released) return;
     this.#mutate('release', () => {
       pin.markReleased();
-      if (pin.hold !== undefined) this.#bodies.releaseHold(pin.id, pin.hold);
-      this.#graph.nodes.roots[pin.id]!--;
-      this.#graph.release(pin.id);
+      this.#unpinId(pin.id, pin.hold);
     });
   }
 
@@ -330,21 +342,41 @@ export class CodeHeap implements HandleOwner {
   /**
    * What a reentry trampoline's resolver asks while heap.call runs: compile the lazy function the
    * trampoline belongs to (materialize: compile callback, backpatch) and pin its new body for the
-   * rest of the call. Returns the address where the call continues.
+   * rest of the innermost call. Returns the address where the call continues.
    */
-  #resolveLazy(returnAddress: number, pins: Pin[]): number {
+  readonly #resolveLazy = (returnAddress: number): number => {
     const fn = this.#stubs.functionEnteredAt(returnAddress);
-    if (fn === NONE) {
+    if (this.#callPins.length === 0 || fn === NONE) {
       throw new CodeHeapError('CORRUPT', `call: code entered the resolver from ${hex(returnAddress)}, which is no lazy function's trampoline`);
     }
     const handle = this.#mutate('call', () => this.#newHandle(fn));
     try {
       this.materialize(handle);
-      pins.push(this.pin(handle));
+      this.#mutate('call', () => this.#pushCallPin(fn));
     } finally {
       handle.free();
     }
     return this.#graph.addressOf(fn);
+  };
+
+  /** A pin's count on a node, and its hold on a function's current body (undefined: none). */
+  #pinId(id: number): BodyHold | undefined {
+    const { nodes } = this.#graph;
+    const hold = nodes.kindOf(id) === FUNCTION ? this.#bodies.holdCurrent(id) : undefined;
+    nodes.roots[id]!++;
+    this.#graph.retain(id);
+    return hold;
+  }
+
+  #pushCallPin(id: number): void {
+    this.#callHolds.push(this.#pinId(id));
+    this.#callPins.push(id);
+  }
+
+  #unpinId(id: number, hold: BodyHold | undefined): void {
+    if (hold !== undefined) this.#bodies.releaseHold(id, hold);
+    this.#graph.nodes.roots[id]!--;
+    this.#graph.release(id);
   }
 
   #enter(operation: string): void {
@@ -368,9 +400,14 @@ export class CodeHeap implements HandleOwner {
       throw error;
     }
     this.#phase = 'idle';
+    this.#settle();
+    return result;
+  }
+
+  /** The end of a public call that changed counts: an automatic collection if due, then events. */
+  #settle(): void {
     if (this.#policy.due(this.#graph.candidates.length)) this.#collect(true);
     this.#deliver();
-    return result;
   }
 
   #deliver(): void {

@@ -15,7 +15,11 @@ import type { HeapGraph } from './rc/heap-graph.js';
 import { RETIRED } from './rc/node-table.js';
 
 export class Bodies {
-  /** Holds on current bodies, by function id; present only while some pin holds the body. */
+  /**
+   * Holds on current bodies, by function id. An entry whose pins fell to 0 is kept for the next
+   * pin (heap.call pins and unpins on every call, and a Map delete and insert per call cost more
+   * than the call itself); it holds nothing, and dispose drops it.
+   */
   private readonly current = new Map<number, BodyHold>();
   constructor(private readonly graph: HeapGraph) {}
 
@@ -23,7 +27,7 @@ export class Bodies {
   holdCurrent(fn: number): BodyHold | undefined {
     if (this.graph.nodes.isLazy(fn)) return undefined;
     let hold = this.current.get(fn);
-    if (hold === undefined) {
+    if (hold === undefined || hold.owner !== fn) {
       hold = new BodyHold(fn);
       this.current.set(fn, hold);
     }
@@ -37,8 +41,6 @@ export class Bodies {
     if (hold.owner !== fn) {
       this.graph.nodes.roots[hold.owner]!--;
       this.graph.release(hold.owner);
-    } else if (hold.pins === 0) {
-      this.current.delete(fn);
     }
   }
 
@@ -50,7 +52,9 @@ export class Bodies {
   dispose(fn: number, old: OldBody): number {
     const { graph } = this;
     const { nodes, arenas } = graph;
-    const hold = old.wasLazy ? undefined : this.current.get(fn);
+    const found = old.wasLazy ? undefined : this.current.get(fn);
+    if (found !== undefined && found.pins === 0) this.current.delete(fn);
+    const hold = found !== undefined && found.pins > 0 ? found : undefined;
     if (hold !== undefined) {
       const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
       nodes.firstOut[retired] = old.firstOut;

@@ -6,7 +6,7 @@ import type { PeerFigure } from '../bench/allocator-peers.bench.js';
 import type { CyclesBenchResult, CyclesRow } from '../bench/cycles.bench.js';
 import { Peer } from '../bench/cycles-peers.js';
 import type { ObjectGraphResult } from '../bench/object-graph.bench.js';
-import { allocatorRows, collectorRows } from '../bench/report.js';
+import { allocatorRows, collectorRows, nativeRows } from '../bench/report.js';
 import type { Shape } from '../bench/shapes.js';
 
 /** A collector row at 1,000,000 nodes: codeheap's ns per node against the traversal's and CPython's. */
@@ -80,5 +80,18 @@ describe('a peer that fails', () => {
     expect(peer.figure('ring 100000', () => 'exited with SIGSEGV')).toBeNull();
     expect(peer.figure('random4 1000', () => ({ version: '8.2', nsPerNode: 50 }))).toBe(50);
     expect(peer.outcome()).toEqual({ version: '8.2', failures: ['ring 100000: exited with SIGSEGV'] });
+  });
+});
+
+describe('the native rows', () => {
+  test('results written before the native suite existed give no row', () => {
+    expect(nativeRows(undefined)).toEqual([]);
+  });
+
+  test('a run without native memory says why in one unjudged row', () => {
+    const rows = nativeRows({ available: false, reason: 'turned off by CODEHEAP_NATIVE=off', figures: null });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.ratio).toContain('CODEHEAP_NATIVE=off');
+    expect(rows[0]!.met).toBe('—');
   });
 });

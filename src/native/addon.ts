@@ -58,5 +58,6 @@ function buildReason(): string {
   } catch {
     // no record: the install script did not run (npm install --ignore-scripts, say)
   }
-  return 'build/Release/codeheap_native.node is missing; run `node native/install.mjs` to build it';
+  const script = fileURLToPath(new URL('../../native/install.mjs', import.meta.url));
+  return `its install script did not run (scripts turned off, or not approved: npm install-scripts approve codeheap); build it with \`node ${script}\``;
 }
