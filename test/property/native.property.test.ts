@@ -44,7 +44,7 @@ type Command =
   | { op: 'evict'; f: number }
   | { op: 'collect' };
 
-const command = fc.oneof(
+const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('call' as const), f: fc.nat(FUNCTIONS - 1), x: fc.integer({ min: -1000, max: 1000 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('callTable' as const), f: fc.nat(FUNCTIONS - 1), x: fc.integer({ min: -1000, max: 1000 }) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('redefine' as const), f: fc.nat(FUNCTIONS - 1), k: fc.integer({ min: -100, max: 100 }), callee: fc.integer({ min: -1, max: FUNCTIONS - 1 }) }) },
