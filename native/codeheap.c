@@ -25,6 +25,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <node_api.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -112,17 +113,22 @@ typedef struct reservation {
 } reservation_t;
 
 static reservation_t* reservations = NULL;
+static pthread_mutex_t reservations_lock = PTHREAD_MUTEX_INITIALIZER;  // worker threads share it
 
 // Takes the reservation that holds [low, high) off the list; returns it (the caller frees it).
 static reservation_t* take_reservation(uint64_t low, uint64_t high) {
+  reservation_t* found = NULL;
+  pthread_mutex_lock(&reservations_lock);
   for (reservation_t** link = &reservations; *link != NULL; link = &(*link)->next) {
     reservation_t* r = *link;
     if (low >= r->address && high <= r->address + r->size) {
       *link = r->next;
-      return r;
+      found = r;
+      break;
     }
   }
-  return NULL;
+  pthread_mutex_unlock(&reservations_lock);
+  return found;
 }
 
 // Maps `size` bytes of fd at `offset` exactly at `address`: over our own reservation, or else
@@ -160,8 +166,10 @@ static napi_value ReserveRange(napi_env env, napi_callback_info info) {
       address = (uint64_t)(uintptr_t)range;
       r->address = address;
       r->size = (size_t)size;
+      pthread_mutex_lock(&reservations_lock);
       r->next = reservations;
       reservations = r;
+      pthread_mutex_unlock(&reservations_lock);
     }
   }
   napi_value result;
@@ -257,7 +265,9 @@ typedef struct call_frame {
   struct call_frame* outer;
 } call_frame;
 
-static call_frame* current_call = NULL;
+// Per thread: each worker thread has its own Node environment and its own calls. JIT code on a
+// thread with no call running that enters a trampoline aborts (there is no JavaScript to ask).
+static __thread call_frame* current_call = NULL;
 
 // Called by codeheap_resolver_entry with the return address a trampoline's call pushed. Returns
 // the address to jump to; does not return when `resolve` throws (longjmp to the call).

@@ -66,6 +66,10 @@ export class CodeHeap implements HandleOwner {
    */
   readonly #callPins: number[] = [];
   readonly #callHolds: (BodyHold | undefined)[] = [];
+  /** heap.call frames running now. */
+  #callDepth = 0;
+  /** Replaced bodies (retired) and their functions, each held once until the outermost call returns. */
+  readonly #callKept: number[] = [];
   /** The resolveExternal option, else the region's own (native memory: the process's symbols). */
   readonly #resolveExternal: ((name: string) => number | undefined) | undefined;
   #phase: Phase = 'idle';
@@ -84,7 +88,8 @@ export class CodeHeap implements HandleOwner {
     const bodies = this.#bodies;
     this.#ctx = {
       graph: this.#graph, arch: this.arch, stubs: this.#stubs, compileFns: [],
-      bodyHeld: (fn) => bodies.pinsOnCurrent(fn) > 0,
+      // A body replaced while a native call runs is kept (see #disposeBody): its sites stay counted.
+      bodyHeld: (fn) => bodies.pinsOnCurrent(fn) > 0 || (this.#callDepth > 0 && !this.#graph.nodes.isLazy(fn)),
     };
     this.#events = new EventQueue(this.#options.observer, this.#graph);
     this.#collector = new CycleCollector(this.#graph);
@@ -185,7 +190,7 @@ export class CodeHeap implements HandleOwner {
       this.#patches += patched;
       this.#events.patch(handle.name, patched, from, to);
       this.#events.alloc(handle.name, 'trampoline', to, graph.arenas.code.sizeOf(block));
-      if (this.#bodies.dispose(fn, old) === NONE) this.#events.free(handle.name, 'function', from, size, 'evict');
+      if (this.#disposeBody(fn, old) === NONE) this.#events.free(handle.name, 'function', from, size, 'evict');
     });
   }
 
@@ -297,12 +302,15 @@ export class CodeHeap implements HandleOwner {
     // running JIT code.
     const base = this.#callPins.length;
     this.#pushCallPin(id);
+    this.#callDepth++;
     try {
       return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
     } finally {
+      this.#callDepth--;
       this.#phase = 'linking';
       try {
         while (this.#callPins.length > base) this.#unpinId(this.#callPins.pop()!, this.#callHolds.pop());
+        if (this.#callDepth === 0) this.#releaseKept();
       } finally {
         this.#phase = 'idle';
       }
@@ -368,9 +376,36 @@ export class CodeHeap implements HandleOwner {
     return hold;
   }
 
+  /**
+   * Disposes of a replaced body. While a native call runs, the body may be executing anywhere on
+   * the machine stack (a compile callback recompiling a caller of the function it compiles), and
+   * the stack is not walked: the body retires, held with its function until the outermost call
+   * returns, as a pinned body is.
+   */
+  #disposeBody(fn: number, old: OldBody): number {
+    const kept = this.#callDepth > 0 && !old.wasLazy;
+    const retired = this.#bodies.dispose(fn, old, kept);
+    if (kept) {
+      this.#callKept.push(retired, fn);
+      this.#graph.nodes.roots[fn]!++;
+      this.#graph.retain(fn);
+    }
+    return retired;
+  }
+
   #pushCallPin(id: number): void {
     this.#callHolds.push(this.#pinId(id));
     this.#callPins.push(id);
+  }
+
+  /** The outermost native call returned: bodies replaced while it ran are no longer on any stack. */
+  #releaseKept(): void {
+    const kept = this.#callKept;
+    while (kept.length > 0) {
+      const id = kept.pop()!;
+      this.#graph.nodes.roots[id]!--;
+      this.#graph.release(id);
+    }
   }
 
   #unpinId(id: number, hold: BodyHold | undefined): void {
@@ -530,7 +565,7 @@ export class CodeHeap implements HandleOwner {
     const oldSize = graph.arenas.code.sizeOf(old.block);
     this.#events.patch(definition.name, linked.patched, from, node.address);
     this.#events.allocated(linked);
-    if (this.#bodies.dispose(fn, old) === NONE) {
+    if (this.#disposeBody(fn, old) === NONE) {
       this.#events.free(definition.name, old.wasLazy ? 'trampoline' : 'function', from, oldSize, operation);
     }
   }

@@ -30,13 +30,7 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalid('new CodeHeap takes an options object');
   if (options.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${String(options.arch)}`);
   const memory = resolveMemory(options);
-  const codeAddress = options.codeAddress ?? chosenAddress(options, memory) ?? DEFAULT_CODE_ADDRESS;
-  const layout: ArenaLayout = {
-    codeAddress,
-    codeSize: options.codeSize,
-    dataAddress: options.dataAddress ?? codeAddress + options.codeSize,
-    dataSize: options.dataSize,
-  };
+  let layout = layoutAt(options, options.codeAddress ?? DEFAULT_CODE_ADDRESS);
   const problem = layoutProblem(layout);
   if (problem !== undefined) invalid(problem);
   if (options.memory instanceof ArrayBuffer && options.memory.byteLength < layout.codeSize + layout.dataSize) {
@@ -53,6 +47,9 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   if (options.observer !== undefined && (typeof options.observer !== 'object' || options.observer === null)) {
     invalid('observer must be an object with optional alloc, free, patch and collect methods');
   }
+  // Last, once nothing else can be refused: a memory that maps real pages sets a range aside here.
+  const chosen = options.codeAddress === undefined ? chosenAddress(options, memory) : undefined;
+  if (chosen !== undefined) layout = layoutAt(options, chosen);
   return {
     layout,
     memory,
@@ -61,6 +58,15 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
     cycleThreshold: adaptive ? DEFAULT_CYCLE_THRESHOLD : (threshold as number),
     adaptive,
     observer: options.observer,
+  };
+}
+
+function layoutAt(options: CodeHeapOptions, codeAddress: number): ArenaLayout {
+  return {
+    codeAddress,
+    codeSize: options.codeSize,
+    dataAddress: options.dataAddress ?? codeAddress + options.codeSize,
+    dataSize: options.dataSize,
   };
 }
 
@@ -77,8 +83,6 @@ function resolveMemory(options: CodeHeapOptions): Memory {
 function chosenAddress(options: CodeHeapOptions, memory: Memory): number | undefined {
   if (options.dataAddress !== undefined || memory.chooseAddress === undefined) return undefined;
   const { codeSize, dataSize } = options;
-  // A layout that layoutProblem will refuse reserves nothing.
-  if (layoutProblem({ codeAddress: 0, codeSize, dataAddress: codeSize, dataSize }) !== undefined) return undefined;
   return memory.chooseAddress(codeSize + dataSize);
 }
 

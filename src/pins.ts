@@ -46,22 +46,25 @@ export class Bodies {
 
   /**
    * Disposes of a body that redefine, evict or materialize replaced. Pre: the body is detached
-   * from fn (fn.block and fn.firstOut already point elsewhere). Returns the retired node, or -1
-   * when the body was freed at once.
+   * from fn (fn.block and fn.firstOut already point elsewhere). `kept`: the caller holds one more
+   * count on the retired body (a native call is running, and the body may be on its stack), so
+   * the body retires even with no pin on it. Returns the retired node, or -1 when the body was
+   * freed at once. A trampoline is never retired: nothing returns into one.
    */
-  dispose(fn: number, old: OldBody): number {
+  dispose(fn: number, old: OldBody, kept: boolean): number {
     const { graph } = this;
     const { nodes, arenas } = graph;
     const found = old.wasLazy ? undefined : this.current.get(fn);
     if (found !== undefined && found.pins === 0) this.current.delete(fn);
     const hold = found !== undefined && found.pins > 0 ? found : undefined;
-    if (hold !== undefined) {
+    if (hold !== undefined || (kept && !old.wasLazy)) {
+      const counts = (hold?.pins ?? 0) + (kept ? 1 : 0);
       const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
       nodes.firstOut[retired] = old.firstOut;
       nodes.link[retired] = fn;
-      nodes.rc[retired] = hold.pins;
-      nodes.roots[retired] = hold.pins;
-      hold.owner = retired;
+      nodes.rc[retired] = counts;
+      nodes.roots[retired] = counts;
+      if (hold !== undefined) hold.owner = retired;
       this.current.delete(fn);
       return retired;
     }

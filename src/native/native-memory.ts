@@ -49,6 +49,10 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
   };
 }
 
+/** Native arenas lie in x86-64 user space, above the lowest 64 KiB (Linux's usual mmap_min_addr). */
+const LOWEST_ADDRESS = 0x1_0000;
+const HIGHEST_ADDRESS = 0x7fff_ffff_f000;
+
 class NativeRegion implements Region {
   readonly bytes: Uint8Array;
   readonly executable = true;
@@ -58,6 +62,12 @@ class NativeRegion implements Region {
 
   constructor(private readonly addon: NativeAddon, layout: ArenaLayout, processSymbols: boolean) {
     const { codeAddress, codeSize, dataAddress, dataSize } = layout;
+    for (const [arena, address, size] of [['code', codeAddress, codeSize], ['data', dataAddress, dataSize]] as const) {
+      if (address < LOWEST_ADDRESS || address + size > HIGHEST_ADDRESS) {
+        throw new CodeHeapError('INVALID_ARGUMENT', `native memory: the ${arena} arena [${hex(address)}, +${size}) must lie in user space, `
+          + `between ${hex(LOWEST_ADDRESS)} and ${hex(HIGHEST_ADDRESS)} (page 0 stays unmapped so that null pointers fault)`);
+      }
+    }
     let buffer: ArrayBuffer;
     try {
       buffer = addon.map(codeAddress, codeSize, dataAddress, dataSize);

@@ -187,6 +187,51 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
     heap.verify();
   });
 
+  it('a compile callback that recompiles a caller further up the machine stack: the old body stays until the call returns', () => {
+    // Regression: top -> mid -> leaf (lazy); leaf's compile callback recompiles mid (a tier-up) and
+    // defines more code. mid's old body must not be reused while leaf returns into it.
+    const heap = nativeHeap();
+    const mid = (k: number): FunctionBody => asm().subRsp8().call('leaf').addRax(k).addRsp8().ret().build();
+    let unit: ReturnType<CodeHeap['define']> | undefined;
+    const leaf = heap.declare('leaf', () => {
+      heap.redefine(unit!.get('mid'), mid(50));
+      heap.define({ functions: [{ name: 'filler', ...asm().nop(64).movRaxImm(-1).ret().build() }] }).get('filler').free();
+      return addN(1);
+    });
+    unit = heap.define({
+      functions: [
+        { name: 'top', ...asm().subRsp8().call('mid').addRsp8().ret().build() },
+        { name: 'mid', ...mid(10) },
+      ],
+    });
+    leaf.free();
+    expect(heap.call(unit.get('top'), 100)).toBe(111n); // the old mid (+10) finished the call
+    expect(heap.stats().nodes.retired).toBe(0);
+    expect(heap.call(unit.get('top'), 100)).toBe(151n);
+    heap.verify();
+  });
+
+  it('an observer that throws while heap.call lets go of its pins leaks nothing', () => {
+    // Regression: the pins of a call were released one by one with events delivered between, so a
+    // throwing observer left the rest held.
+    let armed = false;
+    const heap = nativeHeap({ observer: { free: () => { if (armed) throw new Error('observer failed'); } } });
+    let unit: ReturnType<CodeHeap['define']> | undefined;
+    const lazy = heap.declare('add1', () => {
+      unit!.free(); // twice lives on through the call's pin; it goes when the call lets go
+      armed = true;
+      return addN(1);
+    });
+    unit = heap.define({ functions: [{ name: 'twice', ...twice() }] });
+    const tw = unit.get('twice');
+    lazy.free();
+    expect(() => heap.call(tw, 1)).toThrow('observer failed');
+    armed = false;
+    heap.collectCycles();
+    expect(heap.stats().nodes.total).toBe(0);
+    heap.verify();
+  });
+
   it('nested calls: a compile callback may run code of the heap, and its error reaches the outer call', () => {
     const heap = nativeHeap();
     const lazyAdd = heap.declare('add1', () => addN(Number(heap.call(three))));
@@ -303,6 +348,18 @@ describe.skipIf(!native.available)('native memory: write xor execute', () => {
       expect((error as CodeHeapError).code).toBe('INVALID_ARGUMENT');
       expect((error as Error).message).toContain(`0x${address.toString(16)}`);
     }
+  });
+
+  it('arenas outside user space are refused with INVALID_ARGUMENT: page 0 is never mapped', () => {
+    expectCode(() => nativeHeap({ codeAddress: 0 }), 'INVALID_ARGUMENT');
+    expectCode(() => nativeHeap({ codeAddress: 0x7fff_ffff_0000 }), 'INVALID_ARGUMENT');
+  });
+
+  it('a heap refused for another option reserves no address space', () => {
+    const reserved = (): number => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => / ---p 00000000 00:00 0 *$/.test(l)).length;
+    const before = reserved();
+    for (let i = 0; i < 50; i++) expectCode(() => nativeHeap({ cycleThreshold: -1 }), 'INVALID_ARGUMENT');
+    expect(reserved() - before).toBeLessThan(10);
   });
 
   it('heap.call on simulated memory is NOT_EXECUTABLE', () => {
