@@ -396,13 +396,12 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   frame.resolve = argv[1];
   frame.outer = current_call;
   current_call = &frame;
-  volatile int64_t result = 0;
   if (setjmp(frame.abandon) != 0) {
     current_call = frame.outer;
     return NULL;  // resolve threw: its exception is pending
   }
   native_function fn = (native_function)(uintptr_t)address;
-  result = fn(args[0], args[1], args[2], args[3], args[4], args[5]);
+  int64_t result = fn(args[0], args[1], args[2], args[3], args[4], args[5]);
   current_call = frame.outer;
   napi_value out;
   CHECK(napi_create_bigint_int64(env, result, &out));

@@ -11,7 +11,7 @@
 import { CodeHeapError, hex } from './errors.js';
 import { Arenas } from './heap/arenas.js';
 import type { Region } from './heap/region.js';
-import { BodyHold, Handle, Pin, type HandleOwner } from './handle.js';
+import { Handle, Pin, type HandleOwner } from './handle.js';
 import { Unit } from './unit.js';
 import { functionBody, unitDefinitions } from './link/definitions.js';
 import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
@@ -61,11 +61,10 @@ export class CodeHeap implements HandleOwner {
   readonly #policy: CollectionPolicy;
   readonly #compiling = new Set<number>();
   /**
-   * Pins held by the heap.call frames running now (a compile callback may call again), innermost
-   * last: node ids, and beside each its hold on a body.
+   * Counts held by the heap.call frames running now (a compile callback may call again), as node
+   * ids, innermost call last.
    */
-  readonly #callPins: number[] = [];
-  readonly #callHolds: (BodyHold | undefined)[] = [];
+  readonly #callHeld: number[] = [];
   /** heap.call frames running now. */
   #callDepth = 0;
   /** Replaced bodies (retired) and their functions, each held once until the outermost call returns. */
@@ -228,7 +227,9 @@ export class CodeHeap implements HandleOwner {
   pin(handle: Handle): Pin {
     return this.#mutate('pin', () => {
       const id = this.#idOf(handle, 'pin');
-      return new Pin(this, id, handle.name, this.#pinId(id));
+      const hold = this.#graph.nodes.kindOf(id) === FUNCTION ? this.#bodies.holdCurrent(id) : undefined;
+      this.#retainRoot(id);
+      return new Pin(this, id, handle.name, hold);
     });
   }
 
@@ -283,10 +284,11 @@ export class CodeHeap implements HandleOwner {
 
   /**
    * Runs a live or lazy function on native memory with up to six integer arguments (System V)
-   * and returns rax as a signed BigInt. The function is pinned while it runs, and so is every
-   * function the call compiles on the way (a trampoline entered: compile, backpatch, continue):
-   * a compile callback that evicts or redefines one of them cannot reclaim code that may be
-   * executing. Functions further up the machine stack are the caller's to pin.
+   * and returns rax as a signed BigInt. The call holds a count on its function, and on every
+   * function it compiles on the way (a trampoline entered: compile, backpatch, continue), so none
+   * is reclaimed while it may be running; a body replaced during the call retires until the
+   * outermost call returns (#disposeBody), so a compile callback that evicts or recompiles any
+   * function on the machine stack cannot reclaim code that is executing.
    */
   call(handle: Handle, ...args: (number | bigint)[]): bigint {
     const id = this.#idOf(handle, 'call', FUNCTION);
@@ -297,11 +299,12 @@ export class CodeHeap implements HandleOwner {
     if (args.length > MAX_CALL_ARGUMENTS) invalid(`call(${handle.name}): at most ${MAX_CALL_ARGUMENTS} integer arguments, got ${args.length}`);
     for (let i = 0; i < args.length; i++) checkArgument(handle.name, i, args[i]);
     this.#enter('call');
-    // The pins of running calls live on one stack, innermost call last: this call's function,
-    // then each function compiled while it runs. No object per call: this is the hot path of
-    // running JIT code.
-    const base = this.#callPins.length;
-    this.#pushCallPin(id);
+    // The counts of running calls live on one stack of ids, innermost call last: this call's
+    // function, then each function compiled while it runs. No object per call: this is the hot
+    // path of running JIT code. Bodies need no hold here: #disposeBody keeps every one replaced
+    // while a call runs.
+    const base = this.#callHeld.length;
+    this.#holdForCall(id);
     this.#callDepth++;
     try {
       return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
@@ -309,7 +312,7 @@ export class CodeHeap implements HandleOwner {
       this.#callDepth--;
       this.#phase = 'linking';
       try {
-        while (this.#callPins.length > base) this.#unpinId(this.#callPins.pop()!, this.#callHolds.pop());
+        while (this.#callHeld.length > base) this.#releaseRoot(this.#callHeld.pop()!);
         if (this.#callDepth === 0) this.#releaseKept();
       } finally {
         this.#phase = 'idle';
@@ -331,8 +334,7 @@ export class CodeHeap implements HandleOwner {
     if (handle.freed) return;
     this.#mutate('free', () => {
       handle.markFreed();
-      this.#graph.nodes.roots[handle.id]!--;
-      this.#graph.release(handle.id);
+      this.#releaseRoot(handle.id);
     });
   }
 
@@ -341,7 +343,8 @@ export class CodeHeap implements HandleOwner {
     if (pin.released) return;
     this.#mutate('release', () => {
       pin.markReleased();
-      this.#unpinId(pin.id, pin.hold);
+      if (pin.hold !== undefined) this.#bodies.releaseHold(pin.id, pin.hold);
+      this.#releaseRoot(pin.id);
     });
   }
 
@@ -349,32 +352,23 @@ export class CodeHeap implements HandleOwner {
 
   /**
    * What a reentry trampoline's resolver asks while heap.call runs: compile the lazy function the
-   * trampoline belongs to (materialize: compile callback, backpatch) and pin its new body for the
-   * rest of the innermost call. Returns the address where the call continues.
+   * trampoline belongs to (materialize: compile callback, backpatch) and hold it for the rest of
+   * the innermost call. Returns the address where the call continues.
    */
   readonly #resolveLazy = (returnAddress: number): number => {
     const fn = this.#stubs.functionEnteredAt(returnAddress);
-    if (this.#callPins.length === 0 || fn === NONE) {
+    if (this.#callDepth === 0 || fn === NONE) {
       throw new CodeHeapError('CORRUPT', `call: code entered the resolver from ${hex(returnAddress)}, which is no lazy function's trampoline`);
     }
     const handle = this.#mutate('call', () => this.#newHandle(fn));
     try {
       this.materialize(handle);
-      this.#mutate('call', () => this.#pushCallPin(fn));
+      this.#mutate('call', () => this.#holdForCall(fn));
     } finally {
       handle.free();
     }
     return this.#graph.addressOf(fn);
   };
-
-  /** A pin's count on a node, and its hold on a function's current body (undefined: none). */
-  #pinId(id: number): BodyHold | undefined {
-    const { nodes } = this.#graph;
-    const hold = nodes.kindOf(id) === FUNCTION ? this.#bodies.holdCurrent(id) : undefined;
-    nodes.roots[id]!++;
-    this.#graph.retain(id);
-    return hold;
-  }
 
   /**
    * Disposes of a replaced body. While a native call runs, the body may be executing anywhere on
@@ -387,29 +381,29 @@ export class CodeHeap implements HandleOwner {
     const retired = this.#bodies.dispose(fn, old, kept);
     if (kept) {
       this.#callKept.push(retired, fn);
-      this.#graph.nodes.roots[fn]!++;
-      this.#graph.retain(fn);
+      this.#retainRoot(fn);
     }
     return retired;
   }
 
-  #pushCallPin(id: number): void {
-    this.#callHolds.push(this.#pinId(id));
-    this.#callPins.push(id);
+  #holdForCall(id: number): void {
+    this.#retainRoot(id);
+    this.#callHeld.push(id);
   }
 
   /** The outermost native call returned: bodies replaced while it ran are no longer on any stack. */
   #releaseKept(): void {
     const kept = this.#callKept;
-    while (kept.length > 0) {
-      const id = kept.pop()!;
-      this.#graph.nodes.roots[id]!--;
-      this.#graph.release(id);
-    }
+    while (kept.length > 0) this.#releaseRoot(kept.pop()!);
   }
 
-  #unpinId(id: number, hold: BodyHold | undefined): void {
-    if (hold !== undefined) this.#bodies.releaseHold(id, hold);
+  /** A count held from outside the graph (handle, pin, a running call), so verify() can recount it. */
+  #retainRoot(id: number): void {
+    this.#graph.nodes.roots[id]!++;
+    this.#graph.retain(id);
+  }
+
+  #releaseRoot(id: number): void {
     this.#graph.nodes.roots[id]!--;
     this.#graph.release(id);
   }
@@ -488,8 +482,7 @@ export class CodeHeap implements HandleOwner {
 
   #newHandle(id: number): Handle {
     const { nodes } = this.#graph;
-    nodes.roots[id]!++;
-    this.#graph.retain(id);
+    this.#retainRoot(id);
     return new Handle(this, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind']);
   }
 

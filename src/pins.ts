@@ -15,11 +15,7 @@ import type { HeapGraph } from './rc/heap-graph.js';
 import { RETIRED } from './rc/node-table.js';
 
 export class Bodies {
-  /**
-   * Holds on current bodies, by function id. An entry whose pins fell to 0 is kept for the next
-   * pin (heap.call pins and unpins on every call, and a Map delete and insert per call cost more
-   * than the call itself); it holds nothing, and dispose drops it.
-   */
+  /** Holds on current bodies, by function id; present only while some pin holds the body. */
   private readonly current = new Map<number, BodyHold>();
   constructor(private readonly graph: HeapGraph) {}
 
@@ -27,7 +23,7 @@ export class Bodies {
   holdCurrent(fn: number): BodyHold | undefined {
     if (this.graph.nodes.isLazy(fn)) return undefined;
     let hold = this.current.get(fn);
-    if (hold === undefined || hold.owner !== fn) {
+    if (hold === undefined) {
       hold = new BodyHold(fn);
       this.current.set(fn, hold);
     }
@@ -41,6 +37,8 @@ export class Bodies {
     if (hold.owner !== fn) {
       this.graph.nodes.roots[hold.owner]!--;
       this.graph.release(hold.owner);
+    } else if (hold.pins === 0) {
+      this.current.delete(fn);
     }
   }
 
@@ -54,9 +52,7 @@ export class Bodies {
   dispose(fn: number, old: OldBody, kept: boolean): number {
     const { graph } = this;
     const { nodes, arenas } = graph;
-    const found = old.wasLazy ? undefined : this.current.get(fn);
-    if (found !== undefined && found.pins === 0) this.current.delete(fn);
-    const hold = found !== undefined && found.pins > 0 ? found : undefined;
+    const hold = old.wasLazy ? undefined : this.current.get(fn);
     if (hold !== undefined || (kept && !old.wasLazy)) {
       const counts = (hold?.pins ?? 0) + (kept ? 1 : 0);
       const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
