@@ -1,7 +1,7 @@
 // Native memory: what running code from the heap costs (issue: native executable memory).
 //
 //  1. heap.call(add1, x) beside a plain JavaScript function call, and beside the addon's bare call
-//     (the region's call, without the heap's checks and the pin heap.call takes and releases), so
+//     (the region's call, without the heap's checks and the count heap.call holds on the function), so
 //     the figure splits into the transition into machine code and the heap's part.
 //  2. A lazy first call: twice(x) calls add1, which was just evicted, so the call goes
 //     trampoline -> resolver (machine code) -> JavaScript: compile callback, link, backpatch ->
@@ -39,7 +39,7 @@ export interface NativeResults {
     readonly jsCall: Timing;
     /** The region's bare call: JavaScript -> Node-API -> machine code and back. */
     readonly regionCall: Timing;
-    /** heap.call(add1, x): checks, a pin taken and released, and the region's call. */
+    /** heap.call(add1, x): checks, a count held on add1 for the call, and the region's call. */
     readonly heapCall: Timing;
     /** heap.call(twice, x) with add1 live: two direct calls inside the machine code. */
     readonly directCall: Timing;

@@ -149,7 +149,7 @@ function nativeSection(r: BenchResults): string[] {
   const rows = [
     ['plain JavaScript function call', f.jsCall, 'the limit of calling anything from JavaScript (V8 inlines it)'],
     ['region.call: the bare native transition', f.regionCall, 'JavaScript -> Node-API -> machine code and back'],
-    ['heap.call(add1, x)', f.heapCall, 'checks, a pin on add1 taken and released, the native call'],
+    ['heap.call(add1, x)', f.heapCall, 'checks, a count held on add1 for the call, the native call'],
     ['heap.call(twice, x), add1 live', f.directCall, 'two direct calls inside the machine code'],
     ['heap.call(twice, x) right after evict(add1)', f.lazyFirstCall, 'trampoline -> resolver -> compile -> backpatch -> add1 runs'],
     ['materialize(add1) right after evict(add1)', f.materialize, 'compile and backpatch alone, nothing run'],
