@@ -34,7 +34,7 @@ const WARM_UP_SAMPLES = 5;
  * HELPERS), garbage [live + HELPERS, n). Live nodes call their ring's next node (one edge, the
  * cheapest graph to mark, so the mark-sweep is not flattered); garbage nodes also call a helper.
  */
-function localityGraph(): { graph: CsrGraph; names: string[]; roots: Int32Array } {
+export function localityGraph(): { graph: CsrGraph; names: string[]; roots: Int32Array } {
   const live = LIVE_RINGS * LIVE_RING;
   const nodes = live + HELPERS + GARBAGE;
   const offsets = new Int32Array(nodes + 1);

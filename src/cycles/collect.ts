@@ -25,6 +25,10 @@
 //    when scan reaches it, and a node white at that moment moves to the front of the list. The
 //    batch free takes the nodes of that front that are still white (a later scanBlack may have
 //    restored one), so no further pass over the list is needed.
+//  - MarkRoots keeps the sum of the gray nodes' trial counts. Every trial count is at least zero
+//    (a node's count includes every edge into it), so a sum of zero means no gray node is counted
+//    from outside: all of them are garbage, and scan, which would only whiten them, is skipped.
+//    That is the usual case of a module unloaded whole.
 //  - Increment does not recolor a node black (it would cost a write on every new edge). A
 //    buffered node is therefore always purple when markRoots sees it, and at worst a live
 //    candidate is scanned and found live.
@@ -58,10 +62,15 @@ export class CycleCollector {
     const { graph } = this;
     const candidates = graph.candidates.length;
     const before = { ...graph.freed.cycles };
-    this.markRoots();
+    const trialSum = this.markRoots();
     const visited = this.grayCount;
-    const white = this.scanRoots();
-    graph.reclaimGarbage(this.grayList, white);
+    if (trialSum === 0) {
+      // Every gray node's trial count is zero: nothing is counted from outside, so scan would
+      // whiten the whole list and restore nothing. The gray list is the garbage as it stands.
+      graph.reclaimGarbage(this.grayList, visited, GRAY_BITS);
+    } else {
+      graph.reclaimGarbage(this.grayList, this.scanRoots(), WHITE_BITS);
+    }
     graph.candidates.clear();
     this.releaseScratch();
     return {
@@ -74,63 +83,71 @@ export class CycleCollector {
   }
 
   /**
-   * MarkRoots. Post: every live buffered node is a root, gray and on the gray list, with the
-   * subgraph it reaches, and the count of every edge inside that subgraph subtracted once; DEAD
-   * entries have left the buffer (roots leave it in scanRoots).
+   * MarkRoots, with MarkGray run from each root in the same loop. Post: every live buffered node
+   * is a root, gray and on the gray list, with the subgraph it reaches, and the count of every
+   * edge inside that subgraph subtracted once; DEAD entries have left the buffer (roots leave it in
+   * scanRoots). Returns the sum of the gray nodes' trial counts.
+   *
+   * MarkGray is written out here rather than called per root: with many small garbage cycles (a
+   * module of mutually recursive pairs) most roots gray only themselves, and a call that reloads
+   * the tables it walks cost twice the walk itself.
    */
-  private markRoots(): void {
-    const { nodes, candidates } = this.graph;
-    const { flags } = nodes;
-    const ids = candidates.ids;
-    this.grayCount = 0;
-    for (let i = 0; i < candidates.length; i++) {
-      const id = ids[i]!;
-      const f = flags[id]!;
-      if ((f & ALIVE) === 0) {
-        // DEAD: reclaimed by counting while buffered. Its id is free from now on.
-        flags[id] = f & ~BUFFERED;
-        nodes.releaseId(id);
-      } else {
-        // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
-        // count may already be zero (earlier roots took their edges to it): it is alive all the
-        // same, and its own edges have not been subtracted yet.
-        flags[id] = (f & ~COLOR_MASK) | GRAY_BITS;
-        this.markGray(id);
-      }
-    }
-  }
-
-  /**
-   * MarkGray: list a node just grayed, subtract one count per edge out of it, and do the same
-   * for every node it reaches that is not gray yet. A buffered node not yet gray waits for its
-   * own turn as a root (see the departures).
-   */
-  private markGray(root: number): void {
-    const { nodes, sites } = this.graph;
+  private markRoots(): number {
+    const { nodes, sites, candidates } = this.graph;
     const { rc, flags, firstOut } = nodes;
     const { nextOut, target: siteTarget } = sites;
+    const ids = candidates.ids;
+    const roots = candidates.length;
     let stack = this.stack;
-    let grayList = this.grayList;
-    let grayCount = this.grayCount;
-    let top = 0;
-    let id = root;
-    for (;;) {
-      if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
-      grayList[grayCount++] = id;
-      for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
-        const target = siteTarget[s]! & SITE_TARGET_MASK;
-        rc[target]!--;
-        const f = flags[target]!;
-        if ((f & BUFFERED) === 0 && (f & COLOR_MASK) !== GRAY_BITS) {
-          flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
-          if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
-          stack[top++] = target;
-        }
+    // Every live root is listed, so the buffer's length is the list's first size.
+    let grayList = this.grayList.length >= roots ? this.grayList : (this.grayList = new Int32Array(roots));
+    let grayCount = 0;
+    // The sum of the trial counts of the gray nodes, kept as they change: a node adds its count
+    // when it turns gray, and each later edge into it takes one away. A node still waiting for its
+    // turn as a root adds its count then, edges already subtracted.
+    let trialSum = 0;
+    for (let i = 0; i < roots; i++) {
+      const root = ids[i]!;
+      const rootFlags = flags[root]!;
+      if ((rootFlags & ALIVE) === 0) {
+        // DEAD: reclaimed by counting while buffered. Its id is free from now on.
+        flags[root] = rootFlags & ~BUFFERED;
+        nodes.releaseId(root);
+        continue;
       }
-      if (top === 0) break;
-      id = stack[--top]!;
+      // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
+      // count may already be zero (earlier roots took their edges to it): it is alive all the
+      // same, and its own edges have not been subtracted yet.
+      flags[root] = (rootFlags & ~COLOR_MASK) | GRAY_BITS;
+      trialSum += rc[root]!;
+      // MarkGray(root): list a node just grayed, subtract one count per edge out of it, and do the
+      // same for every node it reaches that is not gray yet. A buffered node not yet gray waits
+      // for its own turn as a root (see the departures).
+      let top = 0;
+      let id = root;
+      for (;;) {
+        if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
+        grayList[grayCount++] = id;
+        for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
+          const target = siteTarget[s]! & SITE_TARGET_MASK;
+          const count = rc[target]! - 1;
+          rc[target] = count;
+          const f = flags[target]!;
+          if ((f & COLOR_MASK) === GRAY_BITS) {
+            trialSum--;
+          } else if ((f & BUFFERED) === 0) {
+            flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
+            trialSum += count;
+            if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
+            stack[top++] = target;
+          }
+        }
+        if (top === 0) break;
+        id = stack[--top]!;
+      }
     }
     this.grayCount = grayCount;
+    return trialSum;
   }
 
   /**
@@ -143,30 +160,26 @@ export class CycleCollector {
    */
   private scanRoots(): number {
     const { grayList, grayCount } = this;
-    const { flags } = this.graph.nodes;
+    const { flags, rc } = this.graph.nodes;
     let white = 0;
     for (let i = 0; i < grayCount; i++) {
       const id = grayList[i]!;
-      const f = this.scan(id) & ~BUFFERED;
+      // Scan(id), written out for the common case: a gray node still counted from outside is live
+      // (scanBlack); at zero it turns white. A node an earlier scanBlack reached is black already.
+      let f = flags[id]!;
+      if ((f & COLOR_MASK) === GRAY_BITS) {
+        if (rc[id]! > 0) {
+          this.scanBlack(id);
+          f = flags[id]!;
+        } else {
+          f = (f & ~COLOR_MASK) | WHITE_BITS;
+        }
+      }
+      f &= ~BUFFERED;
       flags[id] = f;
       if ((f & COLOR_MASK) === WHITE_BITS) grayList[white++] = id;
     }
     return white;
-  }
-
-  /**
-   * Scan: a gray node still counted from outside is live (scanBlack); at zero it turns white.
-   * Returns the node's flags afterwards.
-   */
-  private scan(id: number): number {
-    const { flags, rc } = this.graph.nodes;
-    const f = flags[id]!;
-    if ((f & COLOR_MASK) !== GRAY_BITS) return f;
-    if (rc[id]! > 0) {
-      this.scanBlack(id);
-      return flags[id]!;
-    }
-    return (f & ~COLOR_MASK) | WHITE_BITS;
   }
 
   /** ScanBlack: restore the counts of every edge out of a live node and of all it reaches. */

@@ -145,7 +145,10 @@ export class BlockAllocator {
     const offsetState = this.#offsetState;
     const nextPhys = this.#nextPhys;
     let freed = 0;
-    for (let i = 0; i < count; i++) {
+    // Listed blocks not yet absorbed by a run: once none is left, the rest of the list is skipped
+    // (a module freed whole is usually one run, found at its first block).
+    let pending = count;
+    for (let i = 0; i < count && pending > 0; i++) {
       const head = blocks[i]!;
       // Already absorbed by its run's head, or not the head: the head absorbs it when its turn comes.
       if ((offsetState[head]! & STATE_MASK) !== PENDING || this.#pendingBefore(head)) continue;
@@ -181,6 +184,7 @@ export class BlockAllocator {
         this.#recycled = first;
       }
       freed += this.sizeOf(head);
+      pending -= blocksInRun;
       this.#usedBlocks -= blocksInRun;
       this.#coalesce(head);
     }

@@ -15,8 +15,8 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
-  NONE, PURPLE_BITS, STUB, WHITE_BITS, growI32,
+  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
+  NONE, PURPLE_BITS, STUB, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
 
@@ -136,63 +136,86 @@ export class HeapGraph {
   }
 
   /**
-   * For the collector: reclaims the WHITE nodes of garbage[0 .. count) as one batch, in one pass
-   * over the list, and uses the list's front for the code blocks it returns (the list is
-   * consumed). A listed node that is not white (the collector restored it after listing it) is
-   * skipped. Pre: no listed node is buffered; trial deletion has already taken away the count of
-   * every edge out of the white ones (so no count changes here), and every site into a white node
-   * comes from a white node. Post: the white nodes and their sites are freed; a site into a
-   * survivor is unlinked from its in-list, a site into garbage is not (that list goes whole, and
-   * a freed id's firstIn is reset when the id is handed out again). Blocks go back to the arenas
-   * together, so neighbours merge before any free list is touched.
+   * For the collector: reclaims the nodes of garbage[0 .. count) whose color is `garbageColor`
+   * (white after scan; gray when markRoots found the whole gray list garbage and scan was
+   * skipped) as one batch, in one pass over the list, and uses the list's front for the code
+   * blocks it returns (the list is consumed). A listed node of another color (the collector
+   * restored it after listing it) is skipped. Pre: a listed node may still be flagged buffered
+   * only if the buffer is cleared next; trial deletion has already taken away the count of every
+   * edge out of the garbage (so no count changes here), and every site into a garbage node comes
+   * from garbage. Post: the garbage nodes and their sites are freed; a site into a survivor is
+   * unlinked from its in-list, a site into garbage is not (that list goes whole, and a freed id's
+   * firstIn is reset when the id is handed out again). Blocks go back to the arenas together, so
+   * neighbours merge before any free list is touched.
    */
-  reclaimGarbage(garbage: Int32Array, count: number): void {
-    const { nodes, sites, arenas } = this;
-    const { flags, firstOut, block } = nodes;
+  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number): void {
+    const { nodes, sites, arenas, log } = this;
+    const { flags, firstOut, block, names, liveByClass } = nodes;
     const { nextOut } = sites;
     let dataBatch = this.dataBatch;
     let codeCount = 0;
     let dataCount = 0;
     let freed = 0;
+    let symbolsForgotten = 0;
+    // The freed ids and sites, each chained as they are passed and handed back whole at the end.
+    let idHead = NONE;
+    let idTail = NONE;
+    let siteHead = NONE;
+    let siteTail = NONE;
+    let sitesFreed = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
       const f = flags[id]!;
-      if ((f & COLOR_MASK) !== WHITE_BITS) continue;
+      if ((f & COLOR_MASK) !== garbageColor) continue;
       freed++;
-      nodes.dropLive(id);
+      liveByClass[f & CLASS_MASK]!--;
       const kind = f & KIND_MASK;
       const first = firstOut[id]!;
-      firstOut[id] = NONE;
       if (first !== NONE) {
-        this.forgetStub(id, first);
+        firstOut[id] = NONE;
+        if (kind === STUB) this.forgetStub(id, first);
         let last = first;
-        let sitesFreed = 0;
         for (let site = first; site !== NONE; site = nextOut[site]!) {
           const target = sites.targetOf(site);
-          // Freed garbage reads as not alive, garbage still to come as white: neither in-list is kept.
+          // Freed garbage reads as not alive, garbage still to come by its color: neither in-list is kept.
           const targetFlags = flags[target]!;
-          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== WHITE_BITS) this.unlinkIn(site, target);
+          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
           sites.clear(site);
           last = site;
           sitesFreed++;
         }
-        sites.freeChain(first, last, sitesFreed);
+        nextOut[last] = siteHead;
+        siteHead = first;
+        if (siteTail === NONE) siteTail = last;
       }
-      if (this.log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
-      if (kind === GLOBAL || kind === STUB) {
+      if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
+      if (kind === FUNCTION) {
+        garbage[codeCount++] = block[id]!;
+        symbolsForgotten++;
+        if ((f & LAZY) !== 0) nodes.byTrampoline.delete(this.addressOf(id));
+      } else if (kind === GLOBAL || kind === STUB) {
         if (dataCount + 2 > dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
         if (kind === STUB) {
           garbage[codeCount++] = block[id]!;
           dataBatch[dataCount++] = nodes.slotOf(id);
+          if ((f & EXTERN) !== 0) nodes.externalStubs.delete(names[id]!);
         } else {
           dataBatch[dataCount++] = block[id]!;
+          symbolsForgotten++;
         }
       } else {
         garbage[codeCount++] = block[id]!;
       }
-      this.forgetNames(id, kind);
-      nodes.releaseId(id);
+      // The id goes on the chain of freed ids (nodes.releaseChain: flags cleared, name let go).
+      flags[id] = 0;
+      names[id] = '';
+      nodes.link[id] = idHead;
+      idHead = id;
+      if (idTail === NONE) idTail = id;
     }
+    if (siteHead !== NONE) sites.freeChain(siteHead, siteTail, sitesFreed);
+    if (idHead !== NONE) nodes.releaseChain(idHead, idTail);
+    nodes.symbols.forgetMany(symbolsForgotten);
     const bytes = arenas.code.freeMany(garbage, codeCount) + arenas.data.freeMany(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
     this.freed.cycles.nodes += freed;
