@@ -16,15 +16,18 @@
 //    count exactly once. What changes is the order: when many candidates are garbage (a module
 //    unloaded, every handle of a unit freed) the nodes are traversed in buffer order, which is
 //    mostly allocation order, and only the targets of edges are random accesses.
-//  - MarkGray lists every node it grays (the gray list). Scan then visits that list in order
-//    instead of descending from each root: a gray node still counted from outside is live and is
-//    restored with all it reaches (scanBlack, which re-blackens a node scan whitened earlier,
-//    restoring its edges' counts exactly once); a gray node at zero turns white for now. The
-//    descent of the paper's scan only served to reach gray nodes, and the list holds them all.
+//  - Every gray node is listed: the roots in the candidate buffer itself (markRoots packs the
+//    live ones to its front as it reads it), every other node markGray grays in the gray list.
+//    Scan then visits both lists instead of descending from each root: a gray node still counted
+//    from outside is live and is restored with all it reaches (scanBlack, which re-blackens a node
+//    scan whitened earlier, restoring its edges' counts exactly once); a gray node at zero turns
+//    white for now. The descent of the paper's scan only served to reach gray nodes, and the lists
+//    hold them all, in any order. When every node of a graph is a candidate (a module whose
+//    handles were all freed) the gray list stays empty and no scratch is allocated at all.
 //  - CollectRoots and CollectWhite are the same pass as scanRoots: each node leaves the buffer
-//    when scan reaches it, and a node white at that moment moves to the front of the list. The
-//    batch free takes the nodes of that front that are still white (a later scanBlack may have
-//    restored one), so no further pass over the list is needed.
+//    when scan reaches it, and a node white at that moment moves to the front of its list. The
+//    batch free takes the nodes of those fronts that are still white (a later scanBlack may have
+//    restored one), so no further pass over the lists is needed.
 //  - MarkRoots keeps the sum of the gray nodes' trial counts. Every trial count is at least zero
 //    (a node's count includes every edge into it), so a sum of zero means no gray node is counted
 //    from outside: all of them are garbage, and scan, which would only whiten them, is skipped.
@@ -50,9 +53,11 @@ import type { CollectionResult } from '../types.js';
 
 export class CycleCollector {
   private stack = new Int32Array(256);
-  /** Every node markGray grayed, in order; after scanRoots, its front holds the garbage. */
+  /** The gray nodes that are not roots, in the order markGray grayed them. */
   private grayList = new Int32Array(256);
   private grayCount = 0;
+  /** Live roots, packed to the front of the candidate buffer by markRoots. */
+  private rootCount = 0;
 
   constructor(private readonly graph: HeapGraph) {}
 
@@ -60,23 +65,28 @@ export class CycleCollector {
   collectCycles(): CollectionResult {
     const start = performance.now();
     const { graph } = this;
+    const roots = graph.candidates.ids;
     const candidates = graph.candidates.length;
     const before = { ...graph.freed.cycles };
     const trialSum = this.markRoots();
-    const visited = this.grayCount;
+    const { rootCount, grayList, grayCount } = this;
     if (trialSum === 0) {
       // Every gray node's trial count is zero: nothing is counted from outside, so scan would
-      // whiten the whole list and restore nothing. The gray list is the garbage as it stands.
-      graph.reclaimGarbage(this.grayList, visited, GRAY_BITS);
+      // whiten both lists and restore nothing. The lists are the garbage as they stand.
+      graph.reclaimGarbage(roots, rootCount, GRAY_BITS);
+      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS);
     } else {
-      graph.reclaimGarbage(this.grayList, this.scanRoots(), WHITE_BITS);
+      const whiteRoots = this.scanRoots(roots, rootCount);
+      const whiteOthers = this.scanRoots(grayList, grayCount);
+      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS);
+      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS);
     }
     graph.candidates.clear();
     this.releaseScratch();
     return {
       freed: graph.freed.cycles.nodes - before.nodes,
       bytes: graph.freed.cycles.bytes - before.bytes,
-      visited,
+      visited: rootCount + grayCount,
       candidates,
       ms: performance.now() - start,
     };
@@ -84,9 +94,10 @@ export class CycleCollector {
 
   /**
    * MarkRoots, with MarkGray run from each root in the same loop. Post: every live buffered node
-   * is a root, gray and on the gray list, with the subgraph it reaches, and the count of every
-   * edge inside that subgraph subtracted once; DEAD entries have left the buffer (roots leave it in
-   * scanRoots). Returns the sum of the gray nodes' trial counts.
+   * is a root, gray and packed to the front of the buffer (rootCount of them); every other node
+   * they reach is gray and on the gray list; the count of every edge out of a gray node is
+   * subtracted once; DEAD entries have left the buffer (roots leave it in scanRoots). Returns the
+   * sum of the gray nodes' trial counts.
    *
    * MarkGray is written out here rather than called per root: with many small garbage cycles (a
    * module of mutually recursive pairs) most roots gray only themselves, and a call that reloads
@@ -97,16 +108,16 @@ export class CycleCollector {
     const { rc, flags, firstOut } = nodes;
     const { nextOut, target: siteTarget } = sites;
     const ids = candidates.ids;
-    const roots = candidates.length;
+    const length = candidates.length;
     let stack = this.stack;
-    // Every live root is listed, so the buffer's length is the list's first size.
-    let grayList = this.grayList.length >= roots ? this.grayList : (this.grayList = new Int32Array(roots));
+    let grayList = this.grayList;
     let grayCount = 0;
+    let rootCount = 0;
     // The sum of the trial counts of the gray nodes, kept as they change: a node adds its count
     // when it turns gray, and each later edge into it takes one away. A node still waiting for its
     // turn as a root adds its count then, edges already subtracted.
     let trialSum = 0;
-    for (let i = 0; i < roots; i++) {
+    for (let i = 0; i < length; i++) {
       const root = ids[i]!;
       const rootFlags = flags[root]!;
       if ((rootFlags & ALIVE) === 0) {
@@ -117,17 +128,16 @@ export class CycleCollector {
       }
       // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
       // count may already be zero (earlier roots took their edges to it): it is alive all the
-      // same, and its own edges have not been subtracted yet.
+      // same, and its own edges have not been subtracted yet. Packing writes behind the read.
+      ids[rootCount++] = root;
       flags[root] = (rootFlags & ~COLOR_MASK) | GRAY_BITS;
       trialSum += rc[root]!;
-      // MarkGray(root): list a node just grayed, subtract one count per edge out of it, and do the
+      // MarkGray(root): subtract one count per edge out of a gray node, and gray, list and do the
       // same for every node it reaches that is not gray yet. A buffered node not yet gray waits
       // for its own turn as a root (see the departures).
       let top = 0;
       let id = root;
       for (;;) {
-        if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
-        grayList[grayCount++] = id;
         for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
           const target = siteTarget[s]! & SITE_TARGET_MASK;
           const count = rc[target]! - 1;
@@ -138,6 +148,8 @@ export class CycleCollector {
           } else if ((f & BUFFERED) === 0) {
             flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
             trialSum += count;
+            if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
+            grayList[grayCount++] = target;
             if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
             stack[top++] = target;
           }
@@ -146,24 +158,25 @@ export class CycleCollector {
         id = stack[--top]!;
       }
     }
+    this.rootCount = rootCount;
     this.grayCount = grayCount;
     return trialSum;
   }
 
   /**
-   * ScanRoots, with CollectRoots and CollectWhite in the same pass over the gray list (every root
-   * is on it). Each node is scanned in list order (scan), leaves the buffer, and moves to the
-   * front of the list if it is white at that moment. A later scanBlack may still restore one of
-   * those (an edge from a live node reached it), so the front holds every garbage node, each
-   * once, and possibly some black ones, which the batch free skips; their number is returned.
-   * Post: no gray node is left and no node is buffered.
+   * ScanRoots over one list of gray nodes, with CollectRoots and CollectWhite in the same pass.
+   * Each node is scanned in list order (scan), leaves the buffer, and moves to the front of the
+   * list if it is white at that moment. A later scanBlack (from this list or the next) may still
+   * restore one of those (an edge from a live node reached it), so the front holds every garbage
+   * node of the list, each once, and possibly some black ones, which the batch free skips; their
+   * number is returned. Post, once both lists are scanned: no gray node is left and no node is
+   * buffered.
    */
-  private scanRoots(): number {
-    const { grayList, grayCount } = this;
+  private scanRoots(list: Int32Array, count: number): number {
     const { flags, rc } = this.graph.nodes;
     let white = 0;
-    for (let i = 0; i < grayCount; i++) {
-      const id = grayList[i]!;
+    for (let i = 0; i < count; i++) {
+      const id = list[i]!;
       // Scan(id), written out for the common case: a gray node still counted from outside is live
       // (scanBlack); at zero it turns white. A node an earlier scanBlack reached is black already.
       let f = flags[id]!;
@@ -177,7 +190,7 @@ export class CycleCollector {
       }
       f &= ~BUFFERED;
       flags[id] = f;
-      if ((f & COLOR_MASK) === WHITE_BITS) grayList[white++] = id;
+      if ((f & COLOR_MASK) === WHITE_BITS) list[white++] = id;
     }
     return white;
   }

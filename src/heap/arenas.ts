@@ -36,9 +36,17 @@ export class Arena {
     this.allocator.free(block);
   }
 
-  /** Frees blocks[0 .. count) together (neighbours merge first); returns the bytes freed. */
-  freeMany(blocks: Int32Array, count: number): number {
-    return this.allocator.freeMany(blocks, count);
+  /**
+   * Marks a block for freeMarked: the allocator's freeMany split in two, so that a caller that
+   * lists the blocks in a pass of its own marks them in that pass.
+   */
+  markForFree(block: number): void {
+    this.allocator.markForFree(block);
+  }
+
+  /** Frees blocks[0 .. count), each marked by markForFree; returns the bytes freed. */
+  freeMarked(blocks: Int32Array, count: number): number {
+    return this.allocator.freeMarked(blocks, count);
   }
 
   loc(block: number): number {

@@ -142,6 +142,25 @@ export class BlockAllocator {
       }
       this.#setState(block, PENDING);
     }
+    return this.freeMarked(blocks, count);
+  }
+
+  /**
+   * The first half of freeMany, one block at a time, for a caller that lists the blocks in a pass
+   * of its own (the collector's batch free): the block is marked to be freed by freeMarked. A
+   * block that is not used (or listed twice) fails before anything changes for it; the blocks
+   * marked before it stay marked, so the caller must not go on with that batch. O(1).
+   */
+  markForFree(block: number): void {
+    if (!this.isUsed(block)) assert(false, `block ${block} must be a used block, listed once, to be freed`);
+    this.#setState(block, PENDING);
+  }
+
+  /**
+   * The second half of freeMany: frees blocks[0 .. count), each marked by markForFree, merging
+   * runs of neighbours as freeMany describes; returns the bytes freed. O(count).
+   */
+  freeMarked(blocks: Int32Array, count: number): number {
     const offsetState = this.#offsetState;
     const nextPhys = this.#nextPhys;
     let freed = 0;

@@ -150,7 +150,8 @@ export class HeapGraph {
    */
   reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number): void {
     const { nodes, sites, arenas, log } = this;
-    const { flags, firstOut, block, names, liveByClass } = nodes;
+    const { code, data } = arenas;
+    const { flags, firstOut, block, names, link, liveByClass } = nodes;
     const { nextOut } = sites;
     let dataBatch = this.dataBatch;
     let codeCount = 0;
@@ -170,9 +171,9 @@ export class HeapGraph {
       freed++;
       liveByClass[f & CLASS_MASK]!--;
       const kind = f & KIND_MASK;
+      // firstOut is left as it is: nothing reads it on a freed id, and allocate resets it.
       const first = firstOut[id]!;
       if (first !== NONE) {
-        firstOut[id] = NONE;
         if (kind === STUB) this.forgetStub(id, first);
         let last = first;
         for (let site = first; site !== NONE; site = nextOut[site]!) {
@@ -189,34 +190,42 @@ export class HeapGraph {
         if (siteTail === NONE) siteTail = last;
       }
       if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
+      // Each block is marked for the arena's batch free as it is listed.
       if (kind === FUNCTION) {
-        garbage[codeCount++] = block[id]!;
-        symbolsForgotten++;
         if ((f & LAZY) !== 0) nodes.byTrampoline.delete(this.addressOf(id));
+        const codeBlock = block[id]!;
+        code.markForFree(codeBlock);
+        garbage[codeCount++] = codeBlock;
+        symbolsForgotten++;
       } else if (kind === GLOBAL || kind === STUB) {
         if (dataCount + 2 > dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
+        const dataBlock = kind === STUB ? nodes.slotOf(id) : block[id]!;
+        data.markForFree(dataBlock);
+        dataBatch[dataCount++] = dataBlock;
         if (kind === STUB) {
-          garbage[codeCount++] = block[id]!;
-          dataBatch[dataCount++] = nodes.slotOf(id);
+          const codeBlock = block[id]!;
+          code.markForFree(codeBlock);
+          garbage[codeCount++] = codeBlock;
           if ((f & EXTERN) !== 0) nodes.externalStubs.delete(names[id]!);
         } else {
-          dataBatch[dataCount++] = block[id]!;
           symbolsForgotten++;
         }
       } else {
-        garbage[codeCount++] = block[id]!;
+        const codeBlock = block[id]!;
+        code.markForFree(codeBlock);
+        garbage[codeCount++] = codeBlock;
       }
       // The id goes on the chain of freed ids (nodes.releaseChain: flags cleared, name let go).
       flags[id] = 0;
       names[id] = '';
-      nodes.link[id] = idHead;
+      link[id] = idHead;
       idHead = id;
       if (idTail === NONE) idTail = id;
     }
     if (siteHead !== NONE) sites.freeChain(siteHead, siteTail, sitesFreed);
     if (idHead !== NONE) nodes.releaseChain(idHead, idTail);
     nodes.symbols.forgetMany(symbolsForgotten);
-    const bytes = arenas.code.freeMany(garbage, codeCount) + arenas.data.freeMany(dataBatch, dataCount);
+    const bytes = code.freeMarked(garbage, codeCount) + data.freeMarked(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
     this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;

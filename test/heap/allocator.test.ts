@@ -116,6 +116,28 @@ describe('freeing a batch (freeMany)', () => {
   });
 });
 
+describe('freeing a batch in two halves (markForFree, freeMarked)', () => {
+  test('blocks marked one at a time free as freeMany frees them, runs apart included', () => {
+    const [allocator, [a, b, c, d, e, f]] = filled(7, 16);
+    // Two runs (a b c and e f), listed with the head of the first run first: that run is absorbed
+    // at once, and the second is still found once the first is done.
+    const listed = Int32Array.from([a!, f!, c!, b!, e!]);
+    for (const block of listed) allocator.markForFree(block);
+    expect(allocator.freeMarked(listed, listed.length)).toBe(80);
+    expect([allocator.freeBlocks, allocator.usedBlocks, allocator.isUsed(d!)]).toEqual([2, 2, true]);
+    expect([allocator.usedBytes, allocator.freeBytes]).toEqual([32, 80]);
+    expectSound(allocator);
+  });
+
+  test('a block that is not used, or marked twice, is refused', () => {
+    const [allocator, [a, b]] = filled(4, 16);
+    allocator.free(b!);
+    expect(() => allocator.markForFree(b!)).toThrow(/block .* must be a used block/);
+    allocator.markForFree(a!);
+    expect(() => allocator.markForFree(a!)).toThrow(/listed once/);
+  });
+});
+
 describe('splitting', () => {
   test('the tail beyond a request becomes a free block', () => {
     const allocator = new BlockAllocator(1024);
