@@ -73,13 +73,13 @@ export class CycleCollector {
     if (trialSum === 0) {
       // Every gray node's trial count is zero: nothing is counted from outside, so scan would
       // whiten both lists and restore nothing. The lists are the garbage as they stand.
-      graph.reclaimGarbage(roots, rootCount, GRAY_BITS);
-      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS);
+      graph.reclaimGarbage(roots, rootCount, GRAY_BITS, true);
+      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS, true);
     } else {
       const whiteRoots = this.scanRoots(roots, rootCount);
       const whiteOthers = this.scanRoots(grayList, grayCount);
-      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS);
-      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS);
+      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS, false);
+      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS, false);
     }
     graph.candidates.clear();
     this.releaseScratch();

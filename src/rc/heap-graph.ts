@@ -140,7 +140,9 @@ export class HeapGraph {
    * (white after scan; gray when markRoots found the whole gray list garbage and scan was
    * skipped) as one batch, in one pass over the list, and uses the list's front for the code
    * blocks it returns (the list is consumed). A listed node of another color (the collector
-   * restored it after listing it) is skipped. Pre: a listed node may still be flagged buffered
+   * restored it after listing it) is skipped. `closed` says that no site out of the garbage
+   * reaches a survivor (scan was skipped: everything the gray nodes reach is gray), so no target
+   * needs to be looked at. Pre: a listed node may still be flagged buffered
    * only if the buffer is cleared next; trial deletion has already taken away the count of every
    * edge out of the garbage (so no count changes here), and every site into a garbage node comes
    * from garbage. Post: the garbage nodes and their sites are freed; a site into a survivor is
@@ -148,7 +150,7 @@ export class HeapGraph {
    * firstIn is reset when the id is handed out again). Blocks go back to the arenas together, so
    * neighbours merge before any free list is touched.
    */
-  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number): void {
+  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closed: boolean): void {
     const { nodes, sites, arenas, log } = this;
     const { code, data } = arenas;
     const { flags, firstOut, block, names, link, liveByClass } = nodes;
@@ -176,14 +178,23 @@ export class HeapGraph {
       if (first !== NONE) {
         if (kind === STUB) this.forgetStub(id, first);
         let last = first;
-        for (let site = first; site !== NONE; site = nextOut[site]!) {
-          const target = sites.targetOf(site);
-          // Freed garbage reads as not alive, garbage still to come by its color: neither in-list is kept.
-          const targetFlags = flags[target]!;
-          if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
-          sites.clear(site);
-          last = site;
-          sitesFreed++;
+        if (closed) {
+          // Every target is garbage of this batch: no in-list is kept, no target is read.
+          for (let site = first; site !== NONE; site = nextOut[site]!) {
+            sites.clear(site);
+            last = site;
+            sitesFreed++;
+          }
+        } else {
+          for (let site = first; site !== NONE; site = nextOut[site]!) {
+            const target = sites.targetOf(site);
+            // Freed garbage reads as not alive, garbage still to come by its color: neither in-list is kept.
+            const targetFlags = flags[target]!;
+            if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
+            sites.clear(site);
+            last = site;
+            sitesFreed++;
+          }
         }
         nextOut[last] = siteHead;
         siteHead = first;
