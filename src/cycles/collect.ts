@@ -96,8 +96,8 @@ export class CycleCollector {
    * MarkRoots, with MarkGray run from each root in the same loop. Post: every live buffered node
    * is a root, gray and packed to the front of the buffer (rootCount of them); every other node
    * they reach is gray and on the gray list; the count of every edge out of a gray node is
-   * subtracted once; DEAD entries have left the buffer (roots leave it in scanRoots). Returns the
-   * sum of the gray nodes' trial counts.
+   * subtracted once; DEAD entries have left the buffer (roots leave it in scanRoots, or in the
+   * batch free when scan is skipped). Returns the sum of the gray nodes' trial counts.
    *
    * MarkGray is written out here rather than called per root: with many small garbage cycles (a
    * module of mutually recursive pairs) most roots gray only themselves, and a call that reloads

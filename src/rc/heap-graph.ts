@@ -15,7 +15,7 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
+  ALIVE, BUFFERED, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
   NONE, PURPLE_BITS, STUB, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
@@ -153,89 +153,57 @@ export class HeapGraph {
   reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closed: boolean): void {
     const { nodes, sites, arenas, log } = this;
     const { code, data } = arenas;
-    const { flags, firstOut, block, names, link, liveByClass } = nodes;
+    const { flags, firstOut, block } = nodes;
     const { nextOut } = sites;
     let dataBatch = this.dataBatch;
     let codeCount = 0;
     let dataCount = 0;
     let freed = 0;
-    let symbolsForgotten = 0;
-    // The freed ids and sites, each chained as they are passed and handed back whole at the end.
-    let idHead = NONE;
-    let idTail = NONE;
-    let siteHead = NONE;
-    let siteTail = NONE;
-    let sitesFreed = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
       const f = flags[id]!;
       if ((f & COLOR_MASK) !== garbageColor) continue;
       freed++;
-      liveByClass[f & CLASS_MASK]!--;
+      nodes.dropLive(id);
       const kind = f & KIND_MASK;
       // firstOut is left as it is: nothing reads it on a freed id, and allocate resets it.
       const first = firstOut[id]!;
       if (first !== NONE) {
         if (kind === STUB) this.forgetStub(id, first);
         let last = first;
-        if (closed) {
-          // Every target is garbage of this batch: no in-list is kept, no target is read.
-          for (let site = first; site !== NONE; site = nextOut[site]!) {
-            sites.clear(site);
-            last = site;
-            sitesFreed++;
-          }
-        } else {
-          for (let site = first; site !== NONE; site = nextOut[site]!) {
+        let sitesFreed = 0;
+        for (let site = first; site !== NONE; site = nextOut[site]!) {
+          // Closed garbage: every target is garbage of this batch, so no target is read. Otherwise
+          // freed garbage reads as not alive, garbage still to come by its color: neither in-list
+          // is kept.
+          if (!closed) {
             const target = sites.targetOf(site);
-            // Freed garbage reads as not alive, garbage still to come by its color: neither in-list is kept.
             const targetFlags = flags[target]!;
             if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
-            sites.clear(site);
-            last = site;
-            sitesFreed++;
           }
+          sites.clear(site);
+          last = site;
+          sitesFreed++;
         }
-        nextOut[last] = siteHead;
-        siteHead = first;
-        if (siteTail === NONE) siteTail = last;
+        sites.freeChain(first, last, sitesFreed);
       }
       if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
-      // Each block is marked for the arena's batch free as it is listed.
-      if (kind === FUNCTION) {
-        if ((f & LAZY) !== 0) nodes.byTrampoline.delete(this.addressOf(id));
-        const codeBlock = block[id]!;
-        code.markForFree(codeBlock);
-        garbage[codeCount++] = codeBlock;
-        symbolsForgotten++;
-      } else if (kind === GLOBAL || kind === STUB) {
-        if (dataCount + 2 > dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
+      this.forgetNames(id, kind);
+      // Each block is marked for the arena's batch free as it is listed: a global's block and a
+      // stub's pointer slot in the data arena, every other block (a stub's code too) in the code arena.
+      if (kind === GLOBAL || kind === STUB) {
+        if (dataCount === dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
         const dataBlock = kind === STUB ? nodes.slotOf(id) : block[id]!;
         data.markForFree(dataBlock);
         dataBatch[dataCount++] = dataBlock;
-        if (kind === STUB) {
-          const codeBlock = block[id]!;
-          code.markForFree(codeBlock);
-          garbage[codeCount++] = codeBlock;
-          if ((f & EXTERN) !== 0) nodes.externalStubs.delete(names[id]!);
-        } else {
-          symbolsForgotten++;
-        }
-      } else {
+      }
+      if (kind !== GLOBAL) {
         const codeBlock = block[id]!;
         code.markForFree(codeBlock);
         garbage[codeCount++] = codeBlock;
       }
-      // The id goes on the chain of freed ids (nodes.releaseChain: flags cleared, name let go).
-      flags[id] = 0;
-      names[id] = '';
-      link[id] = idHead;
-      idHead = id;
-      if (idTail === NONE) idTail = id;
+      nodes.releaseId(id);
     }
-    if (siteHead !== NONE) sites.freeChain(siteHead, siteTail, sitesFreed);
-    if (idHead !== NONE) nodes.releaseChain(idHead, idTail);
-    nodes.symbols.forgetMany(symbolsForgotten);
     const bytes = code.freeMarked(garbage, codeCount) + data.freeMarked(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
     this.freed.cycles.nodes += freed;

@@ -139,15 +139,6 @@ export class NodeTable {
     this.freeTop = id;
   }
 
-  /**
-   * Returns a batch of ids to the free stack at once. Pre: they are chained from head to tail
-   * through `link`, and each is already as releaseId leaves it (flags 0, name '').
-   */
-  releaseChain(head: number, tail: number): void {
-    this.link[tail] = this.freeTop;
-    this.freeTop = head;
-  }
-
   kindOf(id: number): number {
     return this.flags[id]! & KIND_MASK;
   }

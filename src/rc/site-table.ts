@@ -27,8 +27,7 @@ const TARGET_BITS = 27;
 export const SITE_TARGET_MASK = (1 << TARGET_BITS) - 1;
 const KIND_SHIFT = TARGET_BITS;
 const KIND_MASK = 0b111;
-/** Set in a site's packed target word when its addend sits in the side map. */
-export const SITE_CUSTOM_ADDEND = 1 << 30;
+const CUSTOM_ADDEND = 1 << 30;
 
 export const SITE_RECORD_BYTES = 5 * 4;
 
@@ -60,7 +59,7 @@ export class SiteTable {
     }
     let word = target | (kindId << KIND_SHIFT);
     if (addend !== usualAddend) {
-      word |= SITE_CUSTOM_ADDEND;
+      word |= CUSTOM_ADDEND;
       this.addends.set(site, addend);
     }
     this.target[site] = word;
@@ -79,7 +78,7 @@ export class SiteTable {
 
   /** The first half of freeing a site: it no longer names a target. freeChain finishes it. */
   clear(site: number): void {
-    if ((this.target[site]! & SITE_CUSTOM_ADDEND) !== 0) this.addends.delete(site);
+    if ((this.target[site]! & CUSTOM_ADDEND) !== 0) this.addends.delete(site);
     this.target[site] = NONE;
   }
 
@@ -100,7 +99,7 @@ export class SiteTable {
     return (this.target[site]! >>> KIND_SHIFT) & KIND_MASK;
   }
   addendOf(site: number, usualAddend: number): number {
-    return (this.target[site]! & SITE_CUSTOM_ADDEND) !== 0 ? this.addends.get(site)! : usualAddend;
+    return (this.target[site]! & CUSTOM_ADDEND) !== 0 ? this.addends.get(site)! : usualAddend;
   }
   isFree(site: number): boolean {
     return this.target[site] === NONE;

@@ -42,11 +42,6 @@ export class SymbolIndex {
     this.stale++;
   }
 
-  /** `count` nodes reclaimed together (a collection's batch): their entries turn stale. */
-  forgetMany(count: number): void {
-    this.stale += count;
-  }
-
   /**
    * Drops the stale entries once they outnumber the valid ones. Call after a batch of frees. The
    * valid entries are copied into a new map rather than the stale ones deleted from the old: there
