@@ -40,7 +40,11 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
 
   const inCount = new Int32Array(nodes.idLimit);
   const sources = siteSources(graph);
+  const freeSites = sites.freeSites();
+  if (freeSites === null) problems.push('the free site chains loop or name a site out of range');
+  const isFree = (site: number): boolean => freeSites !== null && freeSites[site] === 1;
   let outTotal = 0;
+  let customAddends = 0;
   const byClass = new Int32Array(nodes.liveByClass.length);
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
@@ -57,10 +61,11 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     const spans: [number, number][] = [];
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
       outTotal++;
-      if (sites.isFree(s)) {
+      if (isFree(s)) {
         problems.push(`${name} lists freed site ${s}`);
         break;
       }
+      if (sites.hasCustomAddend(s)) customAddends++;
       const target = sites.targetOf(s);
       const kindInfo = arch.kinds[sites.kindOf(s)]!;
       const loc = sites.loc[s]!;
@@ -95,7 +100,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     let prev = NONE;
     for (let s = nodes.firstIn[id]!; s !== NONE; s = sites.nextIn[s]!) {
       if (sites.prevIn[s] !== prev) problems.push(`${nodes.nameOf(id)}: incoming site ${s} has a broken back link`);
-      if (sites.isFree(s) || sites.targetOf(s) !== id) problems.push(`${nodes.nameOf(id)}: incoming site ${s} does not target it`);
+      if (isFree(s) || sites.targetOf(s) !== id) problems.push(`${nodes.nameOf(id)}: incoming site ${s} does not target it`);
       if (sources[s] === NONE) problems.push(`${nodes.nameOf(id)}: incoming site ${s} belongs to no live node`);
       prev = s;
       if (++count > sites.idLimit) {
@@ -110,6 +115,16 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     }
   }
   if (outTotal !== sites.count) problems.push(`the site table counts ${sites.count} sites, nodes list ${outTotal}`);
+  if (customAddends !== sites.customAddendCount) {
+    problems.push(`the addend side map holds ${sites.customAddendCount} entries for ${customAddends} live sites with custom addends`);
+  }
+  if (freeSites !== null) {
+    let free = 0;
+    for (let s = 0; s < freeSites.length; s++) free += freeSites[s]!;
+    if (free + sites.count !== sites.idLimit) {
+      problems.push(`the free site chains hold ${free} sites, but ${sites.idLimit - sites.count} of ${sites.idLimit} sites are free`);
+    }
+  }
   // The live count is the sum of these, so checking each class checks it too.
   for (let c = 0; c < byClass.length; c++) {
     if (byClass[c] !== nodes.liveByClass[c]) {

@@ -123,6 +123,28 @@ describe('regressions', () => {
   });
 });
 
+describe('closed garbage frees its outgoing lists whole', () => {
+  test('sites with custom addends still leave the side map, and the free sites are reused', () => {
+    // Pairs whose calls carry a custom addend: the whole graph is garbage (scan is skipped), but
+    // the lists must be walked so that the side map forgets their addends; verify counts it.
+    const heap = newHeap();
+    const unit = (prefix: string) => ({
+      functions: Array.from({ length: 40 }, (_, i) => ({ name: `${prefix}${i}`, ...asm().movRax(`${prefix}${i ^ 1}`, { via: 'body', addend: 8 }).call(`${prefix}${i ^ 1}`).ret().build() })),
+    });
+    heap.define(unit('f')).free();
+    const metadata = heap.stats().metadata.bytes;
+    expect(heap.collectCycles().freed).toBe(40);
+    heap.verify();
+    heap.define(pairs(40, 'u')).free();
+    expect(heap.collectCycles().freed).toBe(40);
+    heap.verify();
+    heap.define(unit('g')).free();
+    expect(heap.stats().metadata.bytes).toBe(metadata);
+    expect(heap.collectCycles().freed).toBe(40);
+    heap.verify();
+  });
+});
+
 describe('the batch takes only what is still white', () => {
   test('a candidate whitened by scan and restored by a later live candidate stays, with exact counts', () => {
     // a <-> b; a is buffered first and held only by b's call, so scan whitens it; b, buffered

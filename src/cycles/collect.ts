@@ -46,7 +46,7 @@
 // node that was reachable only through garbage cycles from a candidate is freed; every count is
 // exact again.
 
-import type { HeapGraph } from '../rc/heap-graph.js';
+import { OPEN_GARBAGE, type HeapGraph } from '../rc/heap-graph.js';
 import { SITE_TARGET_MASK } from '../rc/site-table.js';
 import { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, growI32, NONE, WHITE_BITS } from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
@@ -58,6 +58,9 @@ export class CycleCollector {
   private grayCount = 0;
   /** Live roots, packed to the front of the candidate buffer by markRoots. */
   private rootCount = 0;
+  /** Sites out of the roots, and out of the other gray nodes, as markRoots walked them. */
+  private rootSites = 0;
+  private graySites = 0;
 
   constructor(private readonly graph: HeapGraph) {}
 
@@ -73,13 +76,13 @@ export class CycleCollector {
     if (trialSum === 0) {
       // Every gray node's trial count is zero: nothing is counted from outside, so scan would
       // whiten both lists and restore nothing. The lists are the garbage as they stand.
-      graph.reclaimGarbage(roots, rootCount, GRAY_BITS, true);
-      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS, true);
+      graph.reclaimGarbage(roots, rootCount, GRAY_BITS, this.rootSites);
+      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS, this.graySites);
     } else {
       const whiteRoots = this.scanRoots(roots, rootCount);
       const whiteOthers = this.scanRoots(grayList, grayCount);
-      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS, false);
-      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS, false);
+      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS, OPEN_GARBAGE);
+      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS, OPEN_GARBAGE);
     }
     graph.candidates.clear();
     this.releaseScratch();
@@ -97,7 +100,9 @@ export class CycleCollector {
    * is a root, gray and packed to the front of the buffer (rootCount of them); every other node
    * they reach is gray and on the gray list; the count of every edge out of a gray node is
    * subtracted once; DEAD entries have left the buffer (roots leave it in scanRoots, or in the
-   * batch free when scan is skipped). Returns the sum of the gray nodes' trial counts.
+   * batch free when scan is skipped); rootSites and graySites count the sites out of the roots and
+   * out of the other gray nodes (the batch free of closed garbage frees them unread). Returns the
+   * sum of the gray nodes' trial counts.
    *
    * MarkGray is written out here rather than called per root: with many small garbage cycles (a
    * module of mutually recursive pairs) most roots gray only themselves, and a call that reloads
@@ -117,6 +122,8 @@ export class CycleCollector {
     // when it turns gray, and each later edge into it takes one away. A node still waiting for its
     // turn as a root adds its count then, edges already subtracted.
     let trialSum = 0;
+    let rootSites = 0;
+    let graySites = 0;
     for (let i = 0; i < length; i++) {
       const root = ids[i]!;
       const rootFlags = flags[root]!;
@@ -138,7 +145,9 @@ export class CycleCollector {
       let top = 0;
       let id = root;
       for (;;) {
+        let out = 0;
         for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
+          out++;
           const target = siteTarget[s]! & SITE_TARGET_MASK;
           const count = rc[target]! - 1;
           rc[target] = count;
@@ -154,12 +163,16 @@ export class CycleCollector {
             stack[top++] = target;
           }
         }
+        if (id === root) rootSites += out;
+        else graySites += out;
         if (top === 0) break;
         id = stack[--top]!;
       }
     }
     this.rootCount = rootCount;
     this.grayCount = grayCount;
+    this.rootSites = rootSites;
+    this.graySites = graySites;
     return trialSum;
   }
 

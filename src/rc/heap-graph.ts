@@ -15,12 +15,15 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
+  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
   NONE, PURPLE_BITS, STUB, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 export type ReclaimReason = 'rc' | 'cycles';
+
+/** reclaimGarbage's `closedSites` for garbage that may reach survivors (scan ran). */
+export const OPEN_GARBAGE = -1;
 
 export interface ReclaimedNode {
   name: string;
@@ -140,52 +143,54 @@ export class HeapGraph {
    * (white after scan; gray when markRoots found the whole gray list garbage and scan was
    * skipped) as one batch, in one pass over the list, and uses the list's front for the code
    * blocks it returns (the list is consumed). A listed node of another color (the collector
-   * restored it after listing it) is skipped. `closed` says that no site out of the garbage
-   * reaches a survivor (scan was skipped: everything the gray nodes reach is gray), so no target
-   * needs to be looked at. Pre: a listed node may still be flagged buffered
-   * only if the buffer is cleared next; trial deletion has already taken away the count of every
-   * edge out of the garbage (so no count changes here), and every site into a garbage node comes
-   * from garbage. Post: the garbage nodes and their sites are freed; a site into a survivor is
-   * unlinked from its in-list, a site into garbage is not (that list goes whole, and a freed id's
-   * firstIn is reset when the id is handed out again). Blocks go back to the arenas together, so
-   * neighbours merge before any free list is touched.
+   * restored it after listing it) is skipped.
+   *
+   * `closedSites` is OPEN_GARBAGE, or the number of sites out of the listed nodes when the
+   * garbage is closed under its edges (scan was skipped: everything the gray nodes reach is gray,
+   * and every one of them is listed here or in the other batch). Closed garbage reads no site: no
+   * target needs looking at, and each outgoing list joins the free sites whole.
+   *
+   * Pre: a listed node may still be flagged buffered only if the buffer is cleared next; trial
+   * deletion has already taken away the count of every edge out of the garbage (so no count
+   * changes here), and every site into a garbage node comes from garbage. Post: the garbage
+   * nodes and their sites are freed; a site into a survivor is unlinked from its in-list, a site
+   * into garbage is not (that list goes whole, and a freed id's firstIn is reset when the id is
+   * handed out again). Blocks go back to the arenas together, so neighbours merge before any free
+   * list is touched.
    */
-  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closed: boolean): void {
+  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closedSites: number): void {
     const { nodes, sites, arenas, log } = this;
     const { code, data } = arenas;
     const { flags, firstOut, block } = nodes;
-    const { nextOut } = sites;
+    const closed = closedSites !== OPEN_GARBAGE;
+    // Closed garbage whose sites all have their usual addends frees each outgoing list unread.
+    const listsUnread = closed && !sites.hasCustomAddends;
     let dataBatch = this.dataBatch;
     let codeCount = 0;
     let dataCount = 0;
     let freed = 0;
+    // Live counts leave by runs of one class (a module is mostly functions): a decrement per node
+    // of a shared counter is a chain through memory that the loop would wait on.
+    let runClass = 0;
+    let runLength = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
       const f = flags[id]!;
       if ((f & COLOR_MASK) !== garbageColor) continue;
       freed++;
-      nodes.dropLive(id);
+      if ((f & CLASS_MASK) !== runClass) {
+        nodes.dropLiveOfClass(runClass, runLength);
+        runClass = f & CLASS_MASK;
+        runLength = 0;
+      }
+      runLength++;
       const kind = f & KIND_MASK;
-      // firstOut is left as it is: nothing reads it on a freed id, and allocate resets it.
       const first = firstOut[id]!;
       if (first !== NONE) {
         if (kind === STUB) this.forgetStub(id, first);
-        let last = first;
-        let sitesFreed = 0;
-        for (let site = first; site !== NONE; site = nextOut[site]!) {
-          // Closed garbage: every target is garbage of this batch, so no target is read. Otherwise
-          // freed garbage reads as not alive, garbage still to come by its color: neither in-list
-          // is kept.
-          if (!closed) {
-            const target = sites.targetOf(site);
-            const targetFlags = flags[target]!;
-            if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
-          }
-          sites.clear(site);
-          last = site;
-          sitesFreed++;
-        }
-        sites.freeChain(first, last, sitesFreed);
+        if (listsUnread) sites.freeUsualList(first);
+        else if (closed) sites.freeList(first);
+        else this.freeOpenList(first, garbageColor);
       }
       if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
       this.forgetNames(id, kind);
@@ -204,11 +209,30 @@ export class HeapGraph {
       }
       nodes.releaseId(id);
     }
+    nodes.dropLiveOfClass(runClass, runLength);
+    // Lists freed unread were not counted: the caller counted their sites.
+    if (listsUnread) sites.countFreed(closedSites);
     const bytes = code.freeMarked(garbage, codeCount) + data.freeMarked(dataBatch, dataCount);
     if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
     this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;
     nodes.symbols.compact();
+  }
+
+  /**
+   * Frees the outgoing list of a garbage node that may reach survivors: a site into a live node
+   * not of the garbage color is unlinked from that node's in-list. Freed garbage reads as not
+   * alive and garbage still to come by its color, so neither keeps an in-list.
+   */
+  private freeOpenList(first: number, garbageColor: number): void {
+    const { nodes, sites } = this;
+    const { flags } = nodes;
+    for (let site = first; site !== NONE; site = sites.nextOut[site]!) {
+      const target = sites.targetOf(site);
+      const targetFlags = flags[target]!;
+      if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
+    }
+    sites.freeList(first);
   }
 
   /** The function a stub jumps to (the target of its slot's site), or -1 for an external's stub. */
@@ -220,8 +244,8 @@ export class HeapGraph {
   /** A function's stub is going away (its sites start at firstOut): the function has none now. */
   private forgetStub(id: number, firstOut: number): void {
     if (this.nodes.kindOf(id) !== STUB || firstOut === NONE) return;
-    // In a collection the function may be garbage freed before its stub: its id is on the free
-    // stack then, and `link` is that stack's link, not a stub field.
+    // In a collection the function may be garbage freed before its stub: its id is free then, and
+    // a free id has no stub to forget.
     const fn = this.sites.targetOf(firstOut);
     if (this.nodes.isAlive(fn)) this.nodes.link[fn] = NONE;
   }

@@ -2,7 +2,8 @@
 // typed arrays indexed by node id.
 //
 // One record per node, 25 bytes plus a name reference. Ids are recycled through a free stack,
-// linked through `link` so that it needs no array of its own. An id whose node was reclaimed
+// linked through `firstOut` so that it needs no array of its own: the collector's batch free reads
+// a node's firstOut anyway, so pushing the id writes a line already loaded. An id whose node was reclaimed
 // while it sat in the cycle collector's candidate buffer stays DEAD (reserved) until the buffer
 // lets it go, so the buffer never names a recycled id.
 //
@@ -29,8 +30,8 @@
 //              jumps to is the target of that slot's site, so it is not stored twice
 //            RETIRED: the function it was a body of (retiredFrom)
 //            GLOBAL: -1
-//            a free id: the next free id on the stack
-//  firstOut  head of its outgoing relocation sites; firstIn: head of the sites targeting it
+//  firstOut  head of its outgoing relocation sites; a free id: the next free id on the stack
+//  firstIn   head of the sites targeting it
 
 import { SymbolIndex } from './symbol-index.js';
 
@@ -88,7 +89,7 @@ export class NodeTable {
   /** Lazy functions by trampoline address: how the resolver learns which function was entered. */
   readonly byTrampoline = new Map<number, number>();
 
-  /** Top of the stack of free ids, linked through `link` (a free id has no other use for it). */
+  /** Top of the stack of free ids, linked through `firstOut` (a free id has no sites). */
   private freeTop = NONE;
   /** Ids ever handed out; ids below it are in use, DEAD, or on the free stack. */
   private highWater = 0;
@@ -114,7 +115,7 @@ export class NodeTable {
     let id: number;
     if (this.freeTop !== NONE) {
       id = this.freeTop;
-      this.freeTop = this.link[id]!;
+      this.freeTop = this.firstOut[id]!;
     } else {
       if (this.highWater === this.capacity) this.grow();
       id = this.highWater++;
@@ -135,7 +136,7 @@ export class NodeTable {
   releaseId(id: number): void {
     this.flags[id] = 0;
     this.names[id] = '';
-    this.link[id] = this.freeTop;
+    this.firstOut[id] = this.freeTop;
     this.freeTop = id;
   }
 
@@ -168,6 +169,11 @@ export class NodeTable {
     this.liveByClass[this.flags[id]! & CLASS_MASK]!--;
   }
 
+  /** `count` nodes of one class (flags & CLASS_MASK) stop holding memory, as dropLive. */
+  dropLiveOfClass(nodeClass: number, count: number): void {
+    this.liveByClass[nodeClass]! -= count;
+  }
+
   /** A function's stub, or -1. */
   stubOf(fn: number): number {
     return this.link[fn]!;
@@ -198,7 +204,7 @@ export class NodeTable {
    */
   countFreeIds(): number {
     let count = 0;
-    for (let id = this.freeTop; id !== NONE; id = this.link[id]!) {
+    for (let id = this.freeTop; id !== NONE; id = this.firstOut[id]!) {
       if (id < 0 || id >= this.highWater || this.flags[id] !== 0 || ++count > this.highWater) return -1;
     }
     return count;

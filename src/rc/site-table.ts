@@ -19,6 +19,12 @@
 //  +----+--------+-----------+--------------------+
 //
 // 20 bytes per site: target 4, loc 4, nextOut 4, nextIn 4, prevIn 4.
+//
+// Free sites form a list of chains. Each chain is linked through nextOut and ends in NONE, so a
+// node's whole outgoing list becomes one chain as it stands, in O(1) and without reading a site
+// of it; the chains are linked through the nextIn of their first site (a free site is on no
+// incoming list). Only the head chain's first site holds a valid link: allocating that site moves
+// the link to the next one. A free site's other fields mean nothing.
 
 import { growI32, NONE } from './node-table.js';
 
@@ -42,9 +48,9 @@ export class SiteTable {
   nextIn = new Int32Array(0);
   prevIn = new Int32Array(0);
   /** Addends that differ from their type's usual addend, by site id. */
-  readonly addends = new Map<number, number>();
+  private readonly addends = new Map<number, number>();
 
-  /** Head of the free list, threaded through nextOut. */
+  /** First site of the first free chain (see the header), or NONE. */
   private freeHead = NONE;
   private highWater = 0;
   count = 0;
@@ -52,7 +58,13 @@ export class SiteTable {
   allocate(target: number, kindId: number, loc: number, addend: number, usualAddend: number): number {
     let site = this.freeHead;
     if (site !== NONE) {
-      this.freeHead = this.nextOut[site]!;
+      const next = this.nextOut[site]!;
+      if (next !== NONE) {
+        this.nextIn[next] = this.nextIn[site]!;
+        this.freeHead = next;
+      } else {
+        this.freeHead = this.nextIn[site]!;
+      }
     } else {
       if (this.highWater === this.target.length) this.grow();
       site = this.highWater++;
@@ -69,27 +81,70 @@ export class SiteTable {
     return site;
   }
 
+  /** Frees one site: a chain of its own. */
   free(site: number): void {
-    this.clear(site);
-    this.nextOut[site] = this.freeHead;
-    this.freeHead = site;
+    this.forgetAddend(site);
+    this.nextOut[site] = NONE;
+    this.pushChain(site);
     this.count--;
   }
 
-  /** The first half of freeing a site: it no longer names a target. freeChain finishes it. */
-  clear(site: number): void {
-    if ((this.target[site]! & CUSTOM_ADDEND) !== 0) this.addends.delete(site);
-    this.target[site] = NONE;
+  /**
+   * Frees a whole outgoing list (chained through nextOut, ending in NONE) without reading a site
+   * of it, in O(1). Pre: no site has a custom addend (hasCustomAddends is false). The caller knows
+   * how many sites its lists held, and takes them off the count with countFreed.
+   */
+  freeUsualList(first: number): void {
+    this.pushChain(first);
+  }
+
+  /** `count` sites freed by freeUsualList leave the count of live sites. */
+  countFreed(count: number): void {
+    this.count -= count;
   }
 
   /**
-   * Frees a whole outgoing list at once: `count` sites from first to last through nextOut, each
-   * already cleared. The list becomes the front of the free list as it is.
+   * Frees a whole outgoing list, walking it to drop the addends of its sites from the side map;
+   * returns how many sites it held. O(its sites).
    */
-  freeChain(first: number, last: number, count: number): void {
-    this.nextOut[last] = this.freeHead;
-    this.freeHead = first;
+  freeList(first: number): number {
+    let count = 0;
+    for (let site = first; site !== NONE; site = this.nextOut[site]!) {
+      this.forgetAddend(site);
+      count++;
+    }
+    this.pushChain(first);
     this.count -= count;
+    return count;
+  }
+
+  /** Whether any live site has an addend its type does not usually have (the side map is not empty). */
+  get hasCustomAddends(): boolean {
+    return this.addends.size > 0;
+  }
+
+  /**
+   * For verify(): a mark per site id ever handed out, 1 for a free site; or null when the free
+   * chains do not hold distinct sites (a loop, or an id out of range). O(sites).
+   */
+  freeSites(): Uint8Array | null {
+    const free = new Uint8Array(this.highWater);
+    for (let chain = this.freeHead; chain !== NONE; chain = this.nextIn[chain]!) {
+      for (let site = chain; site !== NONE; site = this.nextOut[site]!) {
+        if (site < 0 || site >= this.highWater || free[site] !== 0) return null;
+        free[site] = 1;
+      }
+    }
+    return free;
+  }
+
+  private pushChain(first: number): void {
+    this.nextIn[first] = this.freeHead;
+    this.freeHead = first;
+  }
+
+  private forgetAddend(site: number): void {
+    if (this.hasCustomAddend(site)) this.addends.delete(site);
   }
 
   targetOf(site: number): number {
@@ -98,13 +153,16 @@ export class SiteTable {
   kindOf(site: number): number {
     return (this.target[site]! >>> KIND_SHIFT) & KIND_MASK;
   }
+  hasCustomAddend(site: number): boolean {
+    return (this.target[site]! & CUSTOM_ADDEND) !== 0;
+  }
+  /** Entries of the addend side map, for verify(): one per live site with a custom addend. */
+  get customAddendCount(): number {
+    return this.addends.size;
+  }
   addendOf(site: number, usualAddend: number): number {
     return (this.target[site]! & CUSTOM_ADDEND) !== 0 ? this.addends.get(site)! : usualAddend;
   }
-  isFree(site: number): boolean {
-    return this.target[site] === NONE;
-  }
-
   /** Ids ever handed out (free ones included). */
   get idLimit(): number {
     return this.highWater;
