@@ -36,17 +36,14 @@ export class Arena {
     this.allocator.free(block);
   }
 
-  /**
-   * Marks a block for freeMarked: the allocator's freeMany split in two, so that a caller that
-   * lists the blocks in a pass of its own marks them in that pass.
-   */
-  markForFree(block: number): void {
-    this.allocator.markForFree(block);
+  /** Frees a block as one of a batch: see BlockAllocator.freeInBatch. */
+  freeInBatch(block: number): void {
+    this.allocator.freeInBatch(block);
   }
 
-  /** Frees blocks[0 .. count), each marked by markForFree; returns the bytes freed. */
-  freeMarked(blocks: Int32Array, count: number): number {
-    return this.allocator.freeMarked(blocks, count);
+  /** Ends a batch of frees; returns the bytes it freed. */
+  finishBatch(): number {
+    return this.allocator.finishBatch();
   }
 
   loc(block: number): number {

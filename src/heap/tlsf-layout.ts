@@ -34,7 +34,7 @@ export const RECYCLED = 0;
 export const USED = 1;
 /** Free: in exactly one size-class list, never next to another free block. */
 export const FREE = 2;
-/** Between markForFree and freeMarked only: a used block about to be merged with its run of neighbours. */
+/** Inside a batch of frees only: the head of the open run, about to absorb the blocks after it. */
 export const PENDING = 3;
 
 // Size classes, for a size of at least SMALL_SIZE bytes (f = floor(log2 size)):

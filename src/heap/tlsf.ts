@@ -57,6 +57,14 @@ export class BlockAllocator {
   #freeBytes = 0;
   #usedBlocks = 0;
   #freeBlocks = 0;
+  /** The open run of a batch of frees (see freeInBatch): first and last block, or NONE. */
+  #runHead = NONE;
+  #runTail = NONE;
+  /** Blocks the open run holds, and bytes of the free gaps it absorbed (counted free already). */
+  #runBlocks = 0;
+  #runGapBytes = 0;
+  /** Bytes the runs of this batch freed so far. */
+  #batchBytes = 0;
 
   /** Manages [0, capacity), which starts as one free block (none when capacity is 0). */
   constructor(capacity: number) {
@@ -127,96 +135,80 @@ export class BlockAllocator {
   }
 
   /**
-   * Frees blocks[0 .. count) at once and returns the bytes freed. A run of listed blocks that are
-   * physical neighbours, or separated only by a free block (the padding that alignment leaves
-   * between code blocks), merges into one block before it is listed, so freeing a whole module's
-   * code costs one list insertion per run instead of two merges per block. O(count).
-   * Pre: the blocks are distinct and used (checked before anything changes).
+   * Frees a used block as one of a batch (the collector frees a module's code so), in O(1). The
+   * block joins the run of blocks the batch freed just before it when it is their right physical
+   * neighbour, or lies just past a free gap there (the padding alignment leaves between code
+   * blocks). Otherwise that run is closed (merged into one block with its free neighbours, and
+   * listed) and a new run starts at this block. A module freed in the order it was placed is one
+   * run: one list insertion for all its blocks, where freeing them one by one costs two merges per
+   * block, and each block's record is touched once. Blocks in any other order free as free() does.
+   * Pre: nothing else allocates or frees in this allocator until finishBatch. A block that is not
+   * used, or is listed twice, is refused before it changes (the blocks before it stay freed).
    */
-  freeMany(blocks: Int32Array, count: number): number {
-    for (let i = 0; i < count; i++) {
-      const block = blocks[i]!;
-      if (!this.isUsed(block)) {
-        for (let j = 0; j < i; j++) this.#setState(blocks[j]!, USED);
-        assert(false, `block ${block} must be a used block, listed once, to be freed`);
-      }
-      this.#setState(block, PENDING);
-    }
-    return this.freeMarked(blocks, count);
-  }
-
-  /**
-   * The first half of freeMany, one block at a time, for a caller that lists the blocks in a pass
-   * of its own (the collector's batch free): the block is marked to be freed by freeMarked. A
-   * block that is not used (or listed twice) fails before anything changes for it; the blocks
-   * marked before it stay marked, so the caller must not go on with that batch. O(1).
-   */
-  markForFree(block: number): void {
+  freeInBatch(block: number): void {
+    // The run's head is PENDING and the blocks it absorbed RECYCLED, so a block listed twice fails.
     if (!this.isUsed(block)) assert(false, `block ${block} must be a used block, listed once, to be freed`);
+    const tail = this.#runTail;
+    if (tail !== NONE) {
+      let left = this.#prevPhys[block]!;
+      if (left !== tail && left !== NONE && this.#stateOf(left) === FREE && this.#prevPhys[left] === tail) {
+        // A free gap between the run and the block: the run absorbs it (its bytes were free already).
+        this.#unlinkFree(left);
+        this.#runGapBytes += this.sizeOf(left);
+        this.#freeBlocks -= 1;
+        this.#offsetState[left] = RECYCLED;
+        left = tail;
+      }
+      if (left === tail) {
+        // Absorbed as it is passed: its id joins the recycled stack with the run's when it closes.
+        this.#offsetState[block] = RECYCLED;
+        this.#runTail = block;
+        this.#runBlocks++;
+        return;
+      }
+      this.#closeRun();
+    }
     this.#setState(block, PENDING);
+    this.#runHead = block;
+    this.#runTail = block;
+    this.#runBlocks = 1;
+    this.#runGapBytes = 0;
   }
 
-  /**
-   * The second half of freeMany: frees blocks[0 .. count), each marked by markForFree, merging
-   * runs of neighbours as freeMany describes; returns the bytes freed. O(count).
-   */
-  freeMarked(blocks: Int32Array, count: number): number {
-    const offsetState = this.#offsetState;
-    const nextPhys = this.#nextPhys;
-    let freed = 0;
-    // Listed blocks not yet absorbed by a run: once none is left, the rest of the list is skipped
-    // (a module freed whole is usually one run, found at its first block).
-    let pending = count;
-    for (let i = 0; i < count && pending > 0; i++) {
-      const head = blocks[i]!;
-      // Already absorbed by its run's head, or not the head: the head absorbs it when its turn comes.
-      if ((offsetState[head]! & STATE_MASK) !== PENDING || this.#pendingBefore(head)) continue;
-      // Walk the run: listed blocks, and free gaps with a listed block after them. Each one walked
-      // is recycled as it is passed (its nextPhys link is kept: the run stays chained).
-      let blocksInRun = 1;
-      let last = head;
-      let next = nextPhys[head]!;
-      while (next !== NONE) {
-        const state = offsetState[next]! & STATE_MASK;
-        if (state === FREE) {
-          // A gap: absorbed only when a listed block follows it; otherwise #coalesce merges it.
-          const after = nextPhys[next]!;
-          if (after === NONE || (offsetState[after]! & STATE_MASK) !== PENDING) break;
-          freed -= this.sizeOf(next);
-          this.#unlinkFree(next);
-          this.#freeBlocks -= 1;
-        } else if (state === PENDING) {
-          blocksInRun++;
-        } else {
-          break;
-        }
-        offsetState[next] = RECYCLED;
-        last = next;
-        next = nextPhys[next]!;
-      }
-      if (last !== head) {
-        // The absorbed ids, nextPhys[head] .. last, are chained through nextPhys: push them whole.
-        const first = nextPhys[head]!;
-        nextPhys[head] = next;
-        if (next !== NONE) this.#prevPhys[next] = head;
-        nextPhys[last] = this.#recycled;
-        this.#recycled = first;
-      }
-      freed += this.sizeOf(head);
-      pending -= blocksInRun;
-      this.#usedBlocks -= blocksInRun;
-      this.#coalesce(head);
-    }
-    this.#usedBytes -= freed;
-    this.#freeBytes += freed;
+  /** Closes the batch's last run. Returns the bytes the batch freed; the next batch starts at zero. */
+  finishBatch(): number {
+    this.#closeRun();
+    const freed = this.#batchBytes;
+    this.#batchBytes = 0;
     return freed;
   }
 
-  /** A listed block lies just below, or just below the free gap below: this is not a run head. */
-  #pendingBefore(block: number): boolean {
-    let left = this.#prevPhys[block]!;
-    if (left !== NONE && this.#stateOf(left) === FREE) left = this.#prevPhys[left]!;
-    return left !== NONE && this.#stateOf(left) === PENDING;
+  /**
+   * Merges the open run into its head, lists it with its free neighbours, and counts it. The ids
+   * from the head's next to the tail are physical neighbours, chained through nextPhys already:
+   * they join the recycled stack as they are.
+   */
+  #closeRun(): void {
+    const head = this.#runHead;
+    if (head === NONE) return;
+    const tail = this.#runTail;
+    if (tail !== head) {
+      const nextPhys = this.#nextPhys;
+      const first = nextPhys[head]!;
+      const next = nextPhys[tail]!;
+      nextPhys[head] = next;
+      if (next !== NONE) this.#prevPhys[next] = head;
+      nextPhys[tail] = this.#recycled;
+      this.#recycled = first;
+    }
+    const freed = this.sizeOf(head) - this.#runGapBytes;
+    this.#usedBytes -= freed;
+    this.#freeBytes += freed;
+    this.#usedBlocks -= this.#runBlocks;
+    this.#batchBytes += freed;
+    this.#coalesce(head);
+    this.#runHead = NONE;
+    this.#runTail = NONE;
   }
 
   /** Merges a block that is leaving use with its free neighbours and lists the result. */

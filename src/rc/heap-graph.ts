@@ -44,8 +44,6 @@ export class HeapGraph {
   log: ReclaimedNode[] | null = null;
 
   private work = new Int32Array(64);
-  /** reclaimGarbage's data-arena blocks (globals and stub slots): scratch between collections. */
-  private dataBatch = new Int32Array(0);
 
   constructor(readonly arenas: Arenas) {}
 
@@ -141,9 +139,8 @@ export class HeapGraph {
   /**
    * For the collector: reclaims the nodes of garbage[0 .. count) whose color is `garbageColor`
    * (white after scan; gray when markRoots found the whole gray list garbage and scan was
-   * skipped) as one batch, in one pass over the list, and uses the list's front for the code
-   * blocks it returns (the list is consumed). A listed node of another color (the collector
-   * restored it after listing it) is skipped.
+   * skipped) as one batch, in one pass over the list. A listed node of another color (the
+   * collector restored it after listing it) is skipped.
    *
    * `closedSites` is OPEN_GARBAGE, or the number of sites out of the listed nodes when the
    * garbage is closed under its edges (scan was skipped: everything the gray nodes reach is gray,
@@ -155,8 +152,8 @@ export class HeapGraph {
    * changes here), and every site into a garbage node comes from garbage. Post: the garbage
    * nodes and their sites are freed; a site into a survivor is unlinked from its in-list, a site
    * into garbage is not (that list goes whole, and a freed id's firstIn is reset when the id is
-   * handed out again). Blocks go back to the arenas together, so neighbours merge before any free
-   * list is touched.
+   * handed out again). Blocks go back to the arenas as one batch each, so a run of neighbours is
+   * merged before any free list is touched.
    */
   reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closedSites: number): void {
     const { nodes, sites, arenas, log } = this;
@@ -165,9 +162,6 @@ export class HeapGraph {
     const closed = closedSites !== OPEN_GARBAGE;
     // Closed garbage whose sites all have their usual addends frees each outgoing list unread.
     const listsUnread = closed && !sites.hasCustomAddends;
-    let dataBatch = this.dataBatch;
-    let codeCount = 0;
-    let dataCount = 0;
     let freed = 0;
     // Live counts leave by runs of one class (a module is mostly functions): a decrement per node
     // of a shared counter is a chain through memory that the loop would wait on.
@@ -194,26 +188,17 @@ export class HeapGraph {
       }
       if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
       this.forgetNames(id, kind);
-      // Each block is marked for the arena's batch free as it is listed: a global's block and a
-      // stub's pointer slot in the data arena, every other block (a stub's code too) in the code arena.
-      if (kind === GLOBAL || kind === STUB) {
-        if (dataCount === dataBatch.length) dataBatch = this.dataBatch = growI32(dataBatch, Math.max(64, dataCount * 2));
-        const dataBlock = kind === STUB ? nodes.slotOf(id) : block[id]!;
-        data.markForFree(dataBlock);
-        dataBatch[dataCount++] = dataBlock;
-      }
-      if (kind !== GLOBAL) {
-        const codeBlock = block[id]!;
-        code.markForFree(codeBlock);
-        garbage[codeCount++] = codeBlock;
-      }
+      // Each block is freed in its arena's batch as it is listed: a global's block and a stub's
+      // pointer slot in the data arena, every other block (a stub's code too) in the code arena.
+      if (kind === GLOBAL) data.freeInBatch(block[id]!);
+      else code.freeInBatch(block[id]!);
+      if (kind === STUB) data.freeInBatch(nodes.slotOf(id));
       nodes.releaseId(id);
     }
     nodes.dropLiveOfClass(runClass, runLength);
     // Lists freed unread were not counted: the caller counted their sites.
     if (listsUnread) sites.countFreed(closedSites);
-    const bytes = code.freeMarked(garbage, codeCount) + data.freeMarked(dataBatch, dataCount);
-    if (dataBatch.length > 1 << 16) this.dataBatch = new Int32Array(0);
+    const bytes = code.finishBatch() + data.finishBatch();
     this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;
     nodes.symbols.compact();

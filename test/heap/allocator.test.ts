@@ -83,58 +83,66 @@ describe('coalescing on free', () => {
   });
 });
 
-describe('freeing a batch (freeMany)', () => {
-  test('neighbours listed in any order merge into one free block, with the free ones around them', () => {
+/** Frees the blocks as one batch, in the order given; returns the bytes the batch freed. */
+function freeBatch(allocator: BlockAllocator, blocks: readonly number[]): number {
+  for (const block of blocks) allocator.freeInBatch(block);
+  return allocator.finishBatch();
+}
+
+describe('freeing a batch (freeInBatch, finishBatch)', () => {
+  test('neighbours freed in placement order merge into one run, with the free blocks around it', () => {
     const [allocator, [a, b, c, d, e, f]] = filled(7, 16);
     allocator.free(a!);
-    const freed = allocator.freeMany(Int32Array.from([d!, b!, c!]), 3);
-    expect(freed).toBe(48);
+    expect(freeBatch(allocator, [b!, c!, d!])).toBe(48);
     expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 64, 3]);
-    allocator.freeMany(Int32Array.from([f!]), 1);
+    expect(freeBatch(allocator, [f!])).toBe(16);
     expect([allocator.freeBlocks, allocator.usedBlocks]).toEqual([2, 2]);
     expect(allocator.isUsed(e!)).toBe(true);
     expectSound(allocator);
   });
 
-  test('a free gap between listed blocks joins their run; one at the edge merges at the end', () => {
+  test('a free gap just past the run joins it; a gap past the last block merges when the run closes', () => {
     const [allocator, [a, b, c, d, e]] = filled(6, 16);
     allocator.free(b!);
     allocator.free(d!);
-    expect(allocator.freeMany(Int32Array.from([e!, c!, a!]), 3)).toBe(48);
+    expect(freeBatch(allocator, [a!, c!, e!])).toBe(48);
     expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 80, 1]);
     expect([allocator.usedBytes, allocator.freeBytes]).toEqual([16, 80]);
     expectSound(allocator);
   });
 
-  test('a block that is not used, or listed twice, is refused before anything changes', () => {
-    const [allocator, [a, b]] = filled(4, 16);
-    allocator.free(b!);
-    expect(() => allocator.freeMany(Int32Array.from([a!, b!]), 2)).toThrow(/block .* must be a used block/);
-    expect(() => allocator.freeMany(Int32Array.from([a!, a!]), 2)).toThrow(/listed once/);
-    expect([allocator.usedBlocks, allocator.isUsed(a!)]).toEqual([3, true]);
-    expectSound(allocator);
-  });
-});
-
-describe('freeing a batch in two halves (markForFree, freeMarked)', () => {
-  test('blocks marked one at a time free as freeMany frees them, runs apart included', () => {
+  test('blocks out of order close runs, and each closed run still merges with its freed neighbours', () => {
     const [allocator, [a, b, c, d, e, f]] = filled(7, 16);
-    // Two runs (a b c and e f), listed with the head of the first run first: that run is absorbed
-    // at once, and the second is still found once the first is done.
-    const listed = Int32Array.from([a!, f!, c!, b!, e!]);
-    for (const block of listed) allocator.markForFree(block);
-    expect(allocator.freeMarked(listed, listed.length)).toBe(80);
+    // Runs: [c], [a b], [f], [e]; a b then merges with c, and e with f, as each run closes.
+    expect(freeBatch(allocator, [c!, a!, b!, f!, e!])).toBe(80);
     expect([allocator.freeBlocks, allocator.usedBlocks, allocator.isUsed(d!)]).toEqual([2, 2, true]);
     expect([allocator.usedBytes, allocator.freeBytes]).toEqual([32, 80]);
     expectSound(allocator);
   });
 
-  test('a block that is not used, or marked twice, is refused', () => {
-    const [allocator, [a, b]] = filled(4, 16);
+  test('ids absorbed by a run are recycled, and the next batch counts its bytes from zero', () => {
+    const [allocator, ids] = filled(8, 16);
+    expect(freeBatch(allocator, ids)).toBe(128);
+    expect([allocator.freeBlocks, allocator.usedBlocks, allocator.metadataBytes()]).toEqual([1, 0, allocator.metadataBytesPerBlock()]);
+    const again = Array.from({ length: 8 }, () => allocator.allocate(16, GRANULE));
+    expect(new Set(again).size).toBe(8);
+    expect(Math.max(...again)).toBeLessThan(8);
+    expect(freeBatch(allocator, again.slice(0, 2))).toBe(32);
+    expectSound(allocator);
+  });
+
+  test('a block that is not used, or listed twice, is refused before it changes', () => {
+    const [allocator, [a, b, c, d]] = filled(4, 16);
     allocator.free(b!);
-    expect(() => allocator.markForFree(b!)).toThrow(/block .* must be a used block/);
-    allocator.markForFree(a!);
-    expect(() => allocator.markForFree(a!)).toThrow(/listed once/);
+    expect(() => allocator.freeInBatch(b!)).toThrow(/block .* must be a used block/);
+    allocator.freeInBatch(a!);
+    expect(() => allocator.freeInBatch(a!)).toThrow(/listed once/); // the open run's head
+    allocator.freeInBatch(c!);
+    allocator.freeInBatch(d!);
+    expect(() => allocator.freeInBatch(d!)).toThrow(/listed once/); // absorbed by the run
+    expect(allocator.finishBatch()).toBe(48);
+    expect(allocator.usedBlocks).toBe(0);
+    expectSound(allocator);
   });
 });
 

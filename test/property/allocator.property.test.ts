@@ -20,7 +20,7 @@ interface Interval {
 type Step =
   | { readonly kind: 'allocate'; readonly size: number; readonly align: number }
   | { readonly kind: 'free'; readonly pick: number }
-  | { readonly kind: 'freeMany'; readonly picks: readonly number[] };
+  | { readonly kind: 'freeBatch'; readonly picks: readonly number[]; readonly inPlacementOrder: boolean };
 
 /** The free gaps between live intervals, in address order. */
 function gapsOf(capacity: number, live: readonly Interval[]): [number, number][] {
@@ -84,7 +84,10 @@ const alignArb = fc.integer({ min: 0, max: 12 }).map((log2) => 2 ** log2);
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('allocate'), size: sizeArb, align: alignArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('free'), pick: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('freeMany'), picks: fc.array(fc.nat(), { maxLength: 12 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('freeBatch'), picks: fc.array(fc.nat(), { maxLength: 12 }), inPlacementOrder: fc.boolean() }),
+  },
 );
 
 /** Runs the steps against allocator and model, checking every law after each one. */
@@ -97,15 +100,17 @@ function runSteps(allocator: BlockAllocator, live: Interval[], steps: readonly S
       const [gone] = live.splice(step.pick % live.length, 1);
       allocator.free(gone!.id);
       expect(allocator.isUsed(gone!.id)).toBe(false);
-    } else if (step.kind === 'freeMany') {
-      // A batch in any order, neighbours or not: the same result as freeing them one by one.
+    } else if (step.kind === 'freeBatch') {
+      // A batch in any order, neighbours or not: the same result as freeing them one by one. In
+      // placement order (as a module's code is freed) neighbours and the gaps between them form runs.
       const batch: Interval[] = [];
       for (const pick of step.picks) {
         if (live.length === 0) break;
         batch.push(...live.splice(pick % live.length, 1));
       }
-      const ids = Int32Array.from(batch, (block) => block.id);
-      const freed = allocator.freeMany(ids, ids.length);
+      if (step.inPlacementOrder) batch.sort((x, y) => x.offset - y.offset);
+      for (const block of batch) allocator.freeInBatch(block.id);
+      const freed = allocator.finishBatch();
       expect(freed).toBe(batch.reduce((sum, block) => sum + block.size, 0));
       for (const block of batch) expect(allocator.isUsed(block.id)).toBe(false);
     } else {
