@@ -184,7 +184,7 @@ export class CodeHeap implements HandleOwner {
       const old: OldBody = { block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: false };
       const size = graph.arenas.code.sizeOf(old.block);
       nodes.block[fn] = block;
-      nodes.firstOut[fn] = NONE;
+      nodes.setFirstOut(fn, NONE);
       nodes.setLazy(fn, true);
       this.#patches += patched;
       this.#events.patch(handle.name, patched, from, to);

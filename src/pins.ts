@@ -56,7 +56,7 @@ export class Bodies {
     if (hold !== undefined || (kept && !old.wasLazy)) {
       const counts = (hold?.pins ?? 0) + (kept ? 1 : 0);
       const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
-      nodes.firstOut[retired] = old.firstOut;
+      nodes.setFirstOut(retired, old.firstOut);
       nodes.link[retired] = fn;
       nodes.rc[retired] = counts;
       nodes.roots[retired] = counts;

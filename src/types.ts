@@ -87,7 +87,11 @@ export interface CollectionResult {
   freed: number;
   /** Bytes of code and data returned to the arenas by this call. */
   bytes: number;
-  /** Nodes the collector looked at. */
+  /**
+   * Nodes the collector traversed (every node trial deletion grayed), plus the leaves it freed
+   * with the garbage. A leaf (a node with no references of its own) is never traversed: an edge
+   * into one it does not free only counts it down, as a free by counting would.
+   */
   visited: number;
   /** Candidates in the buffer when the collection started. */
   candidates: number;

@@ -4,6 +4,7 @@
 //  - the allocators are sound (tlsf-verify) and their used blocks are exactly the blocks live
 //    nodes own (bodies, trampolines, stub code, globals, pointer slots) plus the resolver slot;
 //  - rc(n) = sites targeting n + roots(n), and every live node has rc > 0;
+//  - a live node is flagged green exactly when it has no outgoing sites;
 //  - every site lies inside its source's bytes, sites of one node do not overlap, and it is on
 //    its target's incoming list exactly once, with consistent links;
 //  - every site's bytes decode to S + A (- P) for its target's current address;
@@ -56,6 +57,9 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     if (kind === STUB) own(arenas.data, nodes.slotOf(id), `${name}'s slot`);
     if (nodes.rc[id]! <= 0) problems.push(`${name} is alive with rc ${nodes.rc[id]}`);
     if (nodes.roots[id]! < 0) problems.push(`${name} has ${nodes.roots[id]} roots`);
+    if (nodes.isGreen(id) !== (nodes.firstOut[id] === NONE)) {
+      problems.push(`${name} is ${nodes.isGreen(id) ? '' : 'not '}flagged green but has ${nodes.firstOut[id] === NONE ? 'no' : 'outgoing'} sites`);
+    }
     checkNode(graph, stubs, bodies, id, problems);
     // Outgoing sites: inside the source, non-overlapping, encoding their target's address.
     const spans: [number, number][] = [];

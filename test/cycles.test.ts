@@ -447,6 +447,81 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
   });
 });
 
+describe('leaves (nodes with no references of their own) are never traversed', () => {
+  test('garbage calling a live leaf: the leaf is not visited, its count drops by exactly the garbage\'s calls', () => {
+    const freedBy: string[] = [];
+    const heap = newHeap({ observer: { free: (e) => freedBy.push(`${e.name} by ${e.by}`) } });
+    const helper = heap.define({ functions: [{ name: 'helper', ...leaf() }] });
+    heap.define({
+      functions: ['a', 'b', 'c'].map((name, i, ring) => ({ name, ...calls(ring[(i + 1) % 3]!, 'helper', 'helper') })),
+    }).free();
+    expect(rcOf(heap, 'helper')).toBe(7);
+    const result = collect(heap);
+    expect(result).toMatchObject({ freed: 3, visited: 3, candidates: 3 });
+    expect(rcOf(heap, 'helper')).toBe(1);
+    expect(freedBy).toEqual(['a by cycles', 'b by cycles', 'c by cycles']);
+    helper.free();
+    heap.verify();
+    expect(heap.stats().nodes.total).toBe(0);
+  });
+
+  test('a leaf only the garbage held goes with it, by the collector, visited and counted in freed', () => {
+    const freedBy: string[] = [];
+    const heap = newHeap({ observer: { free: (e) => freedBy.push(`${e.name} by ${e.by}`) } });
+    // The table is a candidate still held by a handle, so scan runs: leaves are released on that path too.
+    const unit = heap.define({
+      functions: [{ name: 'a', ...calls('b', 'leafA') }, { name: 'b', ...asm().call('a').leaRax('leafB').ret().build() }, { name: 'leafA', ...leaf() }],
+      globals: [{ name: 'leafB', size: 8 }, { name: 'table', ...quads(8, [{ offset: 0, symbol: 'leafB' }]) }],
+    });
+    const table = heap.lookup('table');
+    unit.free();
+    const result = collect(heap);
+    // Freed: a, b and leafA; leafB is held by the table. Visited: the three candidates, and leafA.
+    expect(result).toMatchObject({ freed: 3, visited: 4 });
+    expect(freedBy.sort()).toEqual(['a by cycles', 'b by cycles', 'leafA by cycles']);
+    expect(rcOf(heap, 'leafB')).toBe(1);
+    expect(heap.stats().freedByCycles.nodes).toBe(3);
+    table.free();
+    heap.verify();
+    expect(heap.stats().nodes.total).toBe(0);
+    expect(heap.stats().freedByRc.nodes).toBe(2); // table, then leafB
+  });
+
+  test('a live cycle that calls a leaf, beside garbage that calls it too: scan restores the cycle, the leaf keeps its exact count', () => {
+    const heap = newHeap();
+    const live = heap.define({ functions: [{ name: 'p', ...calls('q', 'L') }, { name: 'q', ...calls('p', 'L') }, { name: 'L', ...leaf() }] });
+    const p = heap.lookup('p');
+    live.free();
+    heap.define({ functions: [{ name: 'x', ...calls('y', 'L') }, { name: 'y', ...calls('x', 'L') }] }).free();
+    expect(rcOf(heap, 'L')).toBe(4);
+    const result = collect(heap);
+    expect(result.freed).toBe(2);
+    expect(rcOf(heap, 'L')).toBe(2);
+    expect(rcOf(heap, 'p')).toBe(2);
+    p.free();
+    expect(collect(heap).freed).toBe(3);
+    expect(heap.stats().nodes.total).toBe(0);
+  });
+
+  test('a candidate that lost every reference of its own since it was buffered leaves the buffer', () => {
+    const heap = newHeap();
+    const unit = heap.define({ functions: [{ name: 'f', ...calls('g') }, { name: 'g', ...calls('f') }] });
+    const f = heap.lookup('f');
+    unit.get('f').free(); // f: 2 -> 1... held by f's handle and g's call
+    unit.get('g').free(); // g: held only by f's call now, buffered
+    heap.redefine(f, leaf()); // f's call to g goes: g reaches zero, and g's call to f goes with it
+    heap.verify();
+    expect(heap.node('g')).toBeUndefined();
+    expect(heap.stats().candidates).toBe(2); // f (now a leaf) and the dead g
+    const result = collect(heap);
+    expect(result).toMatchObject({ freed: 0, visited: 0 });
+    expect(rcOf(heap, 'f')).toBe(1);
+    f.free();
+    heap.verify();
+    expect(heap.stats().nodes.total).toBe(0);
+  });
+});
+
 describe('the collection result (types.ts CollectionResult)', () => {
   test('freed counts nodes only the garbage held; bytes matches usedBytes; candidates is the buffer at the start, dead entries included', () => {
     const heap = newHeap();

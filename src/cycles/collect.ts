@@ -32,6 +32,13 @@
 //    (a node's count includes every edge into it), so a sum of zero means no gray node is counted
 //    from outside: all of them are garbage, and scan, which would only whiten them, is skipped.
 //    That is the usual case of a module unloaded whole.
+//  - Green nodes (leaves: no outgoing sites) are never grayed. The paper marks acyclic objects
+//    green by type and never buffers them; here markGray and scanBlack also skip every edge into
+//    one, so a leaf's count stays real through the collection, and the batch free releases the
+//    edges from garbage into leaves as counting does (a leaf only garbage held is freed with it).
+//    The runtime helpers, external stubs and constant data that every function may reference are
+//    never visited, and garbage that reaches only itself and leaves still skips scan. A root that
+//    turned green after it was buffered (a new body without relocations) just leaves the buffer.
 //  - Increment does not recolor a node black (it would cost a write on every new edge). A
 //    buffered node is therefore always purple when markRoots sees it, and at worst a live
 //    candidate is scanned and found live.
@@ -48,7 +55,7 @@
 
 import { OPEN_GARBAGE, type HeapGraph } from '../rc/heap-graph.js';
 import { SITE_TARGET_MASK } from '../rc/site-table.js';
-import { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, growI32, NONE, WHITE_BITS } from '../rc/node-table.js';
+import { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, GREEN, growI32, NONE, WHITE_BITS } from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
 
 export class CycleCollector {
@@ -61,6 +68,8 @@ export class CycleCollector {
   /** Sites out of the roots, and out of the other gray nodes, as markRoots walked them. */
   private rootSites = 0;
   private graySites = 0;
+  /** Sites from gray nodes into green ones (leaves), which markGray did not count down. */
+  private greenSites = 0;
 
   constructor(private readonly graph: HeapGraph) {}
 
@@ -73,23 +82,27 @@ export class CycleCollector {
     const before = { ...graph.freed.cycles };
     const trialSum = this.markRoots();
     const { rootCount, grayList, grayCount } = this;
+    // Leaves only the garbage held, freed with it: the collector visits them as it frees them.
+    let leaves = 0;
     if (trialSum === 0) {
       // Every gray node's trial count is zero: nothing is counted from outside, so scan would
-      // whiten both lists and restore nothing. The lists are the garbage as they stand.
-      graph.reclaimGarbage(roots, rootCount, GRAY_BITS, this.rootSites);
-      graph.reclaimGarbage(grayList, grayCount, GRAY_BITS, this.graySites);
+      // whiten both lists and restore nothing. The lists are the garbage as they stand, closed
+      // under their edges unless some reach leaves.
+      const closed = this.greenSites === 0;
+      leaves += graph.reclaimGarbage(roots, rootCount, GRAY_BITS, closed ? this.rootSites : OPEN_GARBAGE);
+      leaves += graph.reclaimGarbage(grayList, grayCount, GRAY_BITS, closed ? this.graySites : OPEN_GARBAGE);
     } else {
       const whiteRoots = this.scanRoots(roots, rootCount);
       const whiteOthers = this.scanRoots(grayList, grayCount);
-      graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS, OPEN_GARBAGE);
-      graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS, OPEN_GARBAGE);
+      leaves += graph.reclaimGarbage(roots, whiteRoots, WHITE_BITS, OPEN_GARBAGE);
+      leaves += graph.reclaimGarbage(grayList, whiteOthers, WHITE_BITS, OPEN_GARBAGE);
     }
     graph.candidates.clear();
     this.releaseScratch();
     return {
       freed: graph.freed.cycles.nodes - before.nodes,
       bytes: graph.freed.cycles.bytes - before.bytes,
-      visited: rootCount + grayCount,
+      visited: rootCount + grayCount + leaves,
       candidates,
       ms: performance.now() - start,
     };
@@ -124,6 +137,7 @@ export class CycleCollector {
     let trialSum = 0;
     let rootSites = 0;
     let graySites = 0;
+    let greenSites = 0;
     for (let i = 0; i < length; i++) {
       const root = ids[i]!;
       const rootFlags = flags[root]!;
@@ -131,6 +145,12 @@ export class CycleCollector {
         // DEAD: reclaimed by counting while buffered. Its id is free from now on.
         flags[root] = rootFlags & ~BUFFERED;
         nodes.releaseId(root);
+        continue;
+      }
+      if ((rootFlags & GREEN) !== 0) {
+        // It lost its sites since it was buffered (a new body with no relocations): a node with
+        // no edges is on no cycle. It leaves the buffer, and its count stays real.
+        flags[root] = rootFlags & ~(BUFFERED | COLOR_MASK);
         continue;
       }
       // Purple: markGray never grays a buffered node, so its turn is its first visit. Its trial
@@ -149,9 +169,14 @@ export class CycleCollector {
         for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
           out++;
           const target = siteTarget[s]! & SITE_TARGET_MASK;
+          const f = flags[target]!;
+          if ((f & GREEN) !== 0) {
+            // A leaf is on no cycle: its count is left real (see the departures).
+            greenSites++;
+            continue;
+          }
           const count = rc[target]! - 1;
           rc[target] = count;
-          const f = flags[target]!;
           if ((f & COLOR_MASK) === GRAY_BITS) {
             trialSum--;
           } else if ((f & BUFFERED) === 0) {
@@ -173,6 +198,7 @@ export class CycleCollector {
     this.grayCount = grayCount;
     this.rootSites = rootSites;
     this.graySites = graySites;
+    this.greenSites = greenSites;
     return trialSum;
   }
 
@@ -219,8 +245,10 @@ export class CycleCollector {
       const id = this.stack[--top]!;
       for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
         const target = sites.targetOf(s);
-        rc[target]!++;
         const f = flags[target]!;
+        // markGray left a leaf's count real.
+        if ((f & GREEN) !== 0) continue;
+        rc[target]!++;
         if ((f & COLOR_MASK) !== BLACK_BITS) {
           flags[target] = (f & ~COLOR_MASK) | BLACK_BITS;
           top = this.push(top, target);

@@ -165,7 +165,7 @@ export function commit(plan: Plan, ctx: LinkContext): { oldBodies: (OldBody | un
     patched += backpatch(graph, arch, fn, node.address - graph.addressOf(fn), dyingBody(graph, fn, ctx.bodyHeld(fn)));
     oldBodies.push({ block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: nodes.isLazy(fn) });
     nodes.block[fn] = node.block;
-    nodes.firstOut[fn] = NONE;
+    nodes.setFirstOut(fn, NONE);
     nodes.setLazy(fn, false);
   }
   for (const stub of plan.stubs) {

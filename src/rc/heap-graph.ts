@@ -15,7 +15,7 @@
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
 import {
-  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
+  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
   NONE, PURPLE_BITS, STUB, growI32,
 } from './node-table.js';
 import { SiteTable } from './site-table.js';
@@ -81,7 +81,7 @@ export class HeapGraph {
     const { nodes, sites } = this;
     const site = sites.allocate(target, kindId, loc, addend, usualAddend);
     sites.nextOut[site] = nodes.firstOut[source]!;
-    nodes.firstOut[source] = site;
+    nodes.setFirstOut(source, site);
     const head = nodes.firstIn[target]!;
     sites.nextIn[site] = head;
     sites.prevIn[site] = NONE;
@@ -96,25 +96,32 @@ export class HeapGraph {
    * target loses one count, and targets reaching zero are reclaimed, iteratively.
    */
   dropSites(firstOut: number): void {
-    this.drain(this.dropList(firstOut, 0));
+    this.drain(this.dropList(firstOut, 0), 'rc');
   }
 
   /** Nodes reachable from `id` whose count reaches zero are reclaimed, without recursion. */
   private reclaimFrom(id: number): void {
     this.work[0] = id;
-    this.drain(1);
+    this.drain(1, 'rc');
   }
 
-  private drain(top: number): void {
+  /**
+   * Reclaims the nodes on the worklist, and every node whose count their sites take to zero;
+   * returns how many. `by`: counting, or the collector (a leaf only garbage held goes with it).
+   */
+  private drain(top: number, by: ReclaimReason): number {
+    let freed = 0;
     while (top > 0) {
       const id = this.work[--top]!;
       const firstOut = this.nodes.firstOut[id]!;
       this.nodes.firstOut[id] = NONE;
       this.forgetStub(id, firstOut);
-      this.freeNode(id);
+      this.freeNode(id, by);
+      freed++;
       top = this.dropList(firstOut, top);
     }
     this.nodes.symbols.compact();
+    return freed;
   }
 
   /** Unlinks and frees the sites of a list; pushes targets that reach zero onto the worklist. */
@@ -153,9 +160,10 @@ export class HeapGraph {
    * nodes and their sites are freed; a site into a survivor is unlinked from its in-list, a site
    * into garbage is not (that list goes whole, and a freed id's firstIn is reset when the id is
    * handed out again). Blocks go back to the arenas as one batch each, so a run of neighbours is
-   * merged before any free list is touched.
+   * merged before any free list is touched. Returns how many leaves the garbage alone held, freed
+   * with it (see freeOpenList).
    */
-  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closedSites: number): void {
+  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closedSites: number): number {
     const { nodes, sites, arenas, log } = this;
     const { code, data } = arenas;
     const { flags, firstOut, block } = nodes;
@@ -167,6 +175,8 @@ export class HeapGraph {
     // of a shared counter is a chain through memory that the loop would wait on.
     let runClass = 0;
     let runLength = 0;
+    // Leaves whose count the garbage took to zero, on the worklist (see freeOpenList).
+    let leaves = 0;
     for (let i = 0; i < count; i++) {
       const id = garbage[i]!;
       const f = flags[id]!;
@@ -182,9 +192,9 @@ export class HeapGraph {
       const first = firstOut[id]!;
       if (first !== NONE) {
         if (kind === STUB) this.forgetStub(id, first);
-        if (listsUnread) sites.freeUsualList(first);
+        if (listsUnread) sites.freeListUnread(first);
         else if (closed) sites.freeList(first);
-        else this.freeOpenList(first, garbageColor);
+        else leaves = this.freeOpenList(first, garbageColor, leaves);
       }
       if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
       this.forgetNames(id, kind);
@@ -199,25 +209,41 @@ export class HeapGraph {
     // Lists freed unread were not counted: the caller counted their sites.
     if (listsUnread) sites.countFreed(closedSites);
     const bytes = code.finishBatch() + data.finishBatch();
+    // Leaves only the garbage held go with it, once its blocks are back.
+    const leavesFreed = leaves > 0 ? this.drain(leaves, 'cycles') : 0;
     this.freed.cycles.nodes += freed;
     this.freed.cycles.bytes += bytes;
     nodes.symbols.compact();
+    return leavesFreed;
   }
 
   /**
-   * Frees the outgoing list of a garbage node that may reach survivors: a site into a live node
-   * not of the garbage color is unlinked from that node's in-list. Freed garbage reads as not
-   * alive and garbage still to come by its color, so neither keeps an in-list.
+   * Frees the outgoing list of a garbage node that may reach survivors, in one walk, and returns
+   * the worklist's new top. A site into a leaf (GREEN) releases its count as counting does, since
+   * markGray left it real: a leaf at zero goes on the worklist, to be reclaimed once the batch is
+   * done. A site into any other live node not of the garbage color is unlinked from its in-list
+   * (markGray took its count, and scanBlack, its source being garbage, did not give it back).
+   * Freed garbage reads as not alive, garbage still to come by its color: neither keeps an in-list.
    */
-  private freeOpenList(first: number, garbageColor: number): void {
+  private freeOpenList(first: number, garbageColor: number, top: number): number {
     const { nodes, sites } = this;
-    const { flags } = nodes;
+    const { flags, rc } = nodes;
+    let count = 0;
     for (let site = first; site !== NONE; site = sites.nextOut[site]!) {
+      count++;
+      sites.clearAddend(site);
       const target = sites.targetOf(site);
       const targetFlags = flags[target]!;
-      if ((targetFlags & ALIVE) !== 0 && (targetFlags & COLOR_MASK) !== garbageColor) this.unlinkIn(site, target);
+      if ((targetFlags & ALIVE) === 0 || (targetFlags & COLOR_MASK) === garbageColor) continue;
+      this.unlinkIn(site, target);
+      if ((targetFlags & GREEN) !== 0 && --rc[target]! === 0) {
+        if (top === this.work.length) this.work = growI32(this.work, top * 2);
+        this.work[top++] = target;
+      }
     }
-    sites.freeList(first);
+    sites.freeListUnread(first);
+    sites.countFreed(count);
+    return top;
   }
 
   /** The function a stub jumps to (the target of its slot's site), or -1 for an external's stub. */
@@ -246,12 +272,11 @@ export class HeapGraph {
 
   /** PossibleRoot: buffer a node that may now head a garbage cycle. Green nodes are skipped. */
   private possibleRoot(id: number): void {
-    const { nodes } = this;
-    if (nodes.firstOut[id] === NONE) return;
     // One read of the flags and at most one write: a node released again and again (a hot
     // function's handle taken and dropped) is already buffered and purple, and costs no store.
-    const { flags } = nodes;
+    const { flags } = this.nodes;
     const f = flags[id]!;
+    if ((f & GREEN) !== 0) return;
     const purple = (f & ~COLOR_MASK) | PURPLE_BITS;
     if ((f & BUFFERED) === 0) {
       flags[id] = purple | BUFFERED;
@@ -262,18 +287,18 @@ export class HeapGraph {
   }
 
   /** Returns a node's blocks and names to the heap. Pre: rc is 0 and its sites are detached. */
-  private freeNode(id: number): void {
+  private freeNode(id: number, by: ReclaimReason): void {
     const { nodes, arenas } = this;
     const kind = nodes.kindOf(id);
     const block = nodes.block[id]!;
     const arena = this.arenaOf(id);
     const size = this.bytesOf(id);
-    if (this.log !== null) this.logReclaim(id, arena.addressOf(block), size, 'rc');
+    if (this.log !== null) this.logReclaim(id, arena.addressOf(block), size, by);
     this.forgetNames(id, kind);
     arena.free(block);
     if (kind === STUB) arenas.data.free(nodes.slotOf(id));
-    this.freed.rc.nodes++;
-    this.freed.rc.bytes += size;
+    this.freed[by].nodes++;
+    this.freed[by].bytes += size;
     nodes.dropLive(id);
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;

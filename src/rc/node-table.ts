@@ -1,18 +1,18 @@
 // The node table: every function, global, stub and retired body of the heap, as a struct of
 // typed arrays indexed by node id.
 //
-// One record per node, 25 bytes plus a name reference. Ids are recycled through a free stack,
+// One record per node, 26 bytes plus a name reference. Ids are recycled through a free stack,
 // linked through `firstOut` so that it needs no array of its own: the collector's batch free reads
 // a node's firstOut anyway, so pushing the id writes a line already loaded. An id whose node was reclaimed
 // while it sat in the cycle collector's candidate buffer stays DEAD (reserved) until the buffer
 // lets it go, so the buffer never names a recycled id.
 //
-// Packed flags, one byte per node:
+// Packed flags, 16 bits per node:
 //
-//      7       6   5   4       3          2      1   0
-//  +--------+-------+-------+----------+------+-------+
-//  | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
-//  +--------+-------+-------+----------+------+-------+
+//     15 .. 9    8       7       6   5   4       3          2      1   0
+//  +----------+-------+--------+-------+-------+----------+------+-------+
+//  |    0     | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
+//  +----------+-------+--------+-------+-------+----------+------+-------+
 //
 //  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
 //  LAZY     a function with no body: `block` is its reentry trampoline
@@ -20,6 +20,9 @@
 //  ALIVE    the node holds memory; 0 with BUFFERED set means DEAD: reclaimed, id reserved
 //  color    the cycle collector's color (black, gray, white, purple)
 //  EXTERN   a stub of an external symbol (its slot holds an address outside the heap)
+//  GREEN    a live node with no outgoing sites (the paper's acyclic node): it cannot be on a
+//           cycle, so it is never buffered and the collector never walks into it. Kept by
+//           setFirstOut, so that the collector learns it from the flags it reads anyway.
 //
 // Per node:
 //  rc        relocation sites targeting it + roots + 1 for a function whose stub exists
@@ -47,6 +50,7 @@ export const ALIVE = 1 << 4;
 export const COLOR_SHIFT = 5;
 export const COLOR_MASK = 0b11 << COLOR_SHIFT;
 export const EXTERN = 1 << 7;
+export const GREEN = 1 << 8;
 /** The bits that class a live node for the counts: kind and LAZY. */
 export const CLASS_MASK = KIND_MASK | LAZY;
 
@@ -65,14 +69,14 @@ export const NONE = -1;
 /** Kind names as users see them, indexed by kind. */
 export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
 
-/** Bytes of typed-array record per node id (flags 1 + six Int32 fields). */
-export const NODE_RECORD_BYTES = 1 + 6 * 4;
+/** Bytes of typed-array record per node id (flags 2 + six Int32 fields). */
+export const NODE_RECORD_BYTES = 2 + 6 * 4;
 
 /** Node ids fit in the 27 bits a relocation site keeps for its target. */
 export const MAX_NODES = 1 << 27;
 
 export class NodeTable {
-  flags = new Uint8Array(0);
+  flags = new Uint16Array(0);
   rc = new Int32Array(0);
   roots = new Int32Array(0);
   block = new Int32Array(0);
@@ -120,7 +124,7 @@ export class NodeTable {
       if (this.highWater === this.capacity) this.grow();
       id = this.highWater++;
     }
-    this.flags[id] = kind | ALIVE;
+    this.flags[id] = kind | ALIVE | GREEN;
     this.rc[id] = 0;
     this.roots[id] = 0;
     this.block[id] = block;
@@ -151,6 +155,10 @@ export class NodeTable {
     return (this.flags[id]! & (ALIVE | KIND_MASK)) === (ALIVE | FUNCTION)
       || (this.flags[id]! & (ALIVE | KIND_MASK)) === (ALIVE | GLOBAL);
   }
+  /** A node with no outgoing sites (see GREEN). */
+  isGreen(id: number): boolean {
+    return (this.flags[id]! & GREEN) !== 0;
+  }
   isLazy(id: number): boolean {
     return (this.flags[id]! & LAZY) !== 0;
   }
@@ -162,6 +170,16 @@ export class NodeTable {
       this.liveByClass[before & CLASS_MASK]!--;
       this.liveByClass[after & CLASS_MASK]!++;
     }
+  }
+
+  /**
+   * Makes `site` the head of a live node's outgoing sites (NONE: it has none), and keeps GREEN
+   * saying whether it has any.
+   */
+  setFirstOut(id: number, site: number): void {
+    this.firstOut[id] = site;
+    const flags = this.flags[id]!;
+    this.flags[id] = site === NONE ? flags | GREEN : flags & ~GREEN;
   }
 
   /** A node stops holding memory: it leaves the live counts. Pre: ALIVE (the caller clears it). */
@@ -223,7 +241,7 @@ export class NodeTable {
   private grow(): void {
     const size = Math.max(64, this.capacity * 2);
     if (this.capacity >= MAX_NODES) throw new RangeError(`the node table is full (${MAX_NODES} nodes)`);
-    this.flags = growU8(this.flags, size);
+    this.flags = growU16(this.flags, size);
     this.rc = growI32(this.rc, size);
     this.roots = growI32(this.roots, size);
     this.block = growI32(this.block, size);
@@ -239,8 +257,8 @@ export function growI32(array: Int32Array, size: number): Int32Array<ArrayBuffer
   return grown;
 }
 
-function growU8(array: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
-  const grown = new Uint8Array(size);
+function growU16(array: Uint16Array, size: number): Uint16Array<ArrayBuffer> {
+  const grown = new Uint16Array(size);
   grown.set(array);
   return grown;
 }

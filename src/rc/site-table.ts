@@ -83,7 +83,7 @@ export class SiteTable {
 
   /** Frees one site: a chain of its own. */
   free(site: number): void {
-    this.forgetAddend(site);
+    this.clearAddend(site);
     this.nextOut[site] = NONE;
     this.pushChain(site);
     this.count--;
@@ -91,14 +91,15 @@ export class SiteTable {
 
   /**
    * Frees a whole outgoing list (chained through nextOut, ending in NONE) without reading a site
-   * of it, in O(1). Pre: no site has a custom addend (hasCustomAddends is false). The caller knows
-   * how many sites its lists held, and takes them off the count with countFreed.
+   * of it, in O(1). Pre: no site of it has an addend in the side map (hasCustomAddends is false,
+   * or the caller walked it with clearAddend). The caller knows how many sites its lists held,
+   * and takes them off the count with countFreed.
    */
-  freeUsualList(first: number): void {
+  freeListUnread(first: number): void {
     this.pushChain(first);
   }
 
-  /** `count` sites freed by freeUsualList leave the count of live sites. */
+  /** `count` sites freed by freeListUnread leave the count of live sites. */
   countFreed(count: number): void {
     this.count -= count;
   }
@@ -110,7 +111,7 @@ export class SiteTable {
   freeList(first: number): number {
     let count = 0;
     for (let site = first; site !== NONE; site = this.nextOut[site]!) {
-      this.forgetAddend(site);
+      this.clearAddend(site);
       count++;
     }
     this.pushChain(first);
@@ -143,7 +144,8 @@ export class SiteTable {
     this.freeHead = first;
   }
 
-  private forgetAddend(site: number): void {
+  /** Drops a site's addend from the side map, if it has one there: the site is being freed. */
+  clearAddend(site: number): void {
     if (this.hasCustomAddend(site)) this.addends.delete(site);
   }
 

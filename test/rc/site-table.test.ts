@@ -25,7 +25,7 @@ describe('free chains', () => {
     const b = list(sites, 1);
     const c = list(sites, 2, 8); // custom addends: they go to the side map
     expect(sites.customAddendCount).toBe(2);
-    sites.freeUsualList(a[0]!);
+    sites.freeListUnread(a[0]!);
     sites.countFreed(3);
     sites.free(b[0]!);
     expect(sites.freeList(c[0]!)).toBe(2);
@@ -44,7 +44,7 @@ describe('free chains', () => {
   test('a free site taken from the middle of the table leaves the rest of its chain reachable', () => {
     const sites = new SiteTable();
     const a = list(sites, 4);
-    sites.freeUsualList(a[0]!);
+    sites.freeListUnread(a[0]!);
     sites.countFreed(4);
     expect(sites.allocate(1, 0, 0, -4, -4)).toBe(a[0]);
     expect(freeIds(sites)).toEqual(a.slice(1));
@@ -55,7 +55,7 @@ describe('free chains', () => {
   test('freeSites reports a chain that loops', () => {
     const sites = new SiteTable();
     const a = list(sites, 3);
-    sites.freeUsualList(a[0]!);
+    sites.freeListUnread(a[0]!);
     sites.countFreed(3);
     sites.nextOut[a[2]!] = a[0]!;
     expect(sites.freeSites()).toBeNull();
