@@ -18,7 +18,7 @@ export function siteSources(graph: HeapGraph): Int32Array {
   const sources = new Int32Array(sites.idLimit).fill(NONE);
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
-    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) sources[s] = id;
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) sources[s] = id;
   }
   return sources;
 }
@@ -28,7 +28,7 @@ export function nodeInfo(graph: HeapGraph, id: number): NodeInfo {
   const kind = nodes.kindOf(id);
   const lazy = nodes.isLazy(id);
   const outgoing: number[] = [];
-  for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) outgoing.push(s);
+  for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) outgoing.push(s);
   outgoing.sort((a, b) => sites.loc[a]! - sites.loc[b]!);
   const references = unique(outgoing.map((s) => nodes.nameOf(sites.targetOf(s))));
   const sources = siteSources(graph);
@@ -129,7 +129,7 @@ export function toDot(graph: HeapGraph, arch: Architecture): string {
   }
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
-    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
       lines.push(`  n${id} -> n${sites.targetOf(s)} [label="${arch.kinds[sites.kindOf(s)]!.name}"];`);
     }
   }

@@ -63,7 +63,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     checkNode(graph, stubs, bodies, id, problems);
     // Outgoing sites: inside the source, non-overlapping, encoding their target's address.
     const spans: [number, number][] = [];
-    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
       outTotal++;
       if (isFree(s)) {
         problems.push(`${name} lists freed site ${s}`);
@@ -169,7 +169,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
     if (nodes.isExternStub(id)) {
       if (nodes.externalStubs.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the external stub index`);
       if (first !== NONE) problems.push(`${name} is an external's stub but has sites`);
-    } else if (first === NONE || sites.nextOut[first] !== NONE || nodes.stubOf(fn) !== id
+    } else if (first === NONE || sites.nextOf(first) !== NONE || nodes.stubOf(fn) !== id
       || sites.kindOf(first) !== R_X86_64_64 || sites.loc[first] !== graph.arenas.data.loc(nodes.slotOf(id))) {
       problems.push(`${name} must have exactly one site, its slot (R_X86_64_64), to a function whose stub it is`);
     }

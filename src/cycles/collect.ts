@@ -124,7 +124,8 @@ export class CycleCollector {
   private markRoots(): number {
     const { nodes, sites, candidates } = this.graph;
     const { rc, flags, firstOut } = nodes;
-    const { nextOut, target: siteTarget } = sites;
+    // A site's target word and its next site sit side by side in links (2s, 2s + 1).
+    const { links } = sites;
     const ids = candidates.ids;
     const length = candidates.length;
     let stack = this.stack;
@@ -169,9 +170,9 @@ export class CycleCollector {
       let id = root;
       for (;;) {
         let out = 0;
-        for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
+        for (let s = firstOut[id]!; s !== NONE; s = links[(s << 1) + 1]!) {
           out++;
-          const target = siteTarget[s]! & SITE_TARGET_MASK;
+          const target = links[s << 1]! & SITE_TARGET_MASK;
           const f = flags[target]!;
           if ((f & GREEN) !== 0) {
             // A leaf is on no cycle: its count is left real (see the departures).
@@ -241,13 +242,13 @@ export class CycleCollector {
   private scanBlack(root: number): void {
     const { nodes, sites } = this.graph;
     const { rc, flags, firstOut } = nodes;
-    const { nextOut } = sites;
+    const { links } = sites;
     flags[root] = (flags[root]! & ~COLOR_MASK) | BLACK_BITS;
     let top = this.push(0, root);
     while (top > 0) {
       const id = this.stack[--top]!;
-      for (let s = firstOut[id]!; s !== NONE; s = nextOut[s]!) {
-        const target = sites.targetOf(s);
+      for (let s = firstOut[id]!; s !== NONE; s = links[(s << 1) + 1]!) {
+        const target = links[s << 1]! & SITE_TARGET_MASK;
         const f = flags[target]!;
         // markGray left a leaf's count real.
         if ((f & GREEN) !== 0) continue;

@@ -74,7 +74,7 @@ export function siteOwner(graph: HeapGraph, site: number): string {
   const { nodes, sites } = graph;
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
-    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOut[s]!) {
+    for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
       if (s === site) {
         const offset = graph.arenas.addressOfLoc(sites.loc[site]!) - graph.addressOf(id);
         return `${nodes.nameOf(id)}+${hex(offset)}`;

@@ -80,7 +80,7 @@ export class HeapGraph {
   addSite(source: number, target: number, kindId: number, loc: number, addend: number, usualAddend: number): number {
     const { nodes, sites } = this;
     const site = sites.allocate(target, kindId, loc, addend, usualAddend);
-    sites.nextOut[site] = nodes.firstOut[source]!;
+    sites.setNext(site, nodes.firstOut[source]!);
     nodes.setFirstOut(source, site);
     const head = nodes.firstIn[target]!;
     sites.nextIn[site] = head;
@@ -128,7 +128,7 @@ export class HeapGraph {
   private dropList(site: number, top: number): number {
     const { nodes, sites } = this;
     while (site !== NONE) {
-      const next = sites.nextOut[site]!;
+      const next = sites.nextOf(site);
       const target = sites.targetOf(site);
       this.unlinkIn(site, target);
       sites.free(site);
@@ -229,7 +229,7 @@ export class HeapGraph {
     const { nodes, sites } = this;
     const { flags, rc } = nodes;
     let count = 0;
-    for (let site = first; site !== NONE; site = sites.nextOut[site]!) {
+    for (let site = first; site !== NONE; site = sites.nextOf(site)) {
       count++;
       sites.clearAddend(site);
       const target = sites.targetOf(site);

@@ -8,7 +8,7 @@ import { SiteTable } from '../../src/rc/site-table.js';
 /** Allocates `count` sites to node 0 with the usual addend, chained through nextOut as a list. */
 function list(sites: SiteTable, count: number, addend = -4): number[] {
   const ids = Array.from({ length: count }, () => sites.allocate(0, 0, 0, addend, -4));
-  for (let i = 0; i + 1 < ids.length; i++) sites.nextOut[ids[i]!] = ids[i + 1]!;
+  for (let i = 0; i + 1 < ids.length; i++) sites.setNext(ids[i]!, ids[i + 1]!);
   return ids;
 }
 
@@ -57,9 +57,9 @@ describe('free chains', () => {
     const a = list(sites, 3);
     sites.freeListUnread(a[0]!);
     sites.countFreed(3);
-    sites.nextOut[a[2]!] = a[0]!;
+    sites.setNext(a[2]!, a[0]!);
     expect(sites.freeSites()).toBeNull();
-    sites.nextOut[a[2]!] = NONE;
+    sites.setNext(a[2]!, NONE);
     expect(sites.freeSites()).not.toBeNull();
   });
 });
