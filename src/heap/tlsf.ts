@@ -143,11 +143,15 @@ export class BlockAllocator {
    * run: one list insertion for all its blocks, where freeing them one by one costs two merges per
    * block, and each block's record is touched once. Blocks in any other order free as free() does.
    * Pre: nothing else allocates or frees in this allocator until finishBatch. A block that is not
-   * used, or is listed twice, is refused before it changes (the blocks before it stay freed).
+   * used, or is listed twice, is refused before it changes; the open run is closed first, so the
+   * blocks before it stay freed and the allocator stays sound (finishBatch still counts them).
    */
   freeInBatch(block: number): void {
     // The run's head is PENDING and the blocks it absorbed RECYCLED, so a block listed twice fails.
-    if (!this.isUsed(block)) assert(false, `block ${block} must be a used block, listed once, to be freed`);
+    if (!this.isUsed(block)) {
+      this.#closeRun();
+      assert(false, `block ${block} must be a used block, listed once, to be freed`);
+    }
     const tail = this.#runTail;
     if (tail !== NONE) {
       let left = this.#prevPhys[block]!;

@@ -131,15 +131,17 @@ describe('freeing a batch (freeInBatch, finishBatch)', () => {
     expectSound(allocator);
   });
 
-  test('a block that is not used, or listed twice, is refused before it changes', () => {
+  test('a block that is not used, or listed twice, is refused before it changes, and the batch stays sound', () => {
     const [allocator, [a, b, c, d]] = filled(4, 16);
     allocator.free(b!);
     expect(() => allocator.freeInBatch(b!)).toThrow(/block .* must be a used block/);
     allocator.freeInBatch(a!);
     expect(() => allocator.freeInBatch(a!)).toThrow(/listed once/); // the open run's head
+    expectSound(allocator); // the refusal closed the run: a is freed, nothing is left half done
     allocator.freeInBatch(c!);
     allocator.freeInBatch(d!);
     expect(() => allocator.freeInBatch(d!)).toThrow(/listed once/); // absorbed by the run
+    expectSound(allocator);
     expect(allocator.finishBatch()).toBe(48);
     expect(allocator.usedBlocks).toBe(0);
     expectSound(allocator);
