@@ -169,7 +169,7 @@ export class HeapGraph {
     const { flags, firstOut, block } = nodes;
     const closed = closedSites !== OPEN_GARBAGE;
     // Closed garbage whose sites all have their usual addends frees each outgoing list unread.
-    const listsUnread = closed && !sites.hasCustomAddends;
+    const listsUnread = closed && sites.customAddendCount === 0;
     let freed = 0;
     // Live counts leave by runs of one class (a module is mostly functions): a decrement per node
     // of a shared counter is a chain through memory that the loop would wait on.

@@ -2,10 +2,10 @@
 // typed arrays indexed by node id.
 //
 // One record per node, 26 bytes plus a name reference. Ids are recycled through a free stack,
-// linked through `firstOut` so that it needs no array of its own: the collector's batch free reads
-// a node's firstOut anyway, so pushing the id writes a line already loaded. An id whose node was reclaimed
-// while it sat in the cycle collector's candidate buffer stays DEAD (reserved) until the buffer
-// lets it go, so the buffer never names a recycled id.
+// linked through `firstOut` so that it needs no array of its own: the collector's batch free
+// reads a node's firstOut anyway, so pushing the id writes a line already loaded. An id whose
+// node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD (reserved)
+// until the buffer lets it go, so the buffer never names a recycled id.
 //
 // Packed flags, 16 bits per node:
 //
@@ -184,7 +184,7 @@ export class NodeTable {
 
   /** A node stops holding memory: it leaves the live counts. Pre: ALIVE (the caller clears it). */
   dropLive(id: number): void {
-    this.liveByClass[this.flags[id]! & CLASS_MASK]!--;
+    this.dropLiveOfClass(this.flags[id]! & CLASS_MASK, 1);
   }
 
   /** `count` nodes of one class (flags & CLASS_MASK) stop holding memory, as dropLive. */

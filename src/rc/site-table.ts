@@ -97,7 +97,7 @@ export class SiteTable {
 
   /**
    * Frees a whole outgoing list (chained through nextOut, ending in NONE) without reading a site
-   * of it, in O(1). Pre: no site of it has an addend in the side map (hasCustomAddends is false,
+   * of it, in O(1). Pre: no site of it has an addend in the side map (customAddendCount is 0,
    * or the caller walked it with clearAddend). The caller knows how many sites its lists held,
    * and takes them off the count with countFreed.
    */
@@ -125,10 +125,6 @@ export class SiteTable {
     return count;
   }
 
-  /** Whether any live site has an addend its type does not usually have (the side map is not empty). */
-  get hasCustomAddends(): boolean {
-    return this.addends.size > 0;
-  }
 
   /**
    * For verify(): a mark per site id ever handed out, 1 for a free site; or null when the free
@@ -171,7 +167,7 @@ export class SiteTable {
   hasCustomAddend(site: number): boolean {
     return (this.links[site << 1]! & CUSTOM_ADDEND) !== 0;
   }
-  /** Entries of the addend side map, for verify(): one per live site with a custom addend. */
+  /** Entries of the addend side map: one per live site with a custom addend. */
   get customAddendCount(): number {
     return this.addends.size;
   }
