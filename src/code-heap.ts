@@ -20,7 +20,8 @@ import { backpatch, checkBackpatch, dyingBody } from './link/backpatch.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Bodies } from './pins.js';
 import { HeapGraph } from './rc/heap-graph.js';
-import { FUNCTION, KIND_NAMES, NONE } from './rc/node-table.js';
+import { KIND_NAMES } from './rc/node-table.js';
+import * as nodeTable from './rc/node-table.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import { EventQueue } from './events.js';
@@ -31,6 +32,9 @@ import { verifyHeap } from './verify.js';
 import type {
   CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NodeInfo, UnitDefinition,
 } from './types.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { FUNCTION, NONE } = nodeTable;
 
 export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
 

@@ -6,11 +6,16 @@
 
 import { hex } from './errors.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import { FUNCTION, GLOBAL, KIND_NAMES, LAZY, NONE, NODE_RECORD_BYTES, RETIRED, STUB } from './rc/node-table.js';
-import { SITE_RECORD_BYTES } from './rc/site-table.js';
+import { KIND_NAMES } from './rc/node-table.js';
+import * as nodeTable from './rc/node-table.js';
+import * as siteTable from './rc/site-table.js';
 import type { Architecture } from './reloc/architecture.js';
 import type { ArenaStats, HeapStats, NodeInfo } from './types.js';
 import type { Arena } from './heap/arenas.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { FUNCTION, GLOBAL, LAZY, NONE, NODE_RECORD_BYTES, RETIRED, STUB } = nodeTable;
+const { SITE_RECORD_BYTES } = siteTable;
 
 /** Source node of every site in use, by site id (-1 for free site ids). One pass. */
 export function siteSources(graph: HeapGraph): Int32Array {

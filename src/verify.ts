@@ -17,11 +17,15 @@ import { hex } from './errors.js';
 import type { Arena } from './heap/arenas.js';
 import type { Bodies } from './pins.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import { BUFFERED, CLASS_MASK, FUNCTION, GLOBAL, NONE, RETIRED, STUB } from './rc/node-table.js';
+import * as nodeTable from './rc/node-table.js';
 import { relocationValue, type Architecture } from './reloc/architecture.js';
-import { R_X86_64_64 } from './reloc/x86-64.js';
+import * as x86 from './reloc/x86-64.js';
 import type { StubManager } from './stubs/stub-manager.js';
 import { siteSources } from './inspect.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { BUFFERED, CLASS_MASK, FUNCTION, GLOBAL, NONE, RETIRED, STUB } = nodeTable;
+const { R_X86_64_64 } = x86;
 
 export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies, arch: Architecture): string[] {
   const problems: string[] = [];

@@ -53,10 +53,17 @@
 // node that was reachable only through garbage cycles from a candidate is freed; every count is
 // exact again.
 
-import { OPEN_GARBAGE, type HeapGraph } from '../rc/heap-graph.js';
-import { SITE_TARGET_MASK } from '../rc/site-table.js';
-import { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, GREEN, growI32, NONE, WHITE_BITS } from '../rc/node-table.js';
+import type { HeapGraph } from '../rc/heap-graph.js';
+import * as heapGraph from '../rc/heap-graph.js';
+import * as siteTable from '../rc/site-table.js';
+import { growI32 } from '../rc/node-table.js';
+import * as nodeTable from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { OPEN_GARBAGE } = heapGraph;
+const { SITE_TARGET_MASK } = siteTable;
+const { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, GREEN, NONE, WHITE_BITS } = nodeTable;
 
 export class CycleCollector {
   private stack = new Int32Array(256);

@@ -21,12 +21,15 @@
 //
 // The record layout and size classes are drawn in tlsf-layout.ts; verify() is in tlsf-verify.ts.
 
-import {
-  assert, DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, listAtLeast, listOf,
-  lowestBit, MAX_ALIGN, MAX_CAPACITY, NONE, PENDING, RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT,
-  SL_MASK, STATE_MASK, USED,
-} from './tlsf-layout.js';
+import { assert, listAtLeast, listOf, lowestBit } from './tlsf-layout.js';
+import * as layout from './tlsf-layout.js';
 import { verifyAllocator } from './tlsf-verify.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const {
+  DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, MAX_ALIGN, MAX_CAPACITY, NONE, PENDING,
+  RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT, SL_MASK, STATE_MASK, USED,
+} = layout;
 
 export { GRANULE } from './tlsf-layout.js';
 

@@ -5,9 +5,14 @@
 // the offending name and value in the message.
 
 import { CodeHeapError } from '../errors.js';
-import { FUNCTION, GLOBAL, NONE } from '../rc/node-table.js';
+import * as nodeTable from '../rc/node-table.js';
 import type { FunctionBody, UnitDefinition } from '../types.js';
-import { invalid, MAX_ALIGN, type Definition } from './plan.js';
+import { invalid, type Definition } from './plan.js';
+import * as plan from './plan.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { FUNCTION, GLOBAL, NONE } = nodeTable;
+const { MAX_ALIGN } = plan;
 
 const FUNCTION_ALIGN = 16;
 const GLOBAL_ALIGN = 8;

@@ -9,9 +9,12 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import { FUNCTION, GLOBAL, NONE, STUB } from '../rc/node-table.js';
+import * as nodeTable from '../rc/node-table.js';
 import type { Architecture, RelocationKind } from '../reloc/architecture.js';
 import type { CompileCallback, Relocation } from '../types.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { FUNCTION, GLOBAL, NONE, STUB } = nodeTable;
 
 export const MAX_ALIGN = 4096;
 

@@ -14,11 +14,15 @@
 
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
-import {
-  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, FUNCTION, GLOBAL, KIND_MASK, KIND_NAMES, LAZY, NodeTable,
-  NONE, PURPLE_BITS, STUB, growI32,
-} from './node-table.js';
+import { KIND_NAMES, NodeTable, growI32 } from './node-table.js';
+import * as nodeTable from './node-table.js';
 import { SiteTable } from './site-table.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const {
+  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, FUNCTION, GLOBAL, KIND_MASK, LAZY, NONE,
+  PURPLE_BITS, STUB,
+} = nodeTable;
 
 export type ReclaimReason = 'rc' | 'cycles';
 

@@ -29,7 +29,11 @@
 // incoming list). Only the head chain's first site holds a valid link: allocating that site moves
 // the link to the next one. A free site's other fields mean nothing.
 
-import { growI32, NONE } from './node-table.js';
+import { growI32 } from './node-table.js';
+import * as nodeTable from './node-table.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { NONE } = nodeTable;
 
 const TARGET_BITS = 27;
 /** The target node id's bits of a site's packed target word. */

@@ -11,13 +11,19 @@
 
 import { hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import { EXTERN, NONE, STUB } from '../rc/node-table.js';
+import * as nodeTable from '../rc/node-table.js';
 import type { Architecture } from '../reloc/architecture.js';
-import { R_X86_64_64 } from '../reloc/x86-64.js';
-import {
-  SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_RETURN_OFFSET, TRAMPOLINE_SIZE,
-  decodeStub, decodeTrampoline, writeStub, writeTrampoline,
-} from './x86-64-layout.js';
+import * as x86 from '../reloc/x86-64.js';
+import { decodeStub, decodeTrampoline, writeStub, writeTrampoline } from './x86-64-layout.js';
+import * as layout from './x86-64-layout.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { EXTERN, NONE, STUB } = nodeTable;
+const { R_X86_64_64 } = x86;
+const {
+  SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_RETURN_OFFSET,
+  TRAMPOLINE_SIZE,
+} = layout;
 
 export interface StubReservation {
   readonly code: number;
