@@ -22,7 +22,7 @@ import { do_not_optimize } from 'mitata';
 import { CodeHeap, DEFAULT_CODE_ADDRESS, arrayBufferMemory, type Handle, type Relocation } from '../src/index.js';
 import { Arenas } from '../src/heap/arenas.js';
 import { HeapGraph } from '../src/rc/heap-graph.js';
-import { FUNCTION } from '../src/rc/node-table.js';
+import { FUNCTION } from '../src/base.js';
 import { x86_64 } from '../src/reloc/x86-64.js';
 import { formatNs, nowNs, time, timeManual, type Timing } from './harness.js';
 

@@ -8,20 +8,20 @@
 // A compile callback runs in 'idle' (the heap is consistent then and the callback may use it),
 // but the function it compiles is marked, so materializing that same function again is refused.
 
-import { CodeHeapError, hex } from './errors.js';
+import { CodeHeapError, hex, invalid } from './errors.js';
 import { Arenas } from './heap/arenas.js';
 import type { Region } from './heap/region.js';
 import { Handle, Pin, type HandleOwner } from './handle.js';
 import { Unit } from './unit.js';
 import { functionBody, unitDefinitions } from './link/definitions.js';
 import { check, commit, place, unplace, type LinkContext, type OldBody } from './link/linker.js';
-import { invalid, namedNodes, plan, type Definition, type Plan } from './link/plan.js';
+import { namedNodes, plan, type Definition, type Plan } from './link/plan.js';
 import { backpatch, checkBackpatch, dyingBody } from './link/backpatch.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { Bodies } from './pins.js';
 import { HeapGraph } from './rc/heap-graph.js';
 import { KIND_NAMES } from './rc/node-table.js';
-import * as nodeTable from './rc/node-table.js';
+import * as base from './base.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import { EventQueue } from './events.js';
@@ -34,7 +34,7 @@ import type {
 } from './types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, NONE } = nodeTable;
+const { FUNCTION, NONE } = base;
 
 export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
 

@@ -3,6 +3,8 @@
 // Each code has one line saying when it is returned. Messages name the symbol, offset and values
 // involved, because a JIT author debugging a bad relocation needs exactly those three things.
 
+import { typedArrayKind } from './base.js';
+
 /** When each code is returned. */
 export const ErrorCodes = {
   /** define/declare of a name whose node is still live after a collection had the chance to free it. */
@@ -35,9 +37,41 @@ export class CodeHeapError extends Error {
   override readonly name = 'CodeHeapError';
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(`${code}: ${message}`);
+  /** The message names the symbol, offset and values involved; it does not repeat the code. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.code = code;
+  }
+}
+
+/** Throws INVALID_ARGUMENT: the one way every layer refuses a value it was handed. */
+export function invalid(message: string, cause?: unknown): never {
+  throw new CodeHeapError('INVALID_ARGUMENT', message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * A value as a message shows it, whatever it is: String() throws on a null-prototype object or a
+ * Symbol, and a caller's toString may throw or lie, so objects are named by their tag only.
+ */
+export function show(value: unknown): string {
+  switch (typeof value) {
+    case 'string': return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+    case 'number': case 'boolean': case 'undefined': return String(value);
+    case 'bigint': return `${value}n`;
+    case 'symbol': return value.description === undefined ? 'a symbol' : `Symbol(${value.description})`;
+    case 'function': return 'a function';
+    default: return showObject(value as object | null);
+  }
+}
+
+function showObject(value: object | null): string {
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `a ${typedArrayKind(value) ?? 'DataView'}`;
+  try {
+    return Array.isArray(value) ? 'an array' : 'an object';
+  } catch (error) {
+    // Array.isArray throws only on a revoked proxy: that is the description.
+    return error instanceof TypeError ? 'a revoked proxy' : 'an object';
   }
 }
 

@@ -5,11 +5,11 @@
 
 import type { Plan } from './link/plan.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import * as nodeTable from './rc/node-table.js';
+import * as base from './base.js';
 import type { CollectionResult, Observer } from './types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { GLOBAL } = nodeTable;
+const { GLOBAL } = base;
 
 type FreeEvent = Parameters<NonNullable<Observer['free']>>[0];
 type AllocEvent = Parameters<NonNullable<Observer['alloc']>>[0];

@@ -7,6 +7,7 @@
 import { hex } from './errors.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { KIND_NAMES } from './rc/node-table.js';
+import * as base from './base.js';
 import * as nodeTable from './rc/node-table.js';
 import * as siteTable from './rc/site-table.js';
 import type { Architecture } from './reloc/architecture.js';
@@ -14,7 +15,8 @@ import type { ArenaStats, HeapStats, NodeInfo } from './types.js';
 import type { Arena } from './heap/arenas.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, GLOBAL, LAZY, NONE, NODE_RECORD_BYTES, RETIRED, STUB } = nodeTable;
+const { LAZY, NODE_RECORD_BYTES } = nodeTable;
+const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 const { SITE_RECORD_BYTES } = siteTable;
 
 /** Source node of every site in use, by site id (-1 for free site ids). One pass. */

@@ -1,9 +1,8 @@
 // CodeHeap options: checked once, with defaults made explicit.
 
-import { hex } from './errors.js';
+import { hex, invalid } from './errors.js';
 import { layoutProblem } from './heap/arenas.js';
 import { arrayBufferMemory, type ArenaLayout, type Memory } from './heap/region.js';
-import { invalid } from './link/plan.js';
 import type { CodeHeapOptions, CompileCallback, Observer } from './types.js';
 
 /**

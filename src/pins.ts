@@ -12,10 +12,10 @@
 import { BodyHold } from './handle.js';
 import type { OldBody } from './link/linker.js';
 import type { HeapGraph } from './rc/heap-graph.js';
-import * as nodeTable from './rc/node-table.js';
+import * as base from './base.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { RETIRED } = nodeTable;
+const { RETIRED } = base;
 
 export class Bodies {
   /** Holds on current bodies, by function id; present only while some pin holds the body. */

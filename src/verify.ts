@@ -17,6 +17,7 @@ import { hex } from './errors.js';
 import type { Arena } from './heap/arenas.js';
 import type { Bodies } from './pins.js';
 import type { HeapGraph } from './rc/heap-graph.js';
+import * as base from './base.js';
 import * as nodeTable from './rc/node-table.js';
 import { relocationValue, type Architecture } from './reloc/architecture.js';
 import * as x86 from './reloc/x86-64.js';
@@ -24,7 +25,8 @@ import type { StubManager } from './stubs/stub-manager.js';
 import { siteSources } from './inspect.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { BUFFERED, CLASS_MASK, FUNCTION, GLOBAL, NONE, RETIRED, STUB } = nodeTable;
+const { BUFFERED, CLASS_MASK } = nodeTable;
+const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 const { R_X86_64_64 } = x86;
 
 export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies, arch: Architecture): string[] {

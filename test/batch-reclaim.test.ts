@@ -2,7 +2,8 @@
 // blocks that lets a collection return whole runs of them at once, and the collector's own batch.
 
 import { describe, expect, test } from 'vitest';
-import { NodeTable, FUNCTION } from '../src/rc/node-table.js';
+import { FUNCTION } from '../src/base.js';
+import { NodeTable } from '../src/rc/node-table.js';
 import { expectCode } from './helpers/errors.js';
 import { KiB, leaf, newHeap } from './helpers/heaps.js';
 import { asm, quads, readU64 } from './helpers/x86.js';

@@ -56,14 +56,16 @@
 import type { HeapGraph } from '../rc/heap-graph.js';
 import * as heapGraph from '../rc/heap-graph.js';
 import * as siteTable from '../rc/site-table.js';
-import { growI32 } from '../rc/node-table.js';
+import { grown } from '../base.js';
+import * as base from '../base.js';
 import * as nodeTable from '../rc/node-table.js';
 import type { CollectionResult } from '../types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { OPEN_GARBAGE } = heapGraph;
 const { SITE_TARGET_MASK } = siteTable;
-const { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, GREEN, NONE, WHITE_BITS } = nodeTable;
+const { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GRAY_BITS, GREEN, WHITE_BITS } = nodeTable;
+const { NONE } = base;
 
 export class CycleCollector {
   private stack = new Int32Array(256);
@@ -193,9 +195,9 @@ export class CycleCollector {
           } else if ((f & BUFFERED) === 0) {
             flags[target] = (f & ~COLOR_MASK) | GRAY_BITS;
             trialSum += count;
-            if (grayCount === grayList.length) grayList = this.grayList = growI32(grayList, grayCount * 2);
+            if (grayCount === grayList.length) grayList = this.grayList = grown(grayList, grayCount * 2);
             grayList[grayCount++] = target;
-            if (top === stack.length) stack = this.stack = growI32(stack, top * 2);
+            if (top === stack.length) stack = this.stack = grown(stack, top * 2);
             stack[top++] = target;
           }
         }
@@ -275,7 +277,7 @@ export class CycleCollector {
   }
 
   private push(top: number, id: number): number {
-    if (top === this.stack.length) this.stack = growI32(this.stack, top * 2);
+    if (top === this.stack.length) this.stack = grown(this.stack, top * 2);
     this.stack[top] = id;
     return top + 1;
   }

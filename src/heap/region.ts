@@ -46,6 +46,11 @@ export interface Region {
   call?(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint;
   /** The address of a symbol of the process the code runs in (the default resolveExternal). */
   resolveSymbol?(name: string): number | undefined;
+  /**
+   * Releases the region's memory now (native memory unmaps both of its views and detaches
+   * `bytes`); nothing of it may be used after. Without it, the memory goes with its last reference.
+   */
+  close?(): void;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

@@ -10,7 +10,6 @@
 /** Sizes and offsets are multiples of this many bytes; the smallest block is one granule. */
 export const GRANULE = 8;
 export const GRANULE_MASK = GRANULE - 1;
-export const NONE = -1;
 
 // One block record: 5 x 4 = 20 bytes, one Int32Array per field (struct of arrays).
 //
@@ -58,7 +57,6 @@ export const SL_MASK = SL_COUNT - 1;
 export const SMALL_BITS = SL_BITS + 3; // 3 = log2(GRANULE)
 export const SMALL_SIZE = 1 << SMALL_BITS;
 export const MAX_CAPACITY = 2 ** 31;
-export const MAX_ALIGN = 4096;
 /** First levels 1..25 cover 2^7 .. 2^31; level 0 holds the small sizes. */
 export const FL_COUNT = 31 - SMALL_BITS + 2;
 /** Records allocated up front; the arrays double when ids run out. */

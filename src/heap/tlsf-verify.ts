@@ -13,10 +13,12 @@
 
 import { hex } from '../errors.js';
 import { listOf } from './tlsf-layout.js';
+import * as base from '../base.js';
 import * as layout from './tlsf-layout.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FL_COUNT, FREE, NONE, RECYCLED, SL_BITS, SL_COUNT, SL_MASK, STATE_MASK, USED } = layout;
+const { NONE } = base;
+const { FL_COUNT, FREE, RECYCLED, SL_BITS, SL_COUNT, SL_MASK, STATE_MASK, USED } = layout;
 
 /** A read-only view of the allocator's records and counters (see tlsf-layout.ts). */
 export interface AllocatorState {

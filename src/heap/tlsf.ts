@@ -21,24 +21,20 @@
 //
 // The record layout and size classes are drawn in tlsf-layout.ts; verify() is in tlsf-verify.ts.
 
+import { grown } from '../base.js';
+import * as base from '../base.js';
 import { assert, listAtLeast, listOf, lowestBit } from './tlsf-layout.js';
 import * as layout from './tlsf-layout.js';
 import { verifyAllocator } from './tlsf-verify.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const {
-  DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, MAX_ALIGN, MAX_CAPACITY, NONE, PENDING,
+  DEBUG, FL_COUNT, FREE, GRANULE, GRANULE_MASK, INITIAL_IDS, MAX_CAPACITY, PENDING,
   RECORD_BYTES, RECYCLED, SL_BITS, SL_COUNT, SL_MASK, STATE_MASK, USED,
 } = layout;
+const { MAX_ALIGN, NONE } = base;
 
 export { GRANULE } from './tlsf-layout.js';
-
-/** A copy of a record array with twice the room. */
-function doubled(old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const grown = new Int32Array(old.length * 2);
-  grown.set(old);
-  return grown;
-}
 
 export class BlockAllocator {
   readonly capacity: number;
@@ -434,11 +430,11 @@ export class BlockAllocator {
 
   /** Doubles every record array; amortised O(1) per id. */
   #grow(): void {
-    this.#offsetState = doubled(this.#offsetState);
-    this.#prevPhys = doubled(this.#prevPhys);
-    this.#nextPhys = doubled(this.#nextPhys);
-    this.#nextFree = doubled(this.#nextFree);
-    this.#prevFree = doubled(this.#prevFree);
+    this.#offsetState = grown(this.#offsetState, this.#offsetState.length * 2);
+    this.#prevPhys = grown(this.#prevPhys, this.#prevPhys.length * 2);
+    this.#nextPhys = grown(this.#nextPhys, this.#nextPhys.length * 2);
+    this.#nextFree = grown(this.#nextFree, this.#nextFree.length * 2);
+    this.#prevFree = grown(this.#prevFree, this.#prevFree.length * 2);
   }
 
   #stateOf(block: number): number {

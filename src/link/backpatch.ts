@@ -10,11 +10,11 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import * as nodeTable from '../rc/node-table.js';
+import * as base from '../base.js';
 import { fits, type Architecture } from '../reloc/architecture.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { NONE } = nodeTable;
+const { NONE } = base;
 
 /**
  * Throws RELOCATION_OUT_OF_RANGE, naming the site, when moving `target` by `delta` would push

@@ -4,15 +4,13 @@
 // rejection is INVALID_ARGUMENT (or DUPLICATE_SYMBOL for a name given twice in one unit) with
 // the offending name and value in the message.
 
-import { CodeHeapError } from '../errors.js';
-import * as nodeTable from '../rc/node-table.js';
+import { CodeHeapError, invalid } from '../errors.js';
+import * as base from '../base.js';
 import type { FunctionBody, UnitDefinition } from '../types.js';
-import { invalid, type Definition } from './plan.js';
-import * as plan from './plan.js';
+import type { Definition } from './plan.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, GLOBAL, NONE } = nodeTable;
-const { MAX_ALIGN } = plan;
+const { FUNCTION, GLOBAL, MAX_ALIGN, NONE } = base;
 
 const FUNCTION_ALIGN = 16;
 const GLOBAL_ALIGN = 8;

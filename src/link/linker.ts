@@ -12,7 +12,7 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import * as nodeTable from '../rc/node-table.js';
+import * as base from '../base.js';
 import { fits, relocationValue, type Architecture } from '../reloc/architecture.js';
 import type { StubManager } from '../stubs/stub-manager.js';
 import type { CompileCallback } from '../types.js';
@@ -20,7 +20,7 @@ import { backpatch, checkBackpatch, dyingBody } from './backpatch.js';
 import { planStub, TargetType, type Plan, type PlannedNode, type PlannedSite } from './plan.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { GLOBAL, NONE } = nodeTable;
+const { GLOBAL, NONE } = base;
 
 /** Filler for the slack after a function's code: int3, so a stray jump traps. */
 const CODE_FILL = 0xcc;

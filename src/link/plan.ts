@@ -7,16 +7,14 @@
 // Resolution order for a relocation's symbol: the unit's own names (so one unit links together
 // and mutual recursion works), then the heap's functions and globals, then resolveExternal.
 
-import { CodeHeapError, hex } from '../errors.js';
+import { CodeHeapError, hex, invalid } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import * as nodeTable from '../rc/node-table.js';
+import * as base from '../base.js';
 import type { Architecture, RelocationKind } from '../reloc/architecture.js';
 import type { CompileCallback, Relocation } from '../types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, GLOBAL, NONE, STUB } = nodeTable;
-
-export const MAX_ALIGN = 4096;
+const { FUNCTION, GLOBAL, NONE, STUB } = base;
 
 /** Where a planned site points. */
 export const TargetType = {
@@ -223,8 +221,4 @@ function checkOverlap(d: Definition, sites: PlannedSite[]): void {
       invalid(`${d.name}: the relocation at +${hex(prev.offset)} (${prev.kind.name}, ${prev.kind.width} bytes, to ${prev.symbol}) overlaps the one at +${hex(next.offset)} (to ${next.symbol})`);
     }
   }
-}
-
-export function invalid(message: string): never {
-  throw new CodeHeapError('INVALID_ARGUMENT', message);
 }

@@ -5,14 +5,14 @@
 // the node table guarantees an id is pushed at most once; a buffered node reclaimed by counting
 // stays DEAD in the buffer and is let go by whoever drains it.
 
-import { growI32 } from './node-table.js';
+import { grown } from '../base.js';
 
 export class CandidateBuffer {
   ids = new Int32Array(64);
   length = 0;
 
   push(id: number): void {
-    if (this.length === this.ids.length) this.ids = growI32(this.ids, this.ids.length * 2);
+    if (this.length === this.ids.length) this.ids = grown(this.ids, this.ids.length * 2);
     this.ids[this.length++] = id;
   }
 

@@ -14,15 +14,15 @@
 
 import type { Arena, Arenas } from '../heap/arenas.js';
 import { CandidateBuffer } from './candidates.js';
-import { KIND_NAMES, NodeTable, growI32 } from './node-table.js';
+import { grown } from '../base.js';
+import { KIND_NAMES, NodeTable } from './node-table.js';
+import * as base from '../base.js';
 import * as nodeTable from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const {
-  ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, FUNCTION, GLOBAL, KIND_MASK, LAZY, NONE,
-  PURPLE_BITS, STUB,
-} = nodeTable;
+const { ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, KIND_MASK, LAZY, PURPLE_BITS } = nodeTable;
+const { FUNCTION, GLOBAL, NONE, STUB } = base;
 
 export type ReclaimReason = 'rc' | 'cycles';
 
@@ -137,7 +137,7 @@ export class HeapGraph {
       this.unlinkIn(site, target);
       sites.free(site);
       if (--nodes.rc[target]! === 0) {
-        if (top === this.work.length) this.work = growI32(this.work, top * 2);
+        if (top === this.work.length) this.work = grown(this.work, top * 2);
         this.work[top++] = target;
       } else {
         this.possibleRoot(target);
@@ -241,7 +241,7 @@ export class HeapGraph {
       if ((targetFlags & ALIVE) === 0 || (targetFlags & COLOR_MASK) === garbageColor) continue;
       this.unlinkIn(site, target);
       if ((targetFlags & GREEN) !== 0 && --rc[target]! === 0) {
-        if (top === this.work.length) this.work = growI32(this.work, top * 2);
+        if (top === this.work.length) this.work = grown(this.work, top * 2);
         this.work[top++] = target;
       }
     }

@@ -36,12 +36,12 @@
 //  firstOut  head of its outgoing relocation sites; a free id: the next free id on the stack
 //  firstIn   head of the sites targeting it
 
+import * as base from '../base.js';
+import { grown } from '../base.js';
 import { SymbolIndex } from './symbol-index.js';
 
-export const FUNCTION = 0;
-export const GLOBAL = 1;
-export const STUB = 2;
-export const RETIRED = 3;
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 
 export const KIND_MASK = 0b11;
 export const LAZY = 1 << 2;
@@ -63,8 +63,6 @@ export const BLACK_BITS = BLACK << COLOR_SHIFT;
 export const GRAY_BITS = GRAY << COLOR_SHIFT;
 export const WHITE_BITS = WHITE << COLOR_SHIFT;
 export const PURPLE_BITS = PURPLE << COLOR_SHIFT;
-
-export const NONE = -1;
 
 /** Kind names as users see them, indexed by kind. */
 export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
@@ -241,24 +239,12 @@ export class NodeTable {
   private grow(): void {
     const size = Math.max(64, this.capacity * 2);
     if (this.capacity >= MAX_NODES) throw new RangeError(`the node table is full (${MAX_NODES} nodes)`);
-    this.flags = growU16(this.flags, size);
-    this.rc = growI32(this.rc, size);
-    this.roots = growI32(this.roots, size);
-    this.block = growI32(this.block, size);
-    this.link = growI32(this.link, size);
-    this.firstOut = growI32(this.firstOut, size);
-    this.firstIn = growI32(this.firstIn, size);
+    this.flags = grown(this.flags, size);
+    this.rc = grown(this.rc, size);
+    this.roots = grown(this.roots, size);
+    this.block = grown(this.block, size);
+    this.link = grown(this.link, size);
+    this.firstOut = grown(this.firstOut, size);
+    this.firstIn = grown(this.firstIn, size);
   }
-}
-
-export function growI32(array: Int32Array, size: number): Int32Array<ArrayBuffer> {
-  const grown = new Int32Array(size);
-  grown.set(array);
-  return grown;
-}
-
-function growU16(array: Uint16Array, size: number): Uint16Array<ArrayBuffer> {
-  const grown = new Uint16Array(size);
-  grown.set(array);
-  return grown;
 }

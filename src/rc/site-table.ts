@@ -29,11 +29,11 @@
 // incoming list). Only the head chain's first site holds a valid link: allocating that site moves
 // the link to the next one. A free site's other fields mean nothing.
 
-import { growI32 } from './node-table.js';
-import * as nodeTable from './node-table.js';
+import { grown } from '../base.js';
+import * as base from '../base.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { NONE } = nodeTable;
+const { NONE } = base;
 
 const TARGET_BITS = 27;
 /** The target node id's bits of a site's packed target word. */
@@ -197,9 +197,9 @@ export class SiteTable {
     // Site s's words are at 2s and 2s + 1, which must stay int32 indexes.
     if (this.loc.length >= MAX_SITES) throw new RangeError(`the site table is full (${MAX_SITES} sites)`);
     const size = Math.max(256, this.loc.length * 2);
-    this.links = growI32(this.links, 2 * size);
-    this.loc = growI32(this.loc, size);
-    this.nextIn = growI32(this.nextIn, size);
-    this.prevIn = growI32(this.prevIn, size);
+    this.links = grown(this.links, 2 * size);
+    this.loc = grown(this.loc, size);
+    this.nextIn = grown(this.nextIn, size);
+    this.prevIn = grown(this.prevIn, size);
   }
 }

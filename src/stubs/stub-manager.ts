@@ -11,6 +11,7 @@
 
 import { hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
+import * as base from '../base.js';
 import * as nodeTable from '../rc/node-table.js';
 import type { Architecture } from '../reloc/architecture.js';
 import * as x86 from '../reloc/x86-64.js';
@@ -18,7 +19,8 @@ import { decodeStub, decodeTrampoline, writeStub, writeTrampoline } from './x86-
 import * as layout from './x86-64-layout.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { EXTERN, NONE, STUB } = nodeTable;
+const { EXTERN } = nodeTable;
+const { NONE, STUB } = base;
 const { R_X86_64_64 } = x86;
 const {
   SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_RETURN_OFFSET,

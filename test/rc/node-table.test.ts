@@ -2,7 +2,8 @@
 // walking the table: every change of state moves a node between classes, and verify() recounts.
 
 import { describe, expect, test } from 'vitest';
-import { CLASS_MASK, FUNCTION, GLOBAL, LAZY, NodeTable, RETIRED, STUB } from '../../src/rc/node-table.js';
+import { FUNCTION, GLOBAL, RETIRED, STUB } from '../../src/base.js';
+import { CLASS_MASK, LAZY, NodeTable } from '../../src/rc/node-table.js';
 import { nodeCounts } from '../../src/inspect.js';
 import { asm } from '../helpers/x86.js';
 import { newHeap } from '../helpers/heaps.js';

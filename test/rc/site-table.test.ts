@@ -2,7 +2,7 @@
 // free site is handed out again before the table grows.
 
 import { describe, expect, test } from 'vitest';
-import { NONE } from '../../src/rc/node-table.js';
+import { NONE } from '../../src/base.js';
 import { SiteTable } from '../../src/rc/site-table.js';
 
 /** Allocates `count` sites to node 0 with the usual addend, chained through nextOut as a list. */

@@ -1,0 +1,61 @@
+// The ground floor: constants and helpers that every layer may use and that depend on nothing.
+//
+// Everything here is defined once. A layer reads these constants through module constants of its
+// own (`import * as base from '../base.js'; const { NONE } = base;`, see README, Architecture), so
+// V8 folds them into the code instead of loading a module cell at every use.
+
+/** "No node, no site, no block": the end of every list and the empty value of every id field. */
+export const NONE = -1;
+
+/** The largest alignment a function, a global or an allocator block may ask for: one page. */
+export const MAX_ALIGN = 4096;
+
+/** Default alignment of a function (what compilers give x86-64 function entries). */
+export const FUNCTION_ALIGN = 16;
+/** Default alignment of a global (an 8-byte word). */
+export const GLOBAL_ALIGN = 8;
+
+// Node kinds. They are defined here, below rc/, because the arena a node's block lives in follows
+// from its kind alone, and placement (link/), reclamation (rc/, cycles/) and reporting all make
+// that choice: see `inDataArena`.
+//
+//   FUNCTION  code: a body, or a reentry trampoline while lazy        code arena
+//   GLOBAL    data: initial bytes or zero-filled storage              data arena
+//   STUB      code: one indirect jump; its pointer slot is data       code arena (+ a data slot)
+//   RETIRED   code: an old body kept while pins may be running in it  code arena
+export const FUNCTION = 0;
+export const GLOBAL = 1;
+export const STUB = 2;
+export const RETIRED = 3;
+
+/** Whether a node of this kind keeps its block in the data arena (else in the code arena). */
+export function inDataArena(kind: number): boolean {
+  return kind === GLOBAL;
+}
+
+/** True for a power of two from 1 to MAX_ALIGN. */
+export function isAlignment(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= MAX_ALIGN && (value & (value - 1)) === 0;
+}
+
+/** A copy of `array` with room for `size` entries (size >= its length); the new tail is zero. */
+export function grown<T extends Int32Array<ArrayBuffer> | Uint16Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(
+  array: T, size: number,
+): T {
+  const copy = new (array.constructor as new (length: number) => T)(size);
+  copy.set(array);
+  return copy;
+}
+
+/**
+ * The element type of a typed array ('Uint8Array', ...) read from its internal slot, or undefined
+ * for anything else. No code of the value's own runs: a subclass's getters, a proxy's traps and a
+ * forged Symbol.toStringTag are not consulted.
+ */
+export function typedArrayKind(value: unknown): string | undefined {
+  return TYPED_ARRAY_TAG.call(value) as string | undefined;
+}
+
+const TYPED_ARRAY_TAG = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag,
+)!.get!;
