@@ -99,7 +99,7 @@ const leafBody = (): { code: Uint8Array } => ({ code: Uint8Array.from([0x31, 0xc
 async function retainRelease(quick: boolean): Promise<CoreResults['retainRelease']> {
   console.log(`retain + release of one count (${REPEAT} pairs per timed call, figures per pair)`);
   const layout = { codeAddress: DEFAULT_CODE_ADDRESS, codeSize: 64 * KiB, dataAddress: DEFAULT_CODE_ADDRESS + 64 * KiB, dataSize: 4 * KiB };
-  const graph = new HeapGraph(new Arenas(layout, arrayBufferMemory()));
+  const graph = new HeapGraph(new Arenas(layout, arrayBufferMemory().reserve(layout)));
   const { nodes } = graph;
   const node = (name: string): number => {
     const id = nodes.allocate(FUNCTION, name, graph.arenas.code.allocator.allocate(16, 16));

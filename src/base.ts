@@ -59,3 +59,26 @@ export function typedArrayKind(value: unknown): string | undefined {
 const TYPED_ARRAY_TAG = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag,
 )!.get!;
+
+/** A Uint8Array's length read from its internal slot (0 when detached), or -1 for anything else. */
+export function uint8Length(value: unknown): number {
+  return typedArrayKind(value) === 'Uint8Array' ? (TYPED_ARRAY_LENGTH.call(value) as number) : -1;
+}
+
+const TYPED_ARRAY_LENGTH = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object, 'length',
+)!.get!;
+
+/** A plain Uint8Array over the same bytes as `view` (a Uint8Array), read through internal slots. */
+export function plainUint8(view: Uint8Array): Uint8Array {
+  const buffer = TYPED_ARRAY_BUFFER.call(view) as ArrayBuffer;
+  const offset = TYPED_ARRAY_OFFSET.call(view) as number;
+  return new Uint8Array(buffer, offset, uint8Length(view));
+}
+
+const TYPED_ARRAY_BUFFER = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object, 'buffer',
+)!.get!;
+const TYPED_ARRAY_OFFSET = Object.getOwnPropertyDescriptor(
+  Object.getPrototypeOf(Uint8Array.prototype) as object, 'byteOffset',
+)!.get!;

@@ -1,12 +1,18 @@
 // Observer events: queued while a call mutates the heap, delivered once it is consistent again.
 //
-// Delivering after the mutation means an observer always sees a heap that verify() accepts, and
-// an observer that throws cannot leave a call half done. With no observer nothing is queued.
+// Delivering after the mutation means an observer always sees a heap that verify() accepts. An
+// observer is isolated from the call that caused its events: when one of its methods throws, the
+// call has already completed and its result stands (a define's Unit is returned, its handles held
+// by the caller). The error goes to the observer's own `error` method, with the event, and the
+// remaining events are still delivered; with no `error` method (or one that throws too) it is
+// thrown again from a microtask, as an uncaught exception, the way Node reports a throwing
+// EventTarget listener: never silently dropped, never undoing the call. With no observer nothing
+// is queued.
 
-import type { Plan } from './link/plan.js';
+import type { Committed } from './link/commit.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import * as base from './base.js';
-import type { CollectionResult, Observer } from './types.js';
+import type { CollectionResult, Observer, ObserverEvent } from './types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { GLOBAL } = base;
@@ -14,49 +20,42 @@ const { GLOBAL } = base;
 type FreeEvent = Parameters<NonNullable<Observer['free']>>[0];
 type AllocEvent = Parameters<NonNullable<Observer['alloc']>>[0];
 
-type Event =
-  | { type: 'alloc'; event: AllocEvent }
-  | { type: 'free'; event: FreeEvent }
-  | { type: 'patch'; event: Parameters<NonNullable<Observer['patch']>>[0] }
-  | { type: 'collect'; event: CollectionResult };
-
 export class EventQueue {
-  private queue: Event[] = [];
+  private queue: ObserverEvent[] = [];
 
   constructor(private readonly observer: Observer | undefined, private readonly graph: HeapGraph) {
     if (observer?.free !== undefined) graph.log = [];
   }
 
   alloc(name: string, kind: AllocEvent['kind'], address: number, size: number): void {
-    if (this.observer?.alloc !== undefined) this.queue.push({ type: 'alloc', event: { name, kind, address, size } });
+    if (this.observer?.alloc !== undefined) this.queue.push({ type: 'alloc', name, kind, address, size });
   }
 
   free(name: string, kind: FreeEvent['kind'], address: number, size: number, by: FreeEvent['by']): void {
     this.takeReclaimed();
-    if (this.observer?.free !== undefined) this.queue.push({ type: 'free', event: { name, kind, address, size, by } });
+    if (this.observer?.free !== undefined) this.queue.push({ type: 'free', name, kind, address, size, by });
   }
 
   patch(symbol: string, sites: number, from: number, to: number): void {
-    if (this.observer?.patch !== undefined) this.queue.push({ type: 'patch', event: { symbol, sites, from, to } });
+    if (this.observer?.patch !== undefined) this.queue.push({ type: 'patch', symbol, sites, from, to });
   }
 
-  /** Alloc events for the nodes and stubs a link created. */
-  allocated(plan: Plan): void {
+  /** Alloc events for the nodes and stubs a link created (or gave a new body). */
+  allocated(committed: Committed): void {
     if (this.observer?.alloc === undefined) return;
     const { graph } = this;
+    const { placed } = committed;
     // Sizes are the blocks' reserved sizes, as free events and stats() report them.
-    for (const node of plan.nodes) {
-      const arena = node.kind === GLOBAL ? graph.arenas.data : graph.arenas.code;
-      this.alloc(node.name, node.kind === GLOBAL ? 'global' : 'function', node.address, arena.sizeOf(node.block));
-    }
-    for (const stub of plan.stubs) {
-      if (stub.stubId !== undefined) this.alloc(graph.nodes.nameOf(stub.stubId), 'stub', graph.addressOf(stub.stubId), graph.bytesOf(stub.stubId));
-    }
+    placed.plan.nodes.forEach(({ definition: d }, i) => {
+      const size = graph.arenas.of(d.kind).sizeOf(placed.blocks[i]!);
+      this.alloc(d.name, d.kind === GLOBAL ? 'global' : 'function', placed.addresses[i]!, size);
+    });
+    for (const stub of committed.stubIds) this.alloc(graph.nodes.nameOf(stub), 'stub', graph.addressOf(stub), graph.bytesOf(stub));
   }
 
   collected(result: CollectionResult): void {
     this.takeReclaimed();
-    if (this.observer?.collect !== undefined) this.queue.push({ type: 'collect', event: result });
+    if (this.observer?.collect !== undefined) this.queue.push({ type: 'collect', ...result });
   }
 
   /** True when events wait; moves nodes reclaimed by counting into the queue first. */
@@ -65,16 +64,16 @@ export class EventQueue {
     return this.queue.length > 0;
   }
 
+  /** Delivers every queued event, each in isolation (see the header). */
   deliver(): void {
     const observer = this.observer!;
     const events = this.queue;
     this.queue = [];
-    for (const e of events) {
-      switch (e.type) {
-        case 'alloc': observer.alloc?.(e.event); break;
-        case 'free': observer.free?.(e.event); break;
-        case 'patch': observer.patch?.(e.event); break;
-        case 'collect': observer.collect?.(e.event); break;
+    for (const event of events) {
+      try {
+        deliverOne(observer, event);
+      } catch (error) {
+        report(observer, error, event);
       }
     }
   }
@@ -82,7 +81,34 @@ export class EventQueue {
   private takeReclaimed(): void {
     const log = this.graph.log;
     if (log === null || log.length === 0) return;
-    for (const r of log) this.queue.push({ type: 'free', event: { ...r, kind: r.kind } });
+    for (const r of log) this.queue.push({ type: 'free', ...r });
     log.length = 0;
   }
+}
+
+function deliverOne(observer: Observer, event: ObserverEvent): void {
+  const { type, ...fields } = event;
+  switch (type) {
+    case 'alloc': observer.alloc?.(fields as AllocEvent); break;
+    case 'free': observer.free?.(fields as FreeEvent); break;
+    case 'patch': observer.patch?.(fields as Parameters<NonNullable<Observer['patch']>>[0]); break;
+    case 'collect': observer.collect?.(fields as CollectionResult); break;
+  }
+}
+
+/** An observer method threw: its own `error` method hears of it, else a microtask rethrows it. */
+function report(observer: Observer, error: unknown, event: ObserverEvent): void {
+  if (observer.error !== undefined) {
+    try {
+      observer.error(error, event);
+      return;
+    } catch (second) {
+      queueMicrotask(() => {
+        throw second;
+      });
+    }
+  }
+  queueMicrotask(() => {
+    throw error;
+  });
 }

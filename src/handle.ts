@@ -1,53 +1,78 @@
 // Handles and pins: the external owners of counts, and so the roots of the heap.
 //
 // A Handle owns exactly one count on its node until freed; freeing twice does nothing. A Pin
-// owns one count too, and also holds the body that was current when it was taken (see pins.ts).
+// owns one count too, and also holds the body that was current when it was taken (rc/body-holds).
 // Both carry the heap they belong to, so a handle of another heap is refused, and the node id,
 // which cannot be recycled while the handle's count keeps the node alive.
+//
+// Only the heap makes them. Their state is in private fields, their constructors refuse to run
+// without this module's private token, and the heap reaches that state through `handleState`
+// and `pinState`, which this module exports to the library but the package does not export: a
+// forged object (`Object.create(Handle.prototype)`, a plain `{ name, kind }`, `new Handle(...)`)
+// has no state, and every call refuses it with INVALID_ARGUMENT. Nothing reachable from the
+// public types can change a count.
 
-import { CodeHeapError } from './errors.js';
+import { CodeHeapError, invalid } from './errors.js';
+import type { BodyHold } from './rc/body-holds.js';
 import type { HandleApi, NodeKind } from './types.js';
 
-/** What a handle asks of its heap. */
+/** What a handle asks of its heap (an object the heap keeps private). */
 export interface HandleOwner {
-  handleAddress(handle: Handle): number;
-  freeHandle(handle: Handle): void;
-  releasePin(pin: Pin): void;
+  address(handle: Handle): number;
+  free(handle: Handle): void;
+  release(pin: Pin): void;
 }
 
-export class Handle implements HandleApi {
-  private isFreed = false;
+/** The heap's access to handles (not exported by the package). */
+export let handleState!: {
+  create(owner: HandleOwner, id: number, name: string, kind: NodeKind): Handle;
+  is(value: unknown): value is Handle;
+  owner(handle: Handle): HandleOwner;
+  id(handle: Handle): number;
+  /** True the first time only. */
+  markFreed(handle: Handle): boolean;
+};
 
-  constructor(
-    /** @internal */ readonly owner: HandleOwner,
-    /** @internal */ readonly id: number,
-    readonly name: string,
-    readonly kind: NodeKind,
-  ) {}
+/** The heap's access to pins (not exported by the package). */
+export let pinState!: {
+  create(owner: HandleOwner, id: number, name: string, hold: BodyHold | undefined): Pin;
+  is(value: unknown): value is Pin;
+  owner(pin: Pin): HandleOwner;
+  id(pin: Pin): number;
+  /** The body this pin keeps, or undefined when it was taken on a lazy function. */
+  hold(pin: Pin): BodyHold | undefined;
+  markReleased(pin: Pin): boolean;
+};
+
+const TOKEN: unique symbol = Symbol('codeheap: made by the heap');
+
+export class Handle implements HandleApi {
+  readonly #owner: HandleOwner;
+  readonly #id: number;
+  #freed = false;
+  readonly name: string;
+  readonly kind: NodeKind;
+
+  /** Handles are made by the heap only: define, declare, lookup, pointer. */
+  private constructor(token: typeof TOKEN, owner: HandleOwner, id: number, name: string, kind: NodeKind) {
+    if (token !== TOKEN) invalid('handles are made by the heap (define, declare, lookup, pointer), not by new Handle()');
+    this.#owner = owner;
+    this.#id = id;
+    this.name = name;
+    this.kind = kind;
+  }
 
   /** Current body or block address (a lazy function's trampoline; a stub's code). */
   get address(): number {
-    return this.owner.handleAddress(this);
+    return this.#owner.address(this);
   }
 
   get freed(): boolean {
-    return this.isFreed;
-  }
-
-  /** @internal Marks the handle freed; true the first time only. */
-  markFreed(): boolean {
-    if (this.isFreed) return false;
-    this.isFreed = true;
-    return true;
-  }
-
-  /** @internal */
-  assertLive(operation: string): void {
-    if (this.isFreed) throw new CodeHeapError('USE_AFTER_FREE', `${operation}: the handle on ${this.name} was freed`);
+    return this.#freed;
   }
 
   free(): void {
-    this.owner.freeHandle(this);
+    this.#owner.free(this);
   }
 
   [Symbol.dispose](): void {
@@ -57,42 +82,67 @@ export class Handle implements HandleApi {
   toString(): string {
     return `Handle(${this.kind} ${this.name})`;
   }
-}
 
-/** One "still executing" claim on a function: a count, plus a hold on the body current when taken. */
-export class BodyHold {
-  pins = 0;
-  /** The node that owns the held body: the function while current, its retired node after. */
-  constructor(public owner: number) {}
+  static {
+    handleState = {
+      create: (owner, id, name, kind) => new Handle(TOKEN, owner, id, name, kind),
+      is: (value): value is Handle => typeof value === 'object' && value !== null && #id in value,
+      owner: (handle) => handle.#owner,
+      id: (handle) => handle.#id,
+      markFreed: (handle) => {
+        if (handle.#freed) return false;
+        handle.#freed = true;
+        return true;
+      },
+    };
+  }
 }
 
 export class Pin {
-  private isReleased = false;
+  readonly #owner: HandleOwner;
+  readonly #id: number;
+  readonly #hold: BodyHold | undefined;
+  #released = false;
+  readonly name: string;
 
-  constructor(
-    /** @internal */ readonly heap: HandleOwner,
-    /** @internal */ readonly id: number,
-    readonly name: string,
-    /** @internal The body this pin keeps, or undefined when it was taken on a lazy function. */
-    readonly hold: BodyHold | undefined,
-  ) {}
-
-  get released(): boolean {
-    return this.isReleased;
+  /** Pins are made by heap.pin() only. */
+  private constructor(token: typeof TOKEN, owner: HandleOwner, id: number, name: string, hold: BodyHold | undefined) {
+    if (token !== TOKEN) invalid('pins are made by heap.pin(), not by new Pin()');
+    this.#owner = owner;
+    this.#id = id;
+    this.name = name;
+    this.#hold = hold;
   }
 
-  /** @internal True the first time only. */
-  markReleased(): boolean {
-    if (this.isReleased) return false;
-    this.isReleased = true;
-    return true;
+  get released(): boolean {
+    return this.#released;
   }
 
   release(): void {
-    this.heap.releasePin(this);
+    this.#owner.release(this);
   }
 
   [Symbol.dispose](): void {
     this.release();
   }
+
+  static {
+    pinState = {
+      create: (owner, id, name, hold) => new Pin(TOKEN, owner, id, name, hold),
+      is: (value): value is Pin => typeof value === 'object' && value !== null && #id in value,
+      owner: (pin) => pin.#owner,
+      id: (pin) => pin.#id,
+      hold: (pin) => pin.#hold,
+      markReleased: (pin) => {
+        if (pin.#released) return false;
+        pin.#released = true;
+        return true;
+      },
+    };
+  }
+}
+
+/** USE_AFTER_FREE for an operation on a freed handle. */
+export function usedAfterFree(operation: string, handle: Handle): never {
+  throw new CodeHeapError('USE_AFTER_FREE', `${operation}: the handle on ${handle.name} was freed`);
 }

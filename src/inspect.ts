@@ -4,7 +4,8 @@
 // not record their source (it would cost 4 bytes on every site), so naming a node's referrers
 // takes one pass over the outgoing lists, done once per call.
 
-import { hex } from './errors.js';
+import { CodeHeapError, hex } from './errors.js';
+import { LargeMap } from './large-map.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { KIND_NAMES } from './rc/node-table.js';
 import * as base from './base.js';
@@ -56,8 +57,16 @@ export function nodeInfo(graph: HeapGraph, id: number): NodeInfo {
   return info;
 }
 
+/** The names in first-seen order, each once (no Set: it holds at most 2^24 entries). */
 function unique(names: string[]): string[] {
-  return [...new Set(names)];
+  const seen = new LargeMap<string, true>();
+  const result: string[] = [];
+  for (const name of names) {
+    if (seen.has(name)) continue;
+    seen.set(name, true);
+    result.push(name);
+  }
+  return result;
 }
 
 export interface Counters {
@@ -122,29 +131,59 @@ function arenaStats(arena: Arena): ArenaStats {
   };
 }
 
-/** The reference graph in Graphviz DOT: one box per node, one edge per relocation site. */
-export function toDot(graph: HeapGraph, arch: Architecture): string {
+/**
+ * The reference graph in Graphviz DOT, in pieces that end at line ends (a long name comes in
+ * several pieces): one box per node, one edge per relocation site. Pre: the heap does not change
+ * while the pieces are taken.
+ */
+export function* dotLines(graph: HeapGraph, arch: Architecture): Generator<string> {
   const { nodes, sites } = graph;
-  const lines = ['digraph codeheap {', '  node [shape=box, fontname="monospace"];'];
+  yield 'digraph codeheap {\n';
+  yield '  node [shape=box, fontname="monospace"];\n';
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
     const kind = KIND_NAMES[nodes.kindOf(id)];
     const state = nodes.isLazy(id) ? 'lazy' : 'live';
-    const label = `${escape(nodes.nameOf(id))}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}`;
     const style = nodes.roots[id]! > 0 ? ', style=bold' : '';
-    lines.push(`  n${id} [label="${label}"${style}];`);
+    const name = nodes.nameOf(id);
+    if (name.length <= NAME_CHUNK) {
+      yield `  n${id} [label="${escape(name)}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}"${style}];\n`;
+      continue;
+    }
+    // A long name goes in pieces, so that no piece can pass the longest string there is.
+    yield `  n${id} [label="`;
+    for (let at = 0; at < name.length; at += NAME_CHUNK) yield escape(name.slice(at, at + NAME_CHUNK));
+    yield `\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}"${style}];\n`;
   }
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
-      lines.push(`  n${id} -> n${sites.targetOf(s)} [label="${arch.kinds[sites.kindOf(s)]!.name}"];`);
+      yield `  n${id} -> n${sites.targetOf(s)} [label="${arch.kinds[sites.kindOf(s)]!.name}"];\n`;
     }
   }
-  lines.push('}');
-  return `${lines.join('\n')}\n`;
+  yield '}\n';
+}
+
+/** V8's longest string (2^29 - 24 characters on 64-bit). */
+export const MAX_STRING_LENGTH = 2 ** 29 - 24;
+
+/** The DOT text as one string; OUT_OF_MEMORY, with its length, past the longest string there is. */
+export function toDot(graph: HeapGraph, arch: Architecture): string {
+  let length = 0;
+  for (const line of dotLines(graph, arch)) length += line.length;
+  if (length > MAX_STRING_LENGTH) {
+    throw new CodeHeapError('OUT_OF_MEMORY',
+      `toDot: the graph is ${length} characters of DOT, past JavaScript's longest string (${MAX_STRING_LENGTH}); writeDot(write) streams it line by line`);
+  }
+  let text = '';
+  for (const line of dotLines(graph, arch)) text += line;
+  return text;
 }
 
 /** A name inside a DOT string: backslashes and quotes escaped. */
+/** Characters of a name escaped at a time (a piece is at most twice as long escaped). */
+const NAME_CHUNK = 1 << 20;
+
 function escape(text: string): string {
   return text.replace(/[\\"]/g, (c) => `\\${c}`);
 }

@@ -1,9 +1,16 @@
-// CodeHeap options: checked once, with defaults made explicit.
+// CodeHeap options: read once, checked once, with defaults made explicit.
+//
+// The options object is read field by field exactly once (a getter or a proxy cannot hand the
+// check one value and the heap another), and so is a Memory provider: its methods are taken once
+// and the Region it reserves is copied into the heap's own record, each field checked (the bytes
+// must be a Uint8Array holding both arenas, addresses it chooses must be whole pages in user space).
 
-import { hex, invalid } from './errors.js';
+import { hex, invalid, show } from './errors.js';
 import { layoutProblem } from './heap/arenas.js';
-import { arrayBufferMemory, type ArenaLayout, type Memory } from './heap/region.js';
+import { arrayBufferMemory, type ArenaLayout, type Region, type ResolveLazy } from './heap/region.js';
+import { readInput } from './link/definitions.js';
 import type { CodeHeapOptions, CompileCallback, Observer } from './types.js';
+import { plainUint8, uint8Length } from './base.js';
 
 /**
  * Default target address of the code arena: 1 GiB. Low enough that every 32-bit relocation form
@@ -17,72 +24,118 @@ export const DEFAULT_CYCLE_THRESHOLD = 10_000;
 
 export interface ResolvedOptions {
   layout: ArenaLayout;
-  memory: Memory;
-  resolveExternal: ((name: string) => number | undefined) | undefined;
+  /** The reserved memory, as the heap's own record of it. */
+  region: Region;
+  resolveExternal: ((name: string) => unknown) | undefined;
   compile: CompileCallback | undefined;
   cycleThreshold: number;
   adaptive: boolean;
   observer: Observer | undefined;
+  validateCollections: boolean;
 }
 
+/** Reads and checks the options; reserves the memory last, once nothing else can be refused. */
 export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) invalid('new CodeHeap takes an options object');
-  if (options.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${String(options.arch)}`);
-  const memory = resolveMemory(options);
-  let layout = layoutAt(options, options.codeAddress ?? DEFAULT_CODE_ADDRESS);
+  const o = readInput('new CodeHeap', () => {
+    if (typeof options !== 'object' || options === null) invalid(`new CodeHeap takes an options object, got ${show(options)}`);
+    const { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, observer, validateCollections } =
+      options as unknown as Record<string, unknown>;
+    return { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, observer, validateCollections };
+  });
+  if (o.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${show(o.arch)}`);
+  const provider = readInput('new CodeHeap: memory', () => memoryOf(o.memory));
+  const layout = layoutAt(o.codeSize, o.dataSize, o.codeAddress ?? DEFAULT_CODE_ADDRESS, o.dataAddress);
   const problem = layoutProblem(layout);
   if (problem !== undefined) invalid(problem);
-  if (options.memory instanceof ArrayBuffer && options.memory.byteLength < layout.codeSize + layout.dataSize) {
-    invalid(`memory holds ${options.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
+  if (o.memory instanceof ArrayBuffer && o.memory.byteLength < layout.codeSize + layout.dataSize) {
+    invalid(`memory holds ${o.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
   }
-  for (const key of ['resolveExternal', 'compile'] as const) {
-    if (options[key] !== undefined && typeof options[key] !== 'function') invalid(`${key} must be a function`);
+  for (const [key, value] of [['resolveExternal', o.resolveExternal], ['compile', o.compile]] as const) {
+    if (value !== undefined && typeof value !== 'function') invalid(`${key} must be a function, got ${show(value)}`);
   }
-  const threshold = options.cycleThreshold ?? 'auto';
+  const threshold = o.cycleThreshold ?? 'auto';
   const adaptive = threshold === 'auto';
   if (!adaptive && !(typeof threshold === 'number' && threshold >= 1 && !Number.isNaN(threshold))) {
-    invalid(`cycleThreshold must be 'auto' or a number of candidates >= 1 (Infinity for never), got ${String(threshold)}`);
+    invalid(`cycleThreshold must be 'auto' or a number of candidates >= 1 (Infinity for never), got ${show(threshold)}`);
   }
-  if (options.observer !== undefined && (typeof options.observer !== 'object' || options.observer === null)) {
-    invalid('observer must be an object with optional alloc, free, patch and collect methods');
+  if (o.observer !== undefined && (typeof o.observer !== 'object' || o.observer === null)) {
+    invalid(`observer must be an object with optional alloc, free, patch, collect and error methods, got ${show(o.observer)}`);
+  }
+  if (o.validateCollections !== undefined && typeof o.validateCollections !== 'boolean') {
+    invalid(`validateCollections must be a boolean, got ${show(o.validateCollections)}`);
   }
   // Last, once nothing else can be refused: a memory that maps real pages sets a range aside here.
-  const chosen = options.codeAddress === undefined ? chosenAddress(options, memory) : undefined;
-  if (chosen !== undefined) layout = layoutAt(options, chosen);
+  let placed = layout;
+  if (o.codeAddress === undefined && o.dataAddress === undefined && provider.chooseAddress !== undefined) {
+    const chosen = readInput('memory.chooseAddress', () => provider.chooseAddress!(layout.codeSize + layout.dataSize));
+    if (chosen !== undefined) {
+      if (typeof chosen !== 'number') invalid(`memory.chooseAddress returned ${show(chosen)}, not an address`);
+      placed = layoutAt(o.codeSize, o.dataSize, chosen, undefined);
+      const wrong = layoutProblem(placed);
+      if (wrong !== undefined) invalid(`memory.chooseAddress returned ${hex(chosen)}: ${wrong}`);
+    }
+  }
   return {
-    layout,
-    memory,
-    resolveExternal: options.resolveExternal,
-    compile: options.compile,
+    layout: placed,
+    region: reserve(provider, placed),
+    resolveExternal: o.resolveExternal as ResolvedOptions['resolveExternal'],
+    compile: o.compile as CompileCallback | undefined,
     cycleThreshold: adaptive ? DEFAULT_CYCLE_THRESHOLD : (threshold as number),
     adaptive,
-    observer: options.observer,
+    observer: o.observer as Observer | undefined,
+    validateCollections: o.validateCollections === true,
   };
 }
 
-function layoutAt(options: CodeHeapOptions, codeAddress: number): ArenaLayout {
-  return {
-    codeAddress,
-    codeSize: options.codeSize,
-    dataAddress: options.dataAddress ?? codeAddress + options.codeSize,
-    dataSize: options.dataSize,
-  };
+function layoutAt(codeSize: unknown, dataSize: unknown, codeAddress: unknown, dataAddress: unknown): ArenaLayout {
+  const layout = { codeAddress, codeSize, dataAddress: dataAddress ?? (codeAddress as number) + (codeSize as number), dataSize };
+  return layout as ArenaLayout;
 }
 
-function resolveMemory(options: CodeHeapOptions): Memory {
-  if (options.memory === undefined) return arrayBufferMemory();
-  if (options.memory instanceof ArrayBuffer) return arrayBufferMemory(options.memory);
-  if (typeof options.memory === 'object' && options.memory !== null && typeof options.memory.reserve === 'function') {
-    return options.memory;
+/** A Memory's methods, taken once. */
+interface Provider {
+  reserve(layout: ArenaLayout): unknown;
+  chooseAddress?(span: number): unknown;
+}
+
+function memoryOf(memory: unknown): Provider {
+  if (memory === undefined) return arrayBufferMemory();
+  if (memory instanceof ArrayBuffer) return arrayBufferMemory(memory);
+  if (typeof memory === 'object' && memory !== null) {
+    const { reserve, chooseAddress } = memory as Record<string, unknown>;
+    if (typeof reserve === 'function' && (chooseAddress === undefined || typeof chooseAddress === 'function')) {
+      const provider: Provider = { reserve: (layout) => reserve.call(memory, layout) };
+      if (chooseAddress !== undefined) provider.chooseAddress = (span) => chooseAddress.call(memory, span);
+      return provider;
+    }
   }
-  invalid('memory must be an ArrayBuffer or a Memory ({ reserve(layout) })');
+  invalid(`memory must be an ArrayBuffer or a Memory ({ reserve(layout), chooseAddress?(span) }), got ${show(memory)}`);
 }
 
-/** A memory that maps real pages picks a free range, unless the options place the arenas. */
-function chosenAddress(options: CodeHeapOptions, memory: Memory): number | undefined {
-  if (options.dataAddress !== undefined || memory.chooseAddress === undefined) return undefined;
-  const { codeSize, dataSize } = options;
-  return memory.chooseAddress(codeSize + dataSize);
+/** Reserves the arenas and copies the Region into the heap's own record, checking each field. */
+function reserve(provider: Provider, layout: ArenaLayout): Region {
+  return readInput('memory.reserve', () => {
+    const region = provider.reserve(layout);
+    if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
+    const { bytes, executable, description, resolverAddress, call, resolveSymbol, close } = region as Record<string, unknown>;
+    const size = layout.codeSize + layout.dataSize;
+    if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
+    for (const [key, value] of [['call', call], ['resolveSymbol', resolveSymbol], ['close', close]] as const) {
+      if (value !== undefined && typeof value !== 'function') invalid(`memory.reserve returned a Region whose ${key} is ${show(value)}, not a function`);
+    }
+    if (resolverAddress !== undefined && !(Number.isSafeInteger(resolverAddress) && (resolverAddress as number) >= 0)) {
+      invalid(`memory.reserve returned a Region whose resolverAddress is ${show(resolverAddress)}`);
+    }
+    const own: { -readonly [K in keyof Region]: Region[K] } = {
+      bytes: plainUint8(bytes as Uint8Array), executable: executable === true,
+      description: typeof description === 'string' ? description : 'a Memory provider',
+    };
+    if (resolverAddress !== undefined) own.resolverAddress = resolverAddress as number;
+    if (call !== undefined) own.call = (address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]) => (call as NonNullable<Region['call']>).call(region, address, resolve, args);
+    if (resolveSymbol !== undefined) own.resolveSymbol = (name: string) => (resolveSymbol as NonNullable<Region['resolveSymbol']>).call(region, name);
+    if (close !== undefined) own.close = () => (close as NonNullable<Region['close']>).call(region);
+    return own;
+  });
 }
 
 export function describeLayout(layout: ArenaLayout): string {

@@ -142,22 +142,54 @@ export interface HeapStats {
   cycleThreshold: number;
 }
 
-/** Events delivered after the call that caused them has finished mutating the heap. */
-export interface Observer {
-  alloc?(event: { name: string; kind: NodeKind | 'trampoline' | 'retired'; address: number; size: number }): void;
-  free?(event: {
-    name: string;
-    kind: NodeKind | 'trampoline' | 'retired';
-    address: number;
-    size: number;
-    by: 'rc' | 'cycles' | 'evict' | 'redefine' | 'materialize';
-  }): void;
-  patch?(event: { symbol: string; sites: number; from: number; to: number }): void;
-  collect?(event: CollectionResult): void;
+/** A block given to a node (a body, trampoline, stub, global). */
+export interface AllocEvent {
+  name: string;
+  kind: NodeKind | 'trampoline' | 'retired';
+  address: number;
+  size: number;
 }
 
+/** A block taken back, and why. */
+export interface FreeEvent extends AllocEvent {
+  by: 'rc' | 'cycles' | 'evict' | 'redefine' | 'materialize';
+}
+
+/** The sites of a function re-pointed when its body moved. */
+export interface PatchEvent {
+  symbol: string;
+  sites: number;
+  from: number;
+  to: number;
+}
+
+/** Any event, tagged with the observer method it is delivered to. */
+export type ObserverEvent =
+  | ({ type: 'alloc' } & AllocEvent)
+  | ({ type: 'free' } & FreeEvent)
+  | ({ type: 'patch' } & PatchEvent)
+  | ({ type: 'collect' } & CollectionResult);
+
+/**
+ * Events delivered after the call that caused them has finished mutating the heap: verify()
+ * passes inside each, read-only calls work, mutating calls are REENTRANT_CALL. An observer cannot
+ * change the outcome of the call: when one of its methods throws, the call's result stands, the
+ * remaining events are still delivered, and the error goes to `error` (if that is missing or throws
+ * too, it is thrown again from a microtask, as an uncaught exception).
+ */
+export interface Observer {
+  alloc?(event: AllocEvent): void;
+  free?(event: FreeEvent): void;
+  patch?(event: PatchEvent): void;
+  collect?(event: CollectionResult): void;
+  error?(error: unknown, event: ObserverEvent): void;
+}
+
+/** The architectures codeheap lays code out for. */
+export type Arch = 'x86_64';
+
 export interface CodeHeapOptions {
-  arch: 'x86_64';
+  arch: Arch;
   codeSize: number;
   dataSize: number;
   /** Target address of the code arena; default 0x40000000 (see README: every 32-bit form reaches it). */
@@ -173,6 +205,11 @@ export interface CodeHeapOptions {
   /** 'auto' (adaptive) or a number of candidates; Infinity turns automatic collection off. */
   cycleThreshold?: 'auto' | number;
   observer?: Observer;
+  /**
+   * Checks what each phase of the cycle collector promises, between its phases, over the whole
+   * heap (CORRUPT when broken): O(nodes + sites) per phase, for tests and debugging. Default false.
+   */
+  validateCollections?: boolean;
 }
 
 /** The handle type as users see it. */

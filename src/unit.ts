@@ -1,36 +1,52 @@
 // Unit: what define() returns, the handles it took, one per symbol.
 
-import { CodeHeapError } from './errors.js';
+import { CodeHeapError, invalid, show } from './errors.js';
 import type { Handle } from './handle.js';
+import { LargeMap } from './large-map.js';
+
+/** The heap's way to make a Unit (not exported by the package). */
+export let createUnit!: (handles: readonly Handle[]) => Unit;
+
+const TOKEN: unique symbol = Symbol('codeheap: made by define');
 
 export class Unit {
-  readonly #byName = new Map<string, Handle>();
+  readonly #byName = new LargeMap<string, Handle>();
+  /** In definition order. */
+  readonly #handles: readonly Handle[];
 
-  constructor(handles: readonly Handle[]) {
+  /** Units are made by heap.define() only. */
+  private constructor(token: typeof TOKEN, handles: readonly Handle[]) {
+    if (token !== TOKEN) invalid('units are made by heap.define(), not by new Unit()');
+    this.#handles = handles;
     for (const handle of handles) this.#byName.set(handle.name, handle);
   }
 
   /** The unit's own handle for name: the same object on every call, holding define's one count. */
   get(name: string): Handle {
+    if (typeof name !== 'string') invalid(`unit.get takes a symbol name, got ${show(name)}`);
     const handle = this.#byName.get(name);
-    if (handle === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `the unit defines no symbol named ${String(name)}`);
+    if (handle === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `the unit defines no symbol named ${name}`);
     return handle;
   }
 
   get names(): string[] {
-    return [...this.#byName.keys()];
+    return this.#handles.map((h) => h.name);
   }
 
   handles(): Handle[] {
-    return [...this.#byName.values()];
+    return [...this.#handles];
   }
 
   /** Frees every handle of the unit (each once; already freed ones are skipped). */
   free(): void {
-    for (const handle of this.#byName.values()) handle.free();
+    for (const handle of this.#handles) handle.free();
   }
 
   [Symbol.dispose](): void {
     this.free();
+  }
+
+  static {
+    createUnit = (handles) => new Unit(TOKEN, handles);
   }
 }

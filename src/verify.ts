@@ -7,40 +7,52 @@
 //  - a live node is flagged green exactly when it has no outgoing sites;
 //  - every site lies inside its source's bytes, sites of one node do not overlap, and it is on
 //    its target's incoming list exactly once, with consistent links;
-//  - every site's bytes decode to S + A (- P) for its target's current address;
+//  - every site's bytes decode to S + A (- P) for its target's current address (the one applier,
+//    in VERIFY mode), and a site into a stub carries no offset;
 //  - stubs jump through their slots, trampolines call through the resolver slot, a function and
 //    its stub point at each other, and the symbol, stub and trampoline indexes agree with nodes;
-//  - the candidate buffer holds exactly the BUFFERED ids, each once.
-// Iterative throughout; it allocates a few arrays of the tables' size.
+//  - the candidate buffer holds exactly the BUFFERED ids, each once, and counts its DEAD entries.
+// Iterative throughout; it allocates a few typed arrays of the tables' size (no Set or Map, which
+// hold at most 2^24 entries), so it works at any size the heap accepts.
 
 import { hex } from './errors.js';
 import type { Arena } from './heap/arenas.js';
-import type { Bodies } from './pins.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import * as base from './base.js';
 import * as nodeTable from './rc/node-table.js';
+import { stubAddend } from './link/plan.js';
+import { applyRelocation } from './reloc/apply.js';
+import * as apply from './reloc/apply.js';
 import { relocationValue, type Architecture } from './reloc/architecture.js';
 import * as x86 from './reloc/x86-64.js';
 import type { StubManager } from './stubs/stub-manager.js';
 import { siteSources } from './inspect.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { BUFFERED, CLASS_MASK } = nodeTable;
+const { ALIVE, BUFFERED, CLASS_MASK } = nodeTable;
+const { MISMATCH, OUT_OF_RANGE, VERIFY } = apply;
 const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 const { R_X86_64_64 } = x86;
 
-export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies, arch: Architecture): string[] {
+export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architecture): string[] {
   const problems: string[] = [];
   const { nodes, sites, arenas } = graph;
   for (const arena of [arenas.code, arenas.data]) {
     for (const p of arena.allocator.verify()) problems.push(`${arena.name} arena: ${p}`);
   }
-  const owned = { code: new Set<number>(), data: new Set<number>() };
+  // One mark per block id of each arena: the blocks some node owns.
+  const owned = { code: new Uint8Array(arenas.code.allocator.idLimit), data: new Uint8Array(arenas.data.allocator.idLimit) };
+  const ownedCount = { code: 0, data: 0 };
   const own = (arena: Arena, block: number, what: string): void => {
-    const set = owned[arena.name];
-    if (!arena.allocator.isUsed(block)) problems.push(`${what} owns ${arena.name} block ${block}, which is not allocated`);
-    else if (set.has(block)) problems.push(`${what} shares ${arena.name} block ${block} with another owner`);
-    set.add(block);
+    const marks = owned[arena.name];
+    if (!arena.allocator.isUsed(block)) {
+      problems.push(`${what} owns ${arena.name} block ${block}, which is not allocated`);
+    } else if (marks[block] !== 0) {
+      problems.push(`${what} shares ${arena.name} block ${block} with another owner`);
+    } else {
+      marks[block] = 1;
+      ownedCount[arena.name]++;
+    }
   };
   own(arenas.data, stubs.resolverSlot, 'the resolver slot');
   problems.push(...stubs.checkResolverSlot());
@@ -66,7 +78,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     if (nodes.isGreen(id) !== (nodes.firstOut[id] === NONE)) {
       problems.push(`${name} is ${nodes.isGreen(id) ? '' : 'not '}flagged green but has ${nodes.firstOut[id] === NONE ? 'no' : 'outgoing'} sites`);
     }
-    checkNode(graph, stubs, bodies, id, problems);
+    checkNode(graph, stubs, id, problems);
     // Outgoing sites: inside the source, non-overlapping, encoding their target's address.
     const spans: [number, number][] = [];
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
@@ -92,10 +104,16 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
         problems.push(`${name}: a ${kindInfo.name} site at local ${loc} lies outside its bytes`);
       }
       const P = arenas.addressOfLoc(loc);
-      const expected = relocationValue(kindInfo, graph.addressOf(target), sites.addendOf(s, kindInfo.usualAddend), P);
-      const actual = arch.read(arenas.view, loc, kindInfo);
-      if (actual !== expected) {
-        problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} to ${nodes.nameOf(target)} holds ${hex(actual)}, expected ${hex(expected)} (target at ${hex(graph.addressOf(target))})`);
+      const A = sites.addendOf(s, kindInfo.usualAddend);
+      const S = graph.addressOf(target);
+      const applied = applyRelocation(arch, arenas.view, VERIFY, kindInfo, loc, S, A, P);
+      if (applied === MISMATCH) {
+        problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} to ${nodes.nameOf(target)} holds ${hex(arch.read(arenas.view, loc, kindInfo))}, expected ${hex(relocationValue(kindInfo, S, A, P))} (target at ${hex(S)})`);
+      } else if (applied === OUT_OF_RANGE) {
+        problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} to ${nodes.nameOf(target)} no longer fits its field (target at ${hex(S)})`);
+      }
+      if (nodes.kindOf(target) === STUB && kind !== STUB && A !== stubAddend(kindInfo, kind)) {
+        problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} reaches ${nodes.nameOf(target)} with addend ${A}: a stub reference carries no offset`);
       }
     }
     spans.sort((a, b) => a[0] - b[0]);
@@ -142,15 +160,15 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, bodies: Bodies,
     }
   }
   for (const arena of [arenas.code, arenas.data]) {
-    if (owned[arena.name].size !== arena.allocator.usedBlocks) {
-      problems.push(`${arena.name} arena: ${arena.allocator.usedBlocks} blocks allocated, ${owned[arena.name].size} owned (a leak or a double free)`);
+    if (ownedCount[arena.name] !== arena.allocator.usedBlocks) {
+      problems.push(`${arena.name} arena: ${arena.allocator.usedBlocks} blocks allocated, ${ownedCount[arena.name]} owned (a leak or a double free)`);
     }
   }
   checkIndexes(graph, problems);
   return problems;
 }
 
-function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: number, problems: string[]): void {
+function checkNode(graph: HeapGraph, stubs: StubManager, id: number, problems: string[]): void {
   const { nodes, sites } = graph;
   const name = nodes.nameOf(id);
   const kind = nodes.kindOf(id);
@@ -167,7 +185,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, bodies: Bodies, id: num
   if (stub !== NONE && (!nodes.isAlive(stub) || nodes.kindOf(stub) !== STUB || graph.functionOfStub(stub) !== id)) {
     problems.push(`${name}'s stub does not jump to it`);
   }
-  if (kind === FUNCTION && bodies.pinsOnCurrent(id) > nodes.roots[id]!) problems.push(`${name} has more body pins than roots`);
+  if (kind === FUNCTION && graph.holds.pinsOnCurrent(id) > nodes.roots[id]!) problems.push(`${name} has more body pins than roots`);
   if (kind === STUB) {
     problems.push(...stubs.checkStub(id));
     const first = nodes.firstOut[id]!;
@@ -205,14 +223,21 @@ function checkIndexes(graph: HeapGraph, problems: string[]): void {
       problems.push(`the trampoline index holds ${hex(address)} for a node that is not lazy there`);
     }
   }
-  const seen = new Set<number>();
+  const seen = new Uint8Array(nodes.idLimit);
+  let dead = 0;
   for (let i = 0; i < candidates.length; i++) {
     const id = candidates.ids[i]!;
-    if (seen.has(id)) problems.push(`node ${id} is buffered twice`);
-    seen.add(id);
+    if (id < 0 || id >= nodes.idLimit) {
+      problems.push(`the candidate buffer names node ${id}, which was never handed out`);
+      continue;
+    }
+    if (seen[id] !== 0) problems.push(`node ${id} is buffered twice`);
+    seen[id] = 1;
     if ((nodes.flags[id]! & BUFFERED) === 0) problems.push(`node ${id} is in the candidate buffer without its BUFFERED flag`);
+    if ((nodes.flags[id]! & ALIVE) === 0) dead++;
   }
+  if (dead !== candidates.dead) problems.push(`the candidate buffer counts ${candidates.dead} DEAD entries, ${dead} are dead`);
   for (let id = 0; id < nodes.idLimit; id++) {
-    if ((nodes.flags[id]! & BUFFERED) !== 0 && !seen.has(id)) problems.push(`node ${id} is flagged BUFFERED but not in the buffer`);
+    if ((nodes.flags[id]! & BUFFERED) !== 0 && seen[id] === 0) problems.push(`node ${id} is flagged BUFFERED but not in the buffer`);
   }
 }

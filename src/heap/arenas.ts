@@ -6,8 +6,13 @@
 // may not span more than 2 GiB. A data arena placed elsewhere must still lie within that reach of
 // the code, which the constructor checks, since stubs reach their pointer slots with rel32.
 
+import { inDataArena } from '../base.js';
+import { CodeHeapError, hex, show } from '../errors.js';
 import { BlockAllocator } from './tlsf.js';
-import type { ArenaLayout, Memory, Region } from './region.js';
+import type { ArenaLayout, Region } from './region.js';
+
+/** The end of x86-64 user space (47-bit addresses): no arena may reach past it. */
+export const USER_SPACE_END = 2 ** 47;
 
 /** Largest span of code + data: the reach of a rel32 displacement. */
 export const MAX_SPAN = 0x8000_0000;
@@ -34,6 +39,11 @@ export class Arena {
 
   free(block: number): void {
     this.allocator.free(block);
+  }
+
+  /** Keeps the first `size` bytes of a used block and frees the rest: see BlockAllocator.shrink. */
+  shrink(block: number, size: number): void {
+    this.allocator.shrink(block, size);
   }
 
   /** Frees a block as one of a batch: see BlockAllocator.freeInBatch. */
@@ -67,12 +77,27 @@ export class Arenas {
   readonly bytes: Uint8Array;
   readonly view: DataView;
 
-  constructor(readonly layout: ArenaLayout, memory: Memory) {
+  constructor(readonly layout: ArenaLayout, region: Region) {
     this.code = new Arena('code', layout.codeAddress, layout.codeSize, 0);
     this.data = new Arena('data', layout.dataAddress, layout.dataSize, layout.codeSize);
-    this.region = memory.reserve(layout);
+    this.region = region;
     this.bytes = this.region.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  /** The arena a node of this kind keeps its block in (see base.ts, node kinds). */
+  of(kind: number): Arena {
+    return inDataArena(kind) ? this.data : this.code;
+  }
+
+  /**
+   * The one error every reservation above the allocator throws when `what` does not fit:
+   * OUT_OF_MEMORY with both arenas' free bytes and largest free blocks.
+   */
+  noRoom(what: string): CodeHeapError {
+    const describe = (arena: Arena): string =>
+      `${arena.name} arena ${arena.allocator.freeBytes} bytes free (largest block ${arena.allocator.largestFree()})`;
+    return new CodeHeapError('OUT_OF_MEMORY', `${what} does not fit: ${describe(this.code)}, ${describe(this.data)}`);
   }
 
   /** Target address of a local position. */
@@ -97,16 +122,16 @@ export function layoutProblem(layout: ArenaLayout): string | undefined {
   const { codeAddress, codeSize, dataAddress, dataSize } = layout;
   for (const [name, value] of [['codeSize', codeSize], ['dataSize', dataSize]] as const) {
     if (!Number.isSafeInteger(value) || value <= 0 || value % 4096 !== 0) {
-      return `${name} must be a positive multiple of 4096 bytes, got ${value}`;
+      return `${name} must be a positive multiple of 4096 bytes, got ${show(value)}`;
     }
   }
   for (const [name, value] of [['codeAddress', codeAddress], ['dataAddress', dataAddress]] as const) {
     if (!Number.isSafeInteger(value) || value < 0 || value % 4096 !== 0) {
-      return `${name} must be a non-negative multiple of 4096, got ${value}`;
+      return `${name} must be a non-negative multiple of 4096, got ${show(value)}`;
     }
   }
-  if (codeAddress + codeSize > Number.MAX_SAFE_INTEGER || dataAddress + dataSize > Number.MAX_SAFE_INTEGER) {
-    return 'the arenas must end below 2^53';
+  if (codeAddress + codeSize > USER_SPACE_END || dataAddress + dataSize > USER_SPACE_END) {
+    return `the arenas must end at or below ${hex(USER_SPACE_END)}, the end of x86-64 user space`;
   }
   if (codeAddress < dataAddress + dataSize && dataAddress < codeAddress + codeSize) {
     return `the code arena [0x${codeAddress.toString(16)}, +${codeSize}) overlaps the data arena [0x${dataAddress.toString(16)}, +${dataSize})`;

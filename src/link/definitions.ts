@@ -1,95 +1,195 @@
-// Checking what a JIT hands in: units of functions and globals, and replacement bodies.
+// Reading what a JIT hands in: units of functions and globals, and replacement bodies.
 //
-// Public input is validated here, once, into the Definition shape the planner trusts. Every
-// rejection is INVALID_ARGUMENT (or DUPLICATE_SYMBOL for a name given twice in one unit) with
-// the offending name and value in the message.
+// Every caller-supplied object is read exactly once, here, into a snapshot the rest of the link
+// trusts: each property once, each array's length and each element once, each byte view copied
+// at once through its internal slots (a subclass's getters, a proxy's traps and a resizable
+// buffer's later size change nothing). Validation then looks only at the snapshot, so an input
+// that changes between two reads (a getter, a proxy, a buffer resized by a callback) cannot make a
+// checked value differ from a used one. A read that throws (a getter, a revoked proxy) is
+// INVALID_ARGUMENT with the thrown value as its cause.
+//
+// The shape is checked here (the "shape" stage: names, code, data, sizes, alignment, a name given
+// twice in one unit); relocation fields are snapshotted raw and checked by the planner, after the
+// heap has looked for live duplicate names.
 
-import { CodeHeapError, invalid } from '../errors.js';
 import * as base from '../base.js';
-import type { FunctionBody, UnitDefinition } from '../types.js';
-import type { Definition } from './plan.js';
+import { isAlignment, uint8Length } from '../base.js';
+import { CodeHeapError, invalid, show } from '../errors.js';
+import { LargeMap } from '../large-map.js';
+import type { CompileCallback } from '../types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, GLOBAL, MAX_ALIGN, NONE } = base;
+const { FUNCTION, FUNCTION_ALIGN, GLOBAL, GLOBAL_ALIGN, MAX_ALIGN, NONE } = base;
 
-const FUNCTION_ALIGN = 16;
-const GLOBAL_ALIGN = 8;
-
-export function unitDefinitions(unit: UnitDefinition): Definition[] {
-  if (typeof unit !== 'object' || unit === null) invalid(`define takes { functions, globals }, got ${String(unit)}`);
-  const functions = unit.functions ?? [];
-  const globals = unit.globals ?? [];
-  if (!Array.isArray(functions)) invalid('unit.functions must be an array');
-  if (!Array.isArray(globals)) invalid('unit.globals must be an array');
-  const result: Definition[] = [];
-  for (const f of functions) {
-    if (typeof f !== 'object' || f === null) invalid(`a function definition must be an object, got ${String(f)}`);
-    checkName(f.name, 'function');
-    if (f.compile !== undefined && typeof f.compile !== 'function') invalid(`${f.name}: compile must be a function`);
-    result.push(functionBody(f.name, f, NONE, f.compile));
-  }
-  for (const g of globals) {
-    if (typeof g !== 'object' || g === null) invalid(`a global definition must be an object, got ${String(g)}`);
-    checkName(g.name, 'global');
-    result.push(globalDefinition(g));
-  }
-  const seen = new Set<string>();
-  for (const d of result) {
-    if (seen.has(d.name)) throw new CodeHeapError('DUPLICATE_SYMBOL', `${d.name} is defined twice in one unit`);
-    seen.add(d.name);
-  }
-  return result;
+/** One relocation as the caller gave it, read once; the planner checks every field. */
+export interface RelocationInput {
+  readonly isObject: boolean;
+  /** The element itself, for messages when it is not an object. */
+  readonly element: unknown;
+  readonly offset: unknown;
+  readonly type: unknown;
+  readonly symbol: unknown;
+  readonly addend: unknown;
+  readonly via: unknown;
 }
 
-/** A function body for a new function, a redefine or a compile callback's result. */
-export function functionBody(
-  name: string, body: FunctionBody, existing: number, compile: Definition['compile'],
+/** A function or global to link, as the planner takes it. */
+export interface Definition {
+  readonly kind: typeof FUNCTION | typeof GLOBAL;
+  readonly name: string;
+  /** A copy of the initial bytes (a global's may be shorter than its size: the rest is zero). */
+  readonly bytes: Uint8Array;
+  readonly size: number;
+  readonly align: number;
+  readonly relocations: readonly RelocationInput[];
+  readonly compile: CompileCallback | undefined;
+  /** The function whose body this replaces (redefine, materialize), or NONE for a new node. */
+  readonly replaces: number;
+  /**
+   * A replacement only: the old body stays after the swap (retired: a pin or a running call may
+   * be in it), so its own sites to the function are backpatched with everyone else's.
+   */
+  readonly keepsOld: boolean;
+}
+
+/** Runs `read` over caller input; anything it throws that is not ours becomes INVALID_ARGUMENT. */
+export function readInput<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof CodeHeapError) throw error;
+    return invalid(`${what}: reading it threw ${describeThrown(error)}`, error);
+  }
+}
+
+/** The definitions of a unit (define). Post: names are distinct. */
+export function unitDefinitions(unit: unknown): Definition[] {
+  return readInput('define', () => {
+    if (typeof unit !== 'object' || unit === null) invalid(`define takes { functions, globals }, got ${show(unit)}`);
+    const { functions, globals } = unit as { functions?: unknown; globals?: unknown };
+    const result: Definition[] = [];
+    for (const f of elements(functions ?? [], 'unit.functions')) {
+      if (typeof f !== 'object' || f === null) invalid(`a function definition must be an object, got ${show(f)}`);
+      const { name, compile, code, relocations, align } = f as Record<string, unknown>;
+      checkName(name, 'function');
+      if (compile !== undefined && typeof compile !== 'function') invalid(`${name}: compile must be a function, got ${show(compile)}`);
+      result.push(functionDefinition(name, code, relocations, align, compile as CompileCallback | undefined, NONE, false));
+    }
+    for (const g of elements(globals ?? [], 'unit.globals')) {
+      if (typeof g !== 'object' || g === null) invalid(`a global definition must be an object, got ${show(g)}`);
+      result.push(globalDefinition(g as Record<string, unknown>));
+    }
+    const seen = new LargeMap<string, true>();
+    for (const d of result) {
+      if (seen.has(d.name)) throw new CodeHeapError('DUPLICATE_SYMBOL', `${d.name} is defined twice in one unit`);
+      seen.set(d.name, true);
+    }
+    return result;
+  });
+}
+
+/**
+ * A new body for the existing function `fn` named `name` (redefine, or what a compile callback
+ * returned): `{ code, relocations?, align? }`, read once.
+ */
+export function replacementBody(name: string, body: unknown, fn: number, compile: CompileCallback | undefined, keepsOld: boolean): Definition {
+  return readInput(name, () => {
+    if (typeof body !== 'object' || body === null) invalid(`${name}: a function body must be { code, relocations? }, got ${show(body)}`);
+    const { code, relocations, align } = body as Record<string, unknown>;
+    return functionDefinition(name, code, relocations, align, compile, fn, keepsOld);
+  });
+}
+
+function functionDefinition(
+  name: string, code: unknown, relocations: unknown, align: unknown, compile: CompileCallback | undefined, replaces: number,
+  keepsOld: boolean,
 ): Definition {
-  if (typeof body !== 'object' || body === null) invalid(`${name}: a function body must be { code, relocations? }, got ${String(body)}`);
-  if (!(body.code instanceof Uint8Array)) invalid(`${name}: code must be a Uint8Array`);
-  if (body.code.length === 0) invalid(`${name}: code must hold at least one byte`);
+  const bytes = copyBytes(code, `${name}: code`);
+  if (bytes === undefined) invalid(`${name}: code must be a Uint8Array, got ${show(code)}`);
+  if (bytes.length === 0) invalid(`${name}: code must hold at least one byte`);
   return {
-    kind: FUNCTION, name, bytes: body.code, size: body.code.length,
-    align: alignment(name, body.align, FUNCTION_ALIGN), relocations: relocations(name, body.relocations),
-    compile, existing,
+    kind: FUNCTION, name, bytes, size: bytes.length, align: alignment(name, align, FUNCTION_ALIGN),
+    relocations: relocationInputs(name, relocations), compile, replaces, keepsOld,
   };
 }
 
-function globalDefinition(g: NonNullable<UnitDefinition['globals']>[number]): Definition {
+function globalDefinition(g: Record<string, unknown>): Definition {
+  const { name, data, size, relocations, align } = g;
+  checkName(name, 'global');
   let bytes: Uint8Array;
-  let size: number;
-  if (g.data !== undefined) {
-    if (!(g.data instanceof Uint8Array)) invalid(`${g.name}: data must be a Uint8Array`);
-    bytes = g.data;
-    size = g.size ?? g.data.length;
-    if (!Number.isSafeInteger(size) || size < g.data.length) {
-      invalid(`${g.name}: size ${String(g.size)} must be an integer no smaller than data (${g.data.length} bytes)`);
+  let length: number;
+  if (data !== undefined) {
+    const copy = copyBytes(data, `${name}: data`);
+    if (copy === undefined) invalid(`${name}: data must be a Uint8Array, got ${show(data)}`);
+    bytes = copy;
+    length = size === undefined ? copy.length : (size as number);
+    if (!Number.isSafeInteger(length) || length < copy.length) {
+      invalid(`${name}: size ${show(size)} must be an integer no smaller than data (${copy.length} bytes)`);
     }
   } else {
-    if (!Number.isSafeInteger(g.size) || g.size! < 0) invalid(`${g.name}: give data, or a non-negative integer size (got ${String(g.size)})`);
-    size = g.size!;
+    if (!Number.isSafeInteger(size) || (size as number) < 0) invalid(`${name}: give data, or a non-negative integer size (got ${show(size)})`);
+    length = size as number;
     bytes = new Uint8Array(0);
   }
   return {
-    kind: GLOBAL, name: g.name, bytes, size, align: alignment(g.name, g.align, GLOBAL_ALIGN),
-    relocations: relocations(g.name, g.relocations), compile: undefined, existing: NONE,
+    kind: GLOBAL, name, bytes, size: length, align: alignment(name, align, GLOBAL_ALIGN),
+    relocations: relocationInputs(name, relocations), compile: undefined, replaces: NONE, keepsOld: false,
   };
 }
 
-function checkName(name: unknown, what: string): asserts name is string {
-  if (typeof name !== 'string' || name === '') invalid(`a ${what} needs a non-empty string name, got ${String(name)}`);
+/**
+ * A copy of a Uint8Array's bytes, taken through its internal slots; undefined when the value is
+ * not a Uint8Array (a proxy of one is not). A detached view has no bytes.
+ */
+function copyBytes(value: unknown, what: string): Uint8Array | undefined {
+  const length = uint8Length(value);
+  if (length < 0) return undefined;
+  const view = value as Uint8Array;
+  if (length > 2 ** 31) invalid(`${what} holds ${length} bytes; an arena holds at most 2^31`);
+  const copy = new Uint8Array(length);
+  copy.set(view);
+  return copy;
 }
 
-function alignment(name: string, align: number | undefined, fallback: number): number {
+/** The elements of an array, each read once (a proxy's `length` and indexes: once each). */
+function elements(list: unknown, what: string): unknown[] {
+  if (!Array.isArray(list)) invalid(`${what} must be an array, got ${show(list)}`);
+  const length = (list as unknown[]).length;
+  const result = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) result[i] = (list as unknown[])[i];
+  return result;
+}
+
+function relocationInputs(name: string, list: unknown): RelocationInput[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) invalid(`${name}: relocations must be an array, got ${show(list)}`);
+  return elements(list, `${name}: relocations`).map((element): RelocationInput => {
+    if (typeof element !== 'object' || element === null) {
+      return { isObject: false, element, offset: undefined, type: undefined, symbol: undefined, addend: undefined, via: undefined };
+    }
+    const { offset, type, symbol, addend, via } = element as Record<string, unknown>;
+    return { isObject: true, element, offset, type, symbol, addend, via };
+  });
+}
+
+function checkName(name: unknown, what: string): asserts name is string {
+  if (typeof name !== 'string' || name === '') invalid(`a ${what} needs a non-empty string name, got ${show(name)}`);
+}
+
+function alignment(name: string, align: unknown, fallback: number): number {
   if (align === undefined) return fallback;
-  if (!Number.isInteger(align) || align < 1 || align > MAX_ALIGN || (align & (align - 1)) !== 0) {
-    invalid(`${name}: alignment must be a power of two from 1 to ${MAX_ALIGN}, got ${String(align)}`);
+  if (typeof align !== 'number' || !isAlignment(align)) {
+    invalid(`${name}: alignment must be a power of two from 1 to ${MAX_ALIGN}, got ${show(align)}`);
   }
   return align;
 }
 
-function relocations(name: string, list: FunctionBody['relocations']): FunctionBody['relocations'] & object {
-  if (list === undefined) return [];
-  if (!Array.isArray(list)) invalid(`${name}: relocations must be an array`);
-  return list;
+function describeThrown(error: unknown): string {
+  if (!(error instanceof Error)) return show(error);
+  try {
+    return `${error.name}: ${error.message}`;
+  } catch (second) {
+    // A foreign error whose name or message is itself a throwing getter.
+    return `${show(error)} (whose message could not be read: ${show(second)})`;
+  }
 }

@@ -1,180 +1,216 @@
-// Planning a link: validate definitions and resolve every relocation, touching nothing.
+// The first stage of a link: resolve and check every relocation, touching nothing (planned).
 //
-// Validate first, then mutate: a plan is pure data about what define/redefine will do. If any
-// definition is malformed, any relocation out of its node's bytes, overlapping another, or naming
-// a symbol nobody has, the plan throws and the heap is exactly as it was.
+// Validate first, then mutate: a Plan is pure data about what a define, redefine or materialize
+// will do. If a relocation is malformed, lies outside its node's bytes, overlaps another, names a
+// symbol nobody has, or is a stub reference that carries an offset, planning throws and the heap
+// is exactly as it was.
 //
 // Resolution order for a relocation's symbol: the unit's own names (so one unit links together
 // and mutual recursion works), then the heap's functions and globals, then resolveExternal.
+//
+// Every site points at a slot, and a slot is the one thing a site's target is: its address (S)
+// once placed, its node (the edge's target) once committed, or no node for an address outside the
+// heap. Slots [0, n) are the unit's own nodes; then come fixed slots (an existing node or an
+// external address); stubs the link creates are numbered among themselves (place.ts gives them
+// slots after the fixed ones).
 
-import { CodeHeapError, hex, invalid } from '../errors.js';
-import type { HeapGraph } from '../rc/heap-graph.js';
 import * as base from '../base.js';
+import { CodeHeapError, hex, invalid, show } from '../errors.js';
+import { LargeMap } from '../large-map.js';
+import type { HeapGraph } from '../rc/heap-graph.js';
 import type { Architecture, RelocationKind } from '../reloc/architecture.js';
-import type { CompileCallback, Relocation } from '../types.js';
+import type { Definition, RelocationInput } from './definitions.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, GLOBAL, NONE, STUB } = base;
+const { GLOBAL, NONE, STUB } = base;
 
-/** Where a planned site points. */
-export const TargetType = {
-  /** The new body or block of plan.nodes[index]. */
-  Unit: 0,
-  /** An existing node (function body or trampoline, global, or stub). */
-  Node: 1,
-  /** A stub this plan creates: plan.stubs[index]. */
-  NewStub: 2,
-  /** An address outside the heap: no node, no edge. */
-  External: 3,
-} as const;
-export type TargetType = (typeof TargetType)[keyof typeof TargetType];
+/** A stub the link creates: for a node of the unit, an existing function, or an external. */
+export type PlannedStub =
+  | { readonly of: 'unit'; readonly index: number }
+  | { readonly of: 'node'; readonly id: number }
+  | { readonly of: 'external'; readonly name: string; readonly address: number };
 
-export interface PlannedSite {
-  readonly offset: number;
-  readonly kind: RelocationKind;
-  readonly addend: number;
-  readonly symbol: string;
-  targetType: TargetType;
-  /** Unit index, node id, stub index, or external address, as targetType says. */
-  target: number;
-  /** True for a body (call) reference to an external: it may need a stub once P is known. */
-  externalCall: boolean;
-  /** The value to encode, computed by check() at the final addresses. */
-  value: number;
+/** Where each site of the unit's nodes is, what it encodes, and which slot it targets. */
+export interface PlannedSites {
+  readonly count: number;
+  /** Byte offset of the field inside its node. */
+  readonly offset: Int32Array;
+  /** The relocation kind (its id in the architecture's table). */
+  readonly kind: Uint8Array;
+  readonly addend: Float64Array;
+  /** The slot targeted: >= 0 a unit node or fixed slot, or STUB_SLOT - i for planned stub i. */
+  readonly slot: Int32Array;
+  /** 1 for a body (call) reference to an external: it may need a stub once its P is known. */
+  readonly externalCall: Uint8Array;
+  readonly symbol: string[];
 }
 
+/** A node of the unit: its definition and its run of sites. */
 export interface PlannedNode {
-  readonly kind: typeof FUNCTION | typeof GLOBAL;
-  readonly name: string;
-  readonly bytes: Uint8Array;
-  readonly size: number;
-  readonly align: number;
-  readonly compile: CompileCallback | undefined;
-  readonly sites: PlannedSite[];
-  /** The function whose body this replaces (redefine, materialize), or NONE for a new node. */
-  readonly existing: number;
-  block: number;
-  address: number;
-  id: number;
-}
-
-/** A stub the link creates; reservation is set by place(), id by commit(). */
-export type PlannedStub = (
-  | { of: 'unit'; index: number }
-  | { of: 'node'; id: number }
-  | { of: 'external'; name: string; address: number }
-) & { reservation?: StubAddress; stubId?: number };
-
-export interface StubAddress {
-  readonly code: number;
-  readonly slot: number;
-  readonly address: number;
+  readonly definition: Definition;
+  readonly firstSite: number;
+  readonly siteCount: number;
 }
 
 export interface Plan {
-  readonly nodes: PlannedNode[];
-  readonly stubs: PlannedStub[];
-  /** Dedupes new stubs: 'u3' (unit function 3), 'n17' (node 17), 'e:labs' (external). */
-  readonly stubIndex: Map<string, number>;
+  readonly stage: 'planned';
+  readonly nodes: readonly PlannedNode[];
+  readonly sites: PlannedSites;
+  /** Fixed slot i (slot n + i): an existing node, or NONE with an external address. */
+  readonly fixedNodes: readonly number[];
+  readonly fixedAddresses: readonly number[];
+  readonly stubs: readonly PlannedStub[];
 }
 
-export interface Definition {
-  kind: typeof FUNCTION | typeof GLOBAL;
-  name: string;
-  bytes: Uint8Array;
-  size: number;
-  align: number;
-  relocations: readonly Relocation[];
-  compile: CompileCallback | undefined;
-  existing: number;
-}
+/** A site's slot for planned stub i is STUB_SLOT - i (below every real slot, and below NONE). */
+export const STUB_SLOT = -2;
 
 export interface Resolver {
-  graph: HeapGraph;
-  arch: Architecture;
-  resolveExternal: ((name: string) => number | undefined) | undefined;
+  readonly graph: HeapGraph;
+  readonly arch: Architecture;
+  readonly resolveExternal: ((name: string) => unknown) | undefined;
+}
+
+/**
+ * The addend of a stub reference, which must address the stub itself (DESIGN: a stub reference
+ * never carries an offset): 0 for an absolute field or a PC-relative field in data (`.long f - .`),
+ * the usual -4 for a PC-relative field in code (its instruction ends with the field: `lea`, `call`).
+ */
+export function stubAddend(kind: RelocationKind, sourceKind: number): number {
+  return kind.pcRelative && sourceKind !== GLOBAL ? kind.usualAddend : 0;
 }
 
 export function plan(definitions: readonly Definition[], resolver: Resolver): Plan {
-  const unitNames = new Map<string, number>();
+  const unitNames = new LargeMap<string, number>();
   definitions.forEach((d, index) => unitNames.set(d.name, index));
-  const result: Plan = { nodes: [], stubs: [], stubIndex: new Map() };
+  let count = 0;
+  for (const d of definitions) count += d.relocations.length;
+  const sites: PlannedSites = {
+    count, offset: new Int32Array(count), kind: new Uint8Array(count), addend: new Float64Array(count),
+    slot: new Int32Array(count), externalCall: new Uint8Array(count), symbol: new Array<string>(count),
+  };
+  const planner = new Planner(definitions, unitNames, resolver, sites);
+  const nodes: PlannedNode[] = [];
+  let next = 0;
   for (const d of definitions) {
-    const sites = d.relocations.map((r) => planSite(d, r, unitNames, definitions, resolver, result));
-    checkOverlap(d, sites);
-    result.nodes.push({
-      kind: d.kind, name: d.name, bytes: d.bytes, size: d.size, align: d.align, compile: d.compile,
-      sites, existing: d.existing, block: NONE, address: 0, id: d.existing,
-    });
+    const firstSite = next;
+    for (const r of d.relocations) planner.site(d, r, next++);
+    checkOverlap(d, sites, firstSite, next, resolver.arch);
+    nodes.push({ definition: d, firstSite, siteCount: next - firstSite });
   }
-  return result;
+  return { stage: 'planned', nodes, sites, fixedNodes: planner.fixedNodes, fixedAddresses: planner.fixedAddresses, stubs: planner.stubs };
 }
 
-function planSite(
-  d: Definition, r: Relocation, unitNames: Map<string, number>, definitions: readonly Definition[],
-  resolver: Resolver, result: Plan,
-): PlannedSite {
-  // The location string is built only on the error paths: this function runs once per site.
-  const where = (): string => `relocation at ${d.name}+${Number.isSafeInteger(r?.offset) ? hex(r.offset) : String(r?.offset)}`;
-  if (typeof r !== 'object' || r === null) invalid(`${d.name}: a relocation must be an object, got ${String(r)}`);
-  const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
-  if (kind === undefined) invalid(`${where()}: unknown relocation type ${String(r.type)}`);
-  if (!Number.isSafeInteger(r.offset) || r.offset < 0) invalid(`${where()}: offset must be a non-negative integer`);
-  if (r.offset + kind.width > d.size) {
-    throw new CodeHeapError('RELOCATION_OUT_OF_BOUNDS',
-      `${where()} (${kind.name}, ${kind.width} bytes) ends at ${r.offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
+class Planner {
+  readonly fixedNodes: number[] = [];
+  readonly fixedAddresses: number[] = [];
+  readonly stubs: PlannedStub[] = [];
+  /** Planned stubs by unit index, by existing function id, by external name. */
+  private readonly unitStubs: Int32Array;
+  private readonly nodeStubs = new LargeMap<number, number>();
+
+  constructor(
+    private readonly definitions: readonly Definition[],
+    private readonly unitNames: LargeMap<string, number>,
+    private readonly resolver: Resolver,
+    private readonly sites: PlannedSites,
+  ) {
+    this.unitStubs = new Int32Array(definitions.length).fill(NONE);
   }
-  const addend = r.addend ?? 0;
-  if (!Number.isSafeInteger(addend)) invalid(`${where()}: addend must be a safe integer, got ${String(r.addend)}`);
-  if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${where()}: via must be 'body' or 'stub', got ${String(r.via)}`);
-  if (typeof r.symbol !== 'string' || r.symbol === '') invalid(`${where()}: symbol must be a non-empty string`);
-  const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
-  const site: PlannedSite = {
-    offset: r.offset, kind, addend, symbol: r.symbol, targetType: TargetType.External, target: 0, externalCall: false,
-    value: 0,
-  };
-  const { nodes } = resolver.graph;
-  const local = unitNames.get(r.symbol);
-  if (local !== undefined) {
-    const target = definitions[local]!;
-    if (target.kind === GLOBAL || body) {
-      site.targetType = TargetType.Unit;
-      site.target = local;
-    } else if (target.existing !== NONE && nodes.stubOf(target.existing) !== NONE) {
-      site.targetType = TargetType.Node;
-      site.target = nodes.stubOf(target.existing);
-    } else {
-      site.targetType = TargetType.NewStub;
-      site.target = target.existing !== NONE
-        ? planStub(result, `n${target.existing}`, { of: 'node', id: target.existing })
-        : planStub(result, `u${local}`, { of: 'unit', index: local });
+
+  /** Checks relocation r of definition d and resolves its symbol into site s. */
+  site(d: Definition, r: RelocationInput, s: number): void {
+    const { sites, resolver } = this;
+    // The location is built only on the error paths: this runs once per site.
+    const where = (): string => `relocation at ${d.name}+${Number.isSafeInteger(r.offset) ? hex(r.offset as number) : show(r.offset)}`;
+    if (!r.isObject) invalid(`${d.name}: a relocation must be an object, got ${show(r.element)}`);
+    const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
+    if (kind === undefined) invalid(`${where()}: unknown relocation type ${show(r.type)}`);
+    const offset = r.offset as number;
+    if (!Number.isSafeInteger(offset) || offset < 0) invalid(`${where()}: offset must be a non-negative integer`);
+    if (offset + kind.width > d.size) {
+      throw new CodeHeapError('RELOCATION_OUT_OF_BOUNDS',
+        `${where()} (${kind.name}, ${kind.width} bytes) ends at ${offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
     }
-    return site;
-  }
-  const id = nodes.symbols.get(r.symbol);
-  if (id !== undefined) {
-    if (nodes.kindOf(id) === GLOBAL || body) {
-      site.targetType = TargetType.Node;
-      site.target = id;
-    } else if (nodes.stubOf(id) !== NONE) {
-      site.targetType = TargetType.Node;
-      site.target = nodes.stubOf(id);
-    } else {
-      site.targetType = TargetType.NewStub;
-      site.target = planStub(result, `n${id}`, { of: 'node', id });
+    const addend = r.addend ?? 0;
+    if (typeof addend !== 'number' || !Number.isSafeInteger(addend)) invalid(`${where()}: addend must be a safe integer, got ${show(r.addend)}`);
+    if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${where()}: via must be 'body' or 'stub', got ${show(r.via)}`);
+    const symbol = r.symbol;
+    if (typeof symbol !== 'string' || symbol === '') invalid(`${where()}: symbol must be a non-empty string, got ${show(symbol)}`);
+    const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
+    sites.offset[s] = offset;
+    sites.kind[s] = kind.id;
+    sites.addend[s] = addend;
+    sites.symbol[s] = symbol;
+    const slot = this.resolve(symbol, body, where, kind);
+    sites.slot[s] = slot;
+    if (body && this.isExternal(slot)) sites.externalCall[s] = 1;
+    const expected = stubAddend(kind, d.kind);
+    if (this.isStubSlot(slot) && addend !== expected) {
+      invalid(`${where()} (${kind.name}) is a pointer reference to ${symbol}, through its stub, with addend ${addend}: `
+        + `a stub reference carries no offset, so its addend must be ${expected} (a reference into a body takes via: 'body')`);
     }
-    return site;
   }
-  const address = resolver.resolveExternal?.(r.symbol);
-  if (address === undefined) {
-    throw new CodeHeapError('UNDEFINED_SYMBOL', `${where()} (${kind.name}) refers to ${r.symbol}, which is neither in the heap nor resolved externally`);
+
+  /** The slot a reference to `symbol` targets: a body or global, a stub, or an external address. */
+  private resolve(symbol: string, body: boolean, where: () => string, kind: RelocationKind): number {
+    const { nodes } = this.resolver.graph;
+    const local = this.unitNames.get(symbol);
+    if (local !== undefined) {
+      const target = this.definitions[local]!;
+      if (target.kind === GLOBAL || body) return local;
+      if (target.replaces !== NONE) return this.stubOfNode(target.replaces);
+      return this.stubOfUnit(local);
+    }
+    const id = this.resolver.graph.nodes.symbols.get(symbol);
+    if (id !== undefined) return nodes.kindOf(id) === GLOBAL || body ? this.fixed(id, 0) : this.stubOfNode(id);
+    const address = this.resolver.resolveExternal?.(symbol);
+    if (address === undefined) {
+      throw new CodeHeapError('UNDEFINED_SYMBOL', `${where()} (${kind.name}) refers to ${symbol}, which is neither in the heap nor resolved externally`);
+    }
+    if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0) {
+      invalid(`resolveExternal(${symbol}) returned ${show(address)}; an address must be a non-negative safe integer`);
+    }
+    return this.fixed(NONE, address);
   }
-  if (!Number.isSafeInteger(address) || address < 0) {
-    invalid(`resolveExternal(${r.symbol}) returned ${String(address)}; an address must be a non-negative safe integer`);
+
+  private isExternal(slot: number): boolean {
+    const fixed = slot - this.definitions.length;
+    return fixed >= 0 && this.fixedNodes[fixed] === NONE;
   }
-  site.target = address;
-  site.externalCall = body;
-  return site;
+
+  private fixed(id: number, address: number): number {
+    this.fixedNodes.push(id);
+    this.fixedAddresses.push(address);
+    return this.definitions.length + this.fixedNodes.length - 1;
+  }
+
+  /** The slot of an existing function's stub: the stub itself, or one planned now. */
+  private stubOfNode(fn: number): number {
+    const stub = this.resolver.graph.nodes.stubOf(fn);
+    if (stub !== NONE) return this.fixed(stub, 0);
+    let index = this.nodeStubs.get(fn);
+    if (index === undefined) {
+      index = this.stubs.push({ of: 'node', id: fn }) - 1;
+      this.nodeStubs.set(fn, index);
+    }
+    return STUB_SLOT - index;
+  }
+
+  private stubOfUnit(local: number): number {
+    let index = this.unitStubs[local]!;
+    if (index === NONE) {
+      index = this.stubs.push({ of: 'unit', index: local }) - 1;
+      this.unitStubs[local] = index;
+    }
+    return STUB_SLOT - index;
+  }
+
+  private isStubSlot(slot: number): boolean {
+    if (slot <= STUB_SLOT) return true;
+    const fixed = slot - this.definitions.length;
+    return fixed >= 0 && this.fixedNodes[fixed] !== NONE && this.resolver.graph.nodes.kindOf(this.fixedNodes[fixed]!) === STUB;
+  }
 }
 
 /**
@@ -183,42 +219,32 @@ function planSite(
  * a collection so that re-planning after it resolves the same symbols.
  */
 export function namedNodes(result: Plan, graph: HeapGraph): number[] {
-  const named = new Set<number>();
-  for (const node of result.nodes) {
-    for (const site of node.sites) {
-      if (site.targetType === TargetType.Node) {
-        const id = site.target;
-        named.add(graph.nodes.kindOf(id) === STUB ? graph.functionOfStub(id) : id);
-      }
-    }
+  const named = new LargeMap<number, true>();
+  for (const id of result.fixedNodes) {
+    if (id !== NONE) named.set(graph.nodes.kindOf(id) === STUB ? graph.functionOfStub(id) : id, true);
   }
-  for (const stub of result.stubs) if (stub.of === 'node') named.add(stub.id);
-  for (const node of result.nodes) named.delete(node.existing);
+  for (const stub of result.stubs) if (stub.of === 'node') named.set(stub.id, true);
+  for (const node of result.nodes) named.delete(node.definition.replaces);
   named.delete(NONE);
-  return [...named];
+  return [...named].map(([id]) => id);
 }
 
-/** Index of the planned stub under key, planning it on first need. */
-export function planStub(result: Plan, key: string, stub: PlannedStub): number {
-  let index = result.stubIndex.get(key);
-  if (index === undefined) {
-    index = result.stubs.length;
-    result.stubs.push(stub);
-    result.stubIndex.set(key, index);
-  }
-  return index;
-}
-
-function checkOverlap(d: Definition, sites: PlannedSite[]): void {
-  // Compilers emit relocations in offset order; sort a copy only when they are not.
+function checkOverlap(d: Definition, sites: PlannedSites, from: number, to: number, arch: Architecture): void {
+  // Compilers emit relocations in offset order; sort the indexes only when they are not.
   let inOrder = true;
-  for (let i = 1; i < sites.length && inOrder; i++) inOrder = sites[i - 1]!.offset <= sites[i]!.offset;
-  const sorted = inOrder ? sites : [...sites].sort((a, b) => a.offset - b.offset);
-  for (let i = 1; i < sorted.length; i++) {
-    const prev = sorted[i - 1]!;
-    const next = sorted[i]!;
-    if (prev.offset + prev.kind.width > next.offset) {
-      invalid(`${d.name}: the relocation at +${hex(prev.offset)} (${prev.kind.name}, ${prev.kind.width} bytes, to ${prev.symbol}) overlaps the one at +${hex(next.offset)} (to ${next.symbol})`);
+  for (let i = from + 1; i < to && inOrder; i++) inOrder = sites.offset[i - 1]! <= sites.offset[i]!;
+  let order: number[] | undefined;
+  if (!inOrder) {
+    order = [];
+    for (let i = from; i < to; i++) order.push(i);
+    order.sort((a, b) => sites.offset[a]! - sites.offset[b]!);
+  }
+  for (let i = 1; i < to - from; i++) {
+    const prev = order === undefined ? from + i - 1 : order[i - 1]!;
+    const next = order === undefined ? from + i : order[i]!;
+    const width = arch.kinds[sites.kind[prev]!]!.width;
+    if (sites.offset[prev]! + width > sites.offset[next]!) {
+      invalid(`${d.name}: the relocation at +${hex(sites.offset[prev]!)} (${arch.kinds[sites.kind[prev]!]!.name}, ${width} bytes, to ${sites.symbol[prev]}) overlaps the one at +${hex(sites.offset[next]!)} (to ${sites.symbol[next]})`);
     }
   }
 }

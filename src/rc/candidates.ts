@@ -2,22 +2,60 @@
 //
 // Bacon & Rajan, ECOOP 2001, section 3 ("Roots"): such a node may be the last external handle on
 // a garbage cycle, so it is remembered (colored purple) for the collector. The BUFFERED flag in
-// the node table guarantees an id is pushed at most once; a buffered node reclaimed by counting
-// stays DEAD in the buffer and is let go by whoever drains it.
+// the node table guarantees an id is pushed at most once.
+//
+// Departure from the paper: a buffered node reclaimed by counting (DEAD) frees its memory at once,
+// but its entry cannot be found in O(1) without a buffer position per node (4 more bytes on every
+// node record). So its entry is dropped at once when it is the last one (a node released and then
+// freed, the common case), and otherwise stays, DEAD, with its id reserved, until the entries are
+// compacted: as soon as DEAD entries outnumber live ones, which is amortized O(1) per entry and
+// keeps the reserved ids below the live candidates (plus COMPACT_MIN). Acyclic garbage therefore
+// never accumulates ids or buffer space, whether or not a collection ever runs.
 
 import { grown } from '../base.js';
 
+/** Entries of a new buffer. */
+const INITIAL = 64;
+
+/** DEAD entries tolerated before compaction is worth a pass over the buffer. */
+export const COMPACT_MIN = 64;
+
 export class CandidateBuffer {
-  ids = new Int32Array(64);
+  ids = new Int32Array(INITIAL);
   length = 0;
+  /** Entries whose node was reclaimed by counting while buffered (DEAD). */
+  dead = 0;
 
   push(id: number): void {
     if (this.length === this.ids.length) this.ids = grown(this.ids, this.ids.length * 2);
     this.ids[this.length++] = id;
   }
 
-  clear(): void {
+  /** Candidates whose node is alive: what stats() reports and the trigger policy counts. */
+  get live(): number {
+    return this.length - this.dead;
+  }
+
+  /** True when the DEAD entries should be compacted away (see the header). */
+  get crowded(): boolean {
+    return this.dead >= COMPACT_MIN && this.dead > this.length - this.dead;
+  }
+
+  /**
+   * Hands the whole buffer to the collector as its roots. Post: the buffer is empty (a fresh small
+   * array, should anything be pushed during the collection); giveBack returns the array after.
+   */
+  take(): { ids: Int32Array<ArrayBuffer>; length: number } {
+    const taken = { ids: this.ids, length: this.length };
+    this.ids = new Int32Array(INITIAL);
     this.length = 0;
+    this.dead = 0;
+    return taken;
+  }
+
+  /** The collector is done with the array it took: it serves again, emptied, unless pushes came since. */
+  giveBack(ids: Int32Array<ArrayBuffer>): void {
+    if (this.length === 0) this.ids = ids;
   }
 
   metadataBytes(): number {

@@ -7,27 +7,29 @@
 //  - A node with no outgoing sites is "green" (it cannot be on a cycle) and is never buffered;
 //    the paper marks acyclic objects by type, we know it per node from its edges.
 //  - A buffered node reclaimed by counting frees its memory at once (acyclic garbage goes
-//    promptly) and only its id waits, DEAD, in the buffer.
+//    promptly); its buffer entry goes at once or soon after (see candidates.ts).
 //
 // This layer knows nodes, edges and blocks, not byte encodings: callers that create a site have
-// already written its bytes, and backpatching lives above.
+// already written its bytes, and backpatching lives above. It is the only writer of node state
+// (the collector's colors and trial counts aside): the layers above change nodes through the
+// named writers here, each of which keeps every index (symbols, trampolines, external stubs,
+// live counts) in step with the records.
 
 import type { Arena, Arenas } from '../heap/arenas.js';
-import { CandidateBuffer } from './candidates.js';
-import { grown } from '../base.js';
-import { KIND_NAMES, NodeTable } from './node-table.js';
 import * as base from '../base.js';
+import { grown, inDataArena } from '../base.js';
+import type { CompileCallback } from '../types.js';
+import { BodyHolds } from './body-holds.js';
+import { CandidateBuffer } from './candidates.js';
+import { KIND_NAMES, NodeTable } from './node-table.js';
 import * as nodeTable from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { ALIVE, BUFFERED, CLASS_MASK, COLOR_MASK, EXTERN, GREEN, KIND_MASK, LAZY, PURPLE_BITS } = nodeTable;
-const { FUNCTION, GLOBAL, NONE, STUB } = base;
+const { ALIVE, BUFFERED, COLOR_MASK, EXTERN, GREEN, LAZY, PURPLE_BITS } = nodeTable;
+const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 
 export type ReclaimReason = 'rc' | 'cycles';
-
-/** reclaimGarbage's `closedSites` for garbage that may reach survivors (scan ran). */
-export const OPEN_GARBAGE = -1;
 
 export interface ReclaimedNode {
   name: string;
@@ -38,22 +40,32 @@ export interface ReclaimedNode {
   by: ReclaimReason;
 }
 
+/** A body swapBody took out of its function: still allocated, its sites still counted. */
+export interface OldBody {
+  readonly block: number;
+  readonly firstOut: number;
+  readonly wasLazy: boolean;
+}
+
 export class HeapGraph {
   readonly nodes = new NodeTable();
   readonly sites = new SiteTable();
   readonly candidates = new CandidateBuffer();
+  readonly holds = new BodyHolds();
 
   readonly freed = { rc: { nodes: 0, bytes: 0 }, cycles: { nodes: 0, bytes: 0 } };
   /** When not null, each reclaimed node is appended (an observer is listening). */
   log: ReclaimedNode[] | null = null;
 
+  /** Nodes at zero waiting to be reclaimed: the explicit stack of the cascade. */
   private work = new Int32Array(64);
+  private workTop = 0;
 
   constructor(readonly arenas: Arenas) {}
 
   /** The arena a node's block lives in: data for globals, code for everything else. */
   arenaOf(id: number): Arena {
-    return this.nodes.kindOf(id) === GLOBAL ? this.arenas.data : this.arenas.code;
+    return inDataArena(this.nodes.kindOf(id)) ? this.arenas.data : this.arenas.code;
   }
 
   /** Where references to the node point: body, trampoline (lazy), block or stub code. */
@@ -67,6 +79,8 @@ export class HeapGraph {
     return this.nodes.kindOf(id) === STUB ? size + this.arenas.data.sizeOf(this.nodes.slotOf(id)) : size;
   }
 
+  // ---- counts ----
+
   retain(id: number): void {
     this.nodes.rc[id]!++;
   }
@@ -76,6 +90,30 @@ export class HeapGraph {
     if (--this.nodes.rc[id]! === 0) this.reclaimFrom(id);
     else this.possibleRoot(id);
   }
+
+  /** A count held from outside the graph (handle, pin, running call), so verify() can recount it. */
+  retainRoot(id: number): void {
+    this.nodes.roots[id]!++;
+    this.nodes.rc[id]!++;
+  }
+
+  releaseRoot(id: number): void {
+    this.nodes.roots[id]!--;
+    this.release(id);
+  }
+
+  /**
+   * Drops a root count without making the node a candidate. Pre: no collection ran since the
+   * count was taken. A node's count then returns to what it was, and every decrement that could
+   * have left a garbage cycle in between buffered its node itself (a collection would have seen
+   * the node held and left a cycle through it, hence the precondition).
+   */
+  releaseRootUnbuffered(id: number): void {
+    this.nodes.roots[id]!--;
+    if (--this.nodes.rc[id]! === 0) this.reclaimFrom(id);
+  }
+
+  // ---- sites ----
 
   /**
    * Adds a site from source to target and counts it. Pre: the field's bytes already encode the
@@ -100,154 +138,42 @@ export class HeapGraph {
    * target loses one count, and targets reaching zero are reclaimed, iteratively.
    */
   dropSites(firstOut: number): void {
-    this.drain(this.dropList(firstOut, 0), 'rc');
+    this.dropList(firstOut);
+    this.reclaimScheduled('rc');
   }
 
-  /** Nodes reachable from `id` whose count reaches zero are reclaimed, without recursion. */
-  private reclaimFrom(id: number): void {
-    this.work[0] = id;
-    this.drain(1, 'rc');
-  }
-
-  /**
-   * Reclaims the nodes on the worklist, and every node whose count their sites take to zero;
-   * returns how many. `by`: counting, or the collector (a leaf only garbage held goes with it).
-   */
-  private drain(top: number, by: ReclaimReason): number {
-    let freed = 0;
-    while (top > 0) {
-      const id = this.work[--top]!;
-      const firstOut = this.nodes.firstOut[id]!;
-      this.nodes.firstOut[id] = NONE;
-      this.forgetStub(id, firstOut);
-      this.freeNode(id, by);
-      freed++;
-      top = this.dropList(firstOut, top);
-    }
-    this.nodes.symbols.compact();
-    return freed;
-  }
-
-  /** Unlinks and frees the sites of a list; pushes targets that reach zero onto the worklist. */
-  private dropList(site: number, top: number): number {
+  /** Unlinks a site from its target's incoming list, in O(1). */
+  unlinkIn(site: number, target: number): void {
     const { nodes, sites } = this;
-    while (site !== NONE) {
-      const next = sites.nextOf(site);
-      const target = sites.targetOf(site);
-      this.unlinkIn(site, target);
-      sites.free(site);
-      if (--nodes.rc[target]! === 0) {
-        if (top === this.work.length) this.work = grown(this.work, top * 2);
-        this.work[top++] = target;
-      } else {
-        this.possibleRoot(target);
-      }
-      site = next;
-    }
-    return top;
+    const prev = sites.prevIn[site]!;
+    const next = sites.nextIn[site]!;
+    if (prev === NONE) nodes.firstIn[target] = next;
+    else sites.nextIn[prev] = next;
+    if (next !== NONE) sites.prevIn[next] = prev;
   }
 
-  /**
-   * For the collector: reclaims the nodes of garbage[0 .. count) whose color is `garbageColor`
-   * (white after scan; gray when markRoots found the whole gray list garbage and scan was
-   * skipped) as one batch, in one pass over the list. A listed node of another color (the
-   * collector restored it after listing it) is skipped.
-   *
-   * `closedSites` is OPEN_GARBAGE, or the number of sites out of the listed nodes when the
-   * garbage is closed under its edges (scan was skipped: everything the gray nodes reach is gray,
-   * and every one of them is listed here or in the other batch). Closed garbage reads no site: no
-   * target needs looking at, and each outgoing list joins the free sites whole.
-   *
-   * Pre: a listed node may still be flagged buffered only if the buffer is cleared next; trial
-   * deletion has already taken away the count of every edge out of the garbage (so no count
-   * changes here), and every site into a garbage node comes from garbage. Post: the garbage
-   * nodes and their sites are freed; a site into a survivor is unlinked from its in-list, a site
-   * into garbage is not (that list goes whole, and a freed id's firstIn is reset when the id is
-   * handed out again). Blocks go back to the arenas as one batch each, so a run of neighbours is
-   * merged before any free list is touched. Returns how many leaves the garbage alone held, freed
-   * with it (see freeOpenList).
-   */
-  reclaimGarbage(garbage: Int32Array, count: number, garbageColor: number, closedSites: number): number {
-    const { nodes, sites, arenas, log } = this;
-    const { code, data } = arenas;
-    const { flags, firstOut, block } = nodes;
-    const closed = closedSites !== OPEN_GARBAGE;
-    // Closed garbage whose sites all have their usual addends frees each outgoing list unread.
-    const listsUnread = closed && sites.customAddendCount === 0;
-    let freed = 0;
-    // Live counts leave by runs of one class (a module is mostly functions): a decrement per node
-    // of a shared counter is a chain through memory that the loop would wait on.
-    let runClass = 0;
-    let runLength = 0;
-    // Leaves whose count the garbage took to zero, on the worklist (see freeOpenList).
-    let leaves = 0;
-    for (let i = 0; i < count; i++) {
-      const id = garbage[i]!;
-      const f = flags[id]!;
-      if ((f & COLOR_MASK) !== garbageColor) continue;
-      freed++;
-      if ((f & CLASS_MASK) !== runClass) {
-        nodes.dropLiveOfClass(runClass, runLength);
-        runClass = f & CLASS_MASK;
-        runLength = 0;
-      }
-      runLength++;
-      const kind = f & KIND_MASK;
-      const first = firstOut[id]!;
-      if (first !== NONE) {
-        if (kind === STUB) this.forgetStub(id, first);
-        if (listsUnread) sites.freeListUnread(first);
-        else if (closed) sites.freeList(first);
-        else leaves = this.freeOpenList(first, garbageColor, leaves);
-      }
-      if (log !== null) this.logReclaim(id, this.addressOf(id), this.bytesOf(id), 'cycles');
-      this.forgetNames(id, kind);
-      // Each block is freed in its arena's batch as it is listed: a global's block and a stub's
-      // pointer slot in the data arena, every other block (a stub's code too) in the code arena.
-      if (kind === GLOBAL) data.freeInBatch(block[id]!);
-      else code.freeInBatch(block[id]!);
-      if (kind === STUB) data.freeInBatch(nodes.slotOf(id));
-      nodes.releaseId(id);
+  // ---- writers for the layers above ----
+
+  /** A new function or global, in the symbol index under its name. Pre: the name is free. */
+  createSymbol(kind: number, name: string, block: number, lazy: boolean, compile: CompileCallback | undefined): number {
+    const { nodes } = this;
+    const id = nodes.allocate(kind, name, block);
+    nodes.symbols.bind(name, id);
+    nodes.setCompile(id, compile);
+    if (lazy) {
+      nodes.setLazy(id, true);
+      nodes.byTrampoline.set(this.addressOf(id), id);
     }
-    nodes.dropLiveOfClass(runClass, runLength);
-    // Lists freed unread were not counted: the caller counted their sites.
-    if (listsUnread) sites.countFreed(closedSites);
-    const bytes = code.finishBatch() + data.finishBatch();
-    // Leaves only the garbage held go with it, once its blocks are back.
-    const leavesFreed = leaves > 0 ? this.drain(leaves, 'cycles') : 0;
-    this.freed.cycles.nodes += freed;
-    this.freed.cycles.bytes += bytes;
-    nodes.symbols.compact();
-    return leavesFreed;
+    return id;
   }
 
-  /**
-   * Frees the outgoing list of a garbage node that may reach survivors, in one walk, and returns
-   * the worklist's new top. A site into a leaf (GREEN) releases its count as counting does, since
-   * markGray left it real: a leaf at zero goes on the worklist, to be reclaimed once the batch is
-   * done. A site into any other live node not of the garbage color is unlinked from its in-list
-   * (markGray took its count, and scanBlack, its source being garbage, did not give it back).
-   * Freed garbage reads as not alive, garbage still to come by its color: neither keeps an in-list.
-   */
-  private freeOpenList(first: number, garbageColor: number, top: number): number {
-    const { nodes, sites } = this;
-    const { flags, rc } = nodes;
-    let count = 0;
-    for (let site = first; site !== NONE; site = sites.nextOf(site)) {
-      count++;
-      sites.clearAddend(site);
-      const target = sites.targetOf(site);
-      const targetFlags = flags[target]!;
-      if ((targetFlags & ALIVE) === 0 || (targetFlags & COLOR_MASK) === garbageColor) continue;
-      this.unlinkIn(site, target);
-      if ((targetFlags & GREEN) !== 0 && --rc[target]! === 0) {
-        if (top === this.work.length) this.work = grown(this.work, top * 2);
-        this.work[top++] = target;
-      }
-    }
-    sites.freeListUnread(first);
-    sites.countFreed(count);
-    return top;
+  /** A new stub: its code block and pointer slot; an external's is indexed by the external's name. */
+  createStub(name: string, code: number, slot: number, external: boolean): number {
+    const { nodes } = this;
+    const stub = nodes.allocate(STUB, name, code);
+    nodes.setSlot(stub, slot, external);
+    if (external) nodes.externalStubs.set(name, stub);
+    return stub;
   }
 
   /** The function a stub jumps to (the target of its slot's site), or -1 for an external's stub. */
@@ -256,22 +182,96 @@ export class HeapGraph {
     return slotSite === NONE ? NONE : this.sites.targetOf(slotSite);
   }
 
-  /** A function's stub is going away (its sites start at firstOut): the function has none now. */
-  private forgetStub(id: number, firstOut: number): void {
-    if (this.nodes.kindOf(id) !== STUB || firstOut === NONE) return;
-    // In a collection the function may be garbage freed before its stub: its id is free then, and
-    // a free id has no stub to forget.
-    const fn = this.sites.targetOf(firstOut);
-    if (this.nodes.isAlive(fn)) this.nodes.link[fn] = NONE;
+  /** stub is fn's canonical stub from now on. */
+  setStub(fn: number, stub: number): void {
+    this.nodes.setStubOf(fn, stub);
   }
 
-  private unlinkIn(site: number, target: number): void {
+  /**
+   * Gives fn a new block (a body, or a trampoline when `lazy`) with no sites yet, and returns the
+   * old one detached: still allocated, its outgoing list still counted, for the caller to retire
+   * or release. The trampoline index follows: a function is found by its trampoline exactly while
+   * it is lazy.
+   */
+  swapBody(fn: number, block: number, lazy: boolean): OldBody {
+    const { nodes } = this;
+    const old: OldBody = { block: nodes.block[fn]!, firstOut: nodes.firstOut[fn]!, wasLazy: nodes.isLazy(fn) };
+    if (old.wasLazy) nodes.byTrampoline.delete(this.addressOf(fn));
+    nodes.setBlock(fn, block);
+    nodes.setFirstOut(fn, NONE);
+    nodes.setLazy(fn, lazy);
+    if (lazy) nodes.byTrampoline.set(this.addressOf(fn), fn);
+    return old;
+  }
+
+  /**
+   * Makes an old body of fn a RETIRED node that owns its block and sites, with `counts` root
+   * counts (its pins, and a running call's hold); the pins' hold moves to it. Pre: `old` came from
+   * swapBody and was not a trampoline.
+   */
+  createRetired(fn: number, old: OldBody, counts: number): number {
+    const { nodes } = this;
+    const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
+    nodes.setFirstOut(retired, old.firstOut);
+    nodes.setRetiredFrom(retired, fn);
+    nodes.rc[retired] = counts;
+    nodes.roots[retired] = counts;
+    this.holds.retire(fn, retired);
+    return retired;
+  }
+
+  /** Frees an old body now: its block goes back and its sites are dropped (which may cascade). */
+  releaseBody(old: OldBody): void {
+    this.arenas.code.free(old.block);
+    this.dropSites(old.firstOut);
+  }
+
+  // ---- reclamation ----
+
+  /** Nodes reachable from `id` whose count reaches zero are reclaimed, without recursion. */
+  private reclaimFrom(id: number): void {
+    this.scheduleReclaim(id);
+    this.reclaimScheduled('rc');
+  }
+
+  /** A node whose count reached zero; reclaimScheduled frees it (the collector uses it too). */
+  scheduleReclaim(id: number): void {
+    if (this.workTop === this.work.length) this.work = grown(this.work, this.workTop * 2);
+    this.work[this.workTop++] = id;
+  }
+
+  /**
+   * Reclaims the scheduled nodes, and every node whose count their sites take to zero; returns
+   * how many. `by`: counting, or the collector (a leaf only garbage held goes with it).
+   */
+  reclaimScheduled(by: ReclaimReason): number {
+    const { nodes } = this;
+    let freed = 0;
+    while (this.workTop > 0) {
+      const id = this.work[--this.workTop]!;
+      const firstOut = nodes.firstOut[id]!;
+      nodes.firstOut[id] = NONE;
+      this.forgetReclaimed(id, nodes.kindOf(id), firstOut);
+      this.freeNode(id, by);
+      freed++;
+      this.dropList(firstOut);
+    }
+    nodes.symbols.compact();
+    return freed;
+  }
+
+  /** Unlinks and frees the sites of a list; schedules targets that reach zero. */
+  private dropList(site: number): void {
     const { nodes, sites } = this;
-    const prev = sites.prevIn[site]!;
-    const next = sites.nextIn[site]!;
-    if (prev === NONE) nodes.firstIn[target] = next;
-    else sites.nextIn[prev] = next;
-    if (next !== NONE) sites.prevIn[next] = prev;
+    while (site !== NONE) {
+      const next = sites.nextOf(site);
+      const target = sites.targetOf(site);
+      this.unlinkIn(site, target);
+      sites.free(site);
+      if (--nodes.rc[target]! === 0) this.scheduleReclaim(target);
+      else this.possibleRoot(target);
+      site = next;
+    }
   }
 
   /** PossibleRoot: buffer a node that may now head a garbage cycle. Green nodes are skipped. */
@@ -298,7 +298,6 @@ export class HeapGraph {
     const arena = this.arenaOf(id);
     const size = this.bytesOf(id);
     if (this.log !== null) this.logReclaim(id, arena.addressOf(block), size, by);
-    this.forgetNames(id, kind);
     arena.free(block);
     if (kind === STUB) arenas.data.free(nodes.slotOf(id));
     this.freed[by].nodes++;
@@ -307,22 +306,69 @@ export class HeapGraph {
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;
     if ((flags & BUFFERED) === 0) nodes.releaseId(id);
+    else this.bufferedReclaimed(id);
   }
 
-  /** Takes a node being reclaimed out of the indexes that name it. Pre: its block is still held. */
-  private forgetNames(id: number, kind: number): void {
+  /**
+   * A buffered node was reclaimed by counting (it is DEAD): its entry goes at once if it is the
+   * buffer's last, with any DEAD entries before it; otherwise it waits, and the buffer is
+   * compacted once DEAD entries outnumber live ones (see candidates.ts).
+   */
+  private bufferedReclaimed(id: number): void {
+    const { candidates, nodes } = this;
+    candidates.dead++;
+    if (candidates.ids[candidates.length - 1] !== id) {
+      if (candidates.crowded) this.compactCandidates();
+      return;
+    }
+    while (candidates.length > 0) {
+      const last = candidates.ids[candidates.length - 1]!;
+      if ((nodes.flags[last]! & ALIVE) !== 0) break;
+      candidates.length--;
+      candidates.dead--;
+      nodes.releaseId(last);
+    }
+  }
+
+  /** Drops every DEAD entry from the candidate buffer and frees their ids; keeps the order. */
+  private compactCandidates(): void {
+    const { candidates, nodes } = this;
+    const { ids } = candidates;
+    let kept = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const id = ids[i]!;
+      if ((nodes.flags[id]! & ALIVE) !== 0) ids[kept++] = id;
+      else nodes.releaseId(id);
+    }
+    candidates.length = kept;
+    candidates.dead = 0;
+  }
+
+  /**
+   * Takes a node being reclaimed out of the indexes that name it: the symbol and trampoline
+   * indexes, the external stub index, and its function's stub link when it is a stub (whose sites
+   * start at firstOut). Pre: its block is still held.
+   */
+  forgetReclaimed(id: number, kind: number, firstOut: number): void {
     const { nodes } = this;
     const flags = nodes.flags[id]!;
     if (kind === FUNCTION || kind === GLOBAL) {
       nodes.symbols.forget();
       if ((flags & LAZY) !== 0) nodes.byTrampoline.delete(this.addressOf(id));
-    } else if (kind === STUB && (flags & EXTERN) !== 0) {
-      nodes.externalStubs.delete(nodes.names[id]!);
+    } else if (kind === STUB) {
+      if ((flags & EXTERN) !== 0) {
+        nodes.externalStubs.delete(nodes.names[id]!);
+      } else if (firstOut !== NONE) {
+        // In a collection the function may be garbage freed before its stub: its id is free
+        // then, and a free id has no stub to forget.
+        const fn = this.sites.targetOf(firstOut);
+        if (nodes.isAlive(fn)) nodes.setStubOf(fn, NONE);
+      }
     }
   }
 
   /** Tells a listening observer what is reclaimed. A stub's size includes its pointer slot. */
-  private logReclaim(id: number, address: number, size: number, by: ReclaimReason): void {
+  logReclaim(id: number, address: number, size: number, by: ReclaimReason): void {
     const { nodes } = this;
     const kind = nodes.kindOf(id);
     const reported = kind === FUNCTION && nodes.isLazy(id) ? 'trampoline' : KIND_NAMES[kind]!;

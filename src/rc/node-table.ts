@@ -35,9 +35,17 @@
 //            GLOBAL: -1
 //  firstOut  head of its outgoing relocation sites; a free id: the next free id on the stack
 //  firstIn   head of the sites targeting it
+//
+// Side state, beside the records: a function's or global's name, a function's own compile
+// callback, and the indexes from names and addresses back to ids. Only rc/ writes any of it,
+// through the named writers below and in heap-graph.ts (the collector's phases write colors and
+// trial counts in their loops, which are its own).
 
 import * as base from '../base.js';
 import { grown } from '../base.js';
+import { CodeHeapError } from '../errors.js';
+import { LargeMap } from '../large-map.js';
+import type { CompileCallback } from '../types.js';
 import { SymbolIndex } from './symbol-index.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -83,18 +91,22 @@ export class NodeTable {
   firstIn = new Int32Array(0);
   /** Function and global names; a stub's and a retired body's are derived (see nameOf). */
   names: string[] = [];
+  /** A function's own compile callback (else the heap's), by id; undefined for other kinds. */
+  private readonly compileFns: (CompileCallback | undefined)[] = [];
 
   /** Functions and globals by name: the symbols lookup and relocations resolve against. */
   readonly symbols = new SymbolIndex(this);
   /** Stubs of external symbols, by the external's name (one canonical stub each). */
-  readonly externalStubs = new Map<string, number>();
+  readonly externalStubs = new LargeMap<string, number>();
   /** Lazy functions by trampoline address: how the resolver learns which function was entered. */
-  readonly byTrampoline = new Map<number, number>();
+  readonly byTrampoline = new LargeMap<number, number>();
 
   /** Top of the stack of free ids, linked through `firstOut` (a free id has no sites). */
   private freeTop = NONE;
   /** Ids ever handed out; ids below it are in use, DEAD, or on the free stack. */
   private highWater = 0;
+  /** Ids on the free stack. */
+  private freeIds = 0;
   /**
    * ALIVE nodes by class, the flags' kind and LAZY bits (0 .. 7), so that stats() counts nodes
    * without walking the table. Changed only by allocate, setLazy and dropLive.
@@ -118,8 +130,9 @@ export class NodeTable {
     if (this.freeTop !== NONE) {
       id = this.freeTop;
       this.freeTop = this.firstOut[id]!;
+      this.freeIds--;
     } else {
-      if (this.highWater === this.capacity) this.grow();
+      if (this.highWater === this.capacity) this.reserve(1);
       id = this.highWater++;
     }
     this.flags[id] = kind | ALIVE | GREEN;
@@ -130,14 +143,34 @@ export class NodeTable {
     this.firstOut[id] = NONE;
     this.firstIn[id] = NONE;
     this.names[id] = name;
+    this.compileFns[id] = undefined;
     this.liveByClass[kind]!++;
     return id;
+  }
+
+  /**
+   * Makes sure `extra` more ids can be handed out without growing, so that a commit never fails
+   * half done: OUT_OF_MEMORY (nothing changed) when the table would pass MAX_NODES or its arrays
+   * cannot be allocated.
+   */
+  reserve(extra: number): void {
+    const free = this.capacity - this.highWater + this.freeIds;
+    if (extra <= free) return;
+    const needed = this.highWater + (extra - free);
+    if (needed > MAX_NODES) {
+      throw new CodeHeapError('OUT_OF_MEMORY', `the node table holds at most ${MAX_NODES} nodes; ${this.liveCount} are live and ${extra} more were asked for`);
+    }
+    let size = Math.max(64, this.capacity * 2);
+    while (size < needed) size *= 2;
+    this.grow(Math.min(size, MAX_NODES));
   }
 
   /** Returns an id to the free stack. Pre: not ALIVE and not BUFFERED. */
   releaseId(id: number): void {
     this.flags[id] = 0;
     this.names[id] = '';
+    this.compileFns[id] = undefined;
+    this.freeIds++;
     this.firstOut[id] = this.freeTop;
     this.freeTop = id;
   }
@@ -190,6 +223,29 @@ export class NodeTable {
     this.liveByClass[nodeClass]! -= count;
   }
 
+  /** A function's own compile callback, or undefined (the heap's then applies). */
+  compileOf(fn: number): CompileCallback | undefined {
+    return this.compileFns[fn];
+  }
+  setCompile(fn: number, compile: CompileCallback | undefined): void {
+    this.compileFns[fn] = compile;
+  }
+  setBlock(id: number, block: number): void {
+    this.block[id] = block;
+  }
+  /** fn's stub is `stub` now (NONE: it has none). */
+  setStubOf(fn: number, stub: number): void {
+    this.link[fn] = stub;
+  }
+  /** A new stub's pointer slot, and whether it is an external's stub. */
+  setSlot(stub: number, slot: number, external: boolean): void {
+    this.link[stub] = slot;
+    if (external) this.flags[stub] = this.flags[stub]! | EXTERN;
+  }
+  setRetiredFrom(retired: number, fn: number): void {
+    this.link[retired] = fn;
+  }
+
   /** A function's stub, or -1. */
   stubOf(fn: number): number {
     return this.link[fn]!;
@@ -236,15 +292,15 @@ export class NodeTable {
     return this.highWater * NODE_RECORD_BYTES;
   }
 
-  private grow(): void {
-    const size = Math.max(64, this.capacity * 2);
-    if (this.capacity >= MAX_NODES) throw new RangeError(`the node table is full (${MAX_NODES} nodes)`);
-    this.flags = grown(this.flags, size);
-    this.rc = grown(this.rc, size);
-    this.roots = grown(this.roots, size);
-    this.block = grown(this.block, size);
-    this.link = grown(this.link, size);
-    this.firstOut = grown(this.firstOut, size);
-    this.firstIn = grown(this.firstIn, size);
+  /** Grows every record array to `size` ids, all or none. */
+  private grow(size: number): void {
+    let arrays;
+    try {
+      arrays = [grown(this.flags, size), grown(this.rc, size), grown(this.roots, size), grown(this.block, size),
+        grown(this.link, size), grown(this.firstOut, size), grown(this.firstIn, size)] as const;
+    } catch (error) {
+      throw new CodeHeapError('OUT_OF_MEMORY', `the node table cannot grow to ${size} nodes (${size * NODE_RECORD_BYTES} bytes)`, { cause: error });
+    }
+    [this.flags, this.rc, this.roots, this.block, this.link, this.firstOut, this.firstIn] = arrays;
   }
 }

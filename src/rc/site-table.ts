@@ -30,6 +30,8 @@
 // the link to the next one. A free site's other fields mean nothing.
 
 import { grown } from '../base.js';
+import { CodeHeapError } from '../errors.js';
+import { LargeMap } from '../large-map.js';
 import * as base from '../base.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -58,7 +60,7 @@ export class SiteTable {
   nextIn = new Int32Array(0);
   prevIn = new Int32Array(0);
   /** Addends that differ from their type's usual addend, by site id. */
-  private readonly addends = new Map<number, number>();
+  private readonly addends = new LargeMap<number, number>();
 
   /** First site of the first free chain (see the header), or NONE. */
   private freeHead = NONE;
@@ -76,7 +78,7 @@ export class SiteTable {
         this.freeHead = this.nextIn[site]!;
       }
     } else {
-      if (this.highWater === this.loc.length) this.grow();
+      if (this.highWater === this.loc.length) this.reserve(1);
       site = this.highWater++;
     }
     let word = target | (kindId << KIND_SHIFT);
@@ -193,13 +195,28 @@ export class SiteTable {
     return this.count * SITE_RECORD_BYTES + this.addends.size * ADDEND_ENTRY_BYTES;
   }
 
-  private grow(): void {
+  /**
+   * Makes sure `extra` more sites can be allocated without growing, so that a commit never fails
+   * half done: OUT_OF_MEMORY (nothing changed) past MAX_SITES or when the arrays cannot be had.
+   * Free sites count: every id below the high-water mark is live or free.
+   */
+  reserve(extra: number): void {
+    const available = this.loc.length - this.count;
+    if (extra <= available) return;
+    const needed = this.highWater + (extra - (this.highWater - this.count));
     // Site s's words are at 2s and 2s + 1, which must stay int32 indexes.
-    if (this.loc.length >= MAX_SITES) throw new RangeError(`the site table is full (${MAX_SITES} sites)`);
-    const size = Math.max(256, this.loc.length * 2);
-    this.links = grown(this.links, 2 * size);
-    this.loc = grown(this.loc, size);
-    this.nextIn = grown(this.nextIn, size);
-    this.prevIn = grown(this.prevIn, size);
+    if (needed > MAX_SITES) {
+      throw new CodeHeapError('OUT_OF_MEMORY', `the site table holds at most ${MAX_SITES} sites; ${this.count} are live and ${extra} more were asked for`);
+    }
+    let size = Math.max(256, this.loc.length * 2);
+    while (size < needed) size *= 2;
+    size = Math.min(size, MAX_SITES);
+    let arrays;
+    try {
+      arrays = [grown(this.links, 2 * size), grown(this.loc, size), grown(this.nextIn, size), grown(this.prevIn, size)] as const;
+    } catch (error) {
+      throw new CodeHeapError('OUT_OF_MEMORY', `the site table cannot grow to ${size} sites (${size * SITE_RECORD_BYTES} bytes)`, { cause: error });
+    }
+    [this.links, this.loc, this.nextIn, this.prevIn] = arrays;
   }
 }

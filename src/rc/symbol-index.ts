@@ -11,10 +11,11 @@
 // Invariant: every live function and global has a valid entry under its name; an entry is valid
 // iff `isBound`; `stale` counts the entries that are not.
 
+import { LargeMap } from '../large-map.js';
 import type { NodeTable } from './node-table.js';
 
 export class SymbolIndex {
-  private byName = new Map<string, number>();
+  private byName = new LargeMap<string, number>();
   /** Entries left behind by reclaimed nodes (or names since reused: see `bind`). */
   private stale = 0;
 
@@ -51,7 +52,7 @@ export class SymbolIndex {
   compact(): void {
     const valid = this.byName.size - this.stale;
     if (this.stale <= valid || this.stale < 64) return;
-    const kept = new Map<string, number>();
+    const kept = new LargeMap<string, number>();
     if (valid > 0) for (const [name, id] of this.byName) if (this.isBound(name, id)) kept.set(name, id);
     this.byName = kept;
     this.stale = 0;

@@ -6,21 +6,19 @@
 // rewrites its call sites and its slot in the same walk, and the stub's count edge to the
 // function is that site: rc(f) includes 1 while stub(f) exists, with no special case.
 //
-// Creation is two-phase so define() can stay all-or-nothing: reserve the blocks (may fail, holds
-// nothing on failure), then create the node once every check has passed.
+// Creation is two-phase so define() can stay all-or-nothing: reserve the blocks (OUT_OF_MEMORY
+// when they do not fit, holding nothing then), then create the node once every check has passed.
 
 import { hex } from '../errors.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
 import * as base from '../base.js';
-import * as nodeTable from '../rc/node-table.js';
 import type { Architecture } from '../reloc/architecture.js';
 import * as x86 from '../reloc/x86-64.js';
 import { decodeStub, decodeTrampoline, writeStub, writeTrampoline } from './x86-64-layout.js';
 import * as layout from './x86-64-layout.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { EXTERN } = nodeTable;
-const { NONE, STUB } = base;
+const { NONE } = base;
 const { R_X86_64_64 } = x86;
 const {
   SLOT_ALIGN, SLOT_SIZE, STUB_ALIGN, STUB_SIZE, TRAMPOLINE_ALIGN, TRAMPOLINE_RETURN_OFFSET,
@@ -38,7 +36,7 @@ export class StubManager {
 
   constructor(private readonly graph: HeapGraph, private readonly arch: Architecture) {
     const slot = graph.arenas.data.allocate(SLOT_SIZE, SLOT_ALIGN);
-    if (slot < 0) throw new RangeError('the data arena cannot hold the resolver slot');
+    if (slot === NONE) throw graph.arenas.noRoom('the resolver slot');
     this.resolverSlot = slot;
     this.arch.write(graph.arenas.view, graph.arenas.data.loc(slot), arch.kinds[R_X86_64_64]!, this.resolverAddress);
   }
@@ -52,15 +50,15 @@ export class StubManager {
     return this.graph.arenas.data.addressOf(this.resolverSlot);
   }
 
-  /** Blocks for one stub, or undefined when either arena is full (then nothing is held). */
-  reserveStub(): StubReservation | undefined {
-    const { code, data } = this.graph.arenas;
-    const codeBlock = code.allocate(STUB_SIZE, STUB_ALIGN);
-    if (codeBlock < 0) return undefined;
-    const slot = data.allocate(SLOT_SIZE, SLOT_ALIGN);
-    if (slot < 0) {
-      code.free(codeBlock);
-      return undefined;
+  /** Blocks for one stub; OUT_OF_MEMORY when either arena is full (then nothing is held). */
+  reserveStub(what: () => string): StubReservation {
+    const { arenas } = this.graph;
+    const codeBlock = arenas.code.allocate(STUB_SIZE, STUB_ALIGN);
+    if (codeBlock === NONE) throw arenas.noRoom(what());
+    const slot = arenas.data.allocate(SLOT_SIZE, SLOT_ALIGN);
+    if (slot === NONE) {
+      arenas.code.free(codeBlock);
+      throw arenas.noRoom(what());
     }
     return { code: codeBlock, slot };
   }
@@ -77,9 +75,8 @@ export class StubManager {
   /** stub(f): its slot is a site targeting f's current body (or trampoline). Post: rc(f) + 1. */
   createFunctionStub(fn: number, reservation: StubReservation): number {
     const { graph } = this;
-    const { nodes } = graph;
-    const stub = this.createStub(nodes.names[fn]!, reservation, graph.addressOf(fn));
-    nodes.link[fn] = stub;
+    const stub = this.createStub(graph.nodes.names[fn]!, reservation, graph.addressOf(fn), false);
+    graph.setStub(fn, stub);
     const kind = this.arch.kinds[R_X86_64_64]!;
     graph.addSite(stub, fn, kind.id, graph.arenas.data.loc(reservation.slot), 0, kind.usualAddend);
     return stub;
@@ -87,34 +84,33 @@ export class StubManager {
 
   /** The stub of an external symbol out of rel32 reach; its slot holds the external's address. */
   createExternalStub(name: string, address: number, reservation: StubReservation): number {
-    const stub = this.createStub(name, reservation, address);
-    const { nodes } = this.graph;
-    nodes.flags[stub] = nodes.flags[stub]! | EXTERN;
-    nodes.externalStubs.set(name, stub);
-    return stub;
+    return this.createStub(name, reservation, address, true);
   }
 
-  private createStub(name: string, reservation: StubReservation, target: number): number {
-    const { nodes, arenas } = this.graph;
-    const stub = nodes.allocate(STUB, name, reservation.code);
-    nodes.link[stub] = reservation.slot;
+  private createStub(name: string, reservation: StubReservation, target: number, external: boolean): number {
+    const { arenas } = this.graph;
+    const stub = this.graph.createStub(name, reservation.code, reservation.slot, external);
     writeStub(arenas.view, arenas.code.loc(reservation.code), arenas.code.addressOf(reservation.code),
       arenas.data.addressOf(reservation.slot));
     this.arch.write(arenas.view, arenas.data.loc(reservation.slot), this.arch.kinds[R_X86_64_64]!, target);
     return stub;
   }
 
-  /** A trampoline block, or -1 when the code arena is full. */
-  reserveTrampoline(): number {
-    return this.graph.arenas.code.allocate(TRAMPOLINE_SIZE, TRAMPOLINE_ALIGN);
+  /** A trampoline block; OUT_OF_MEMORY when the code arena is full. */
+  reserveTrampoline(what: () => string): number {
+    const { arenas } = this.graph;
+    const block = arenas.code.allocate(TRAMPOLINE_SIZE, TRAMPOLINE_ALIGN);
+    if (block === NONE) throw arenas.noRoom(what());
+    return block;
   }
 
-  /** Writes fn's trampoline into block and registers it for the resolver. */
-  installTrampoline(fn: number, block: number): void {
-    const { arenas, nodes } = this.graph;
-    const address = arenas.code.addressOf(block);
-    writeTrampoline(arenas.view, arenas.code.loc(block), address, this.resolverSlotAddress);
-    nodes.byTrampoline.set(address, fn);
+  /**
+   * Writes a trampoline into `block`, a code block of at least TRAMPOLINE_SIZE bytes (rc registers
+   * it for the resolver when the function becomes lazy on it).
+   */
+  writeTrampoline(block: number): void {
+    const { arenas } = this.graph;
+    writeTrampoline(arenas.view, arenas.code.loc(block), arenas.code.addressOf(block), this.resolverSlotAddress);
   }
 
   /** The lazy function a trampoline return address belongs to, or -1. */

@@ -16,7 +16,7 @@
 // the node lives, and that every site's bytes encode them.
 
 import type { GlobalDefinition, FunctionDefinition, Relocation, RelocationType } from '../../src/index.js';
-import { FIELD_WIDTH, fitsField, relocationValue } from './laws.js';
+import { FIELD_WIDTH, fitsField, isPcRelative, relocationValue } from './laws.js';
 
 /** Where the arenas are: the default placement, data right after code. */
 export interface Layout {
@@ -269,6 +269,11 @@ function pattern(length: number, fill: number): Uint8Array {
 }
 
 /** Does a call to an external at `address` reach it with rel32 from anywhere in the heap? */
+/** The addend of a stub reference: the usual -4 for a PC-relative field in code, else 0. */
+export function stubAddend(type: RelocationType, source: 'function' | 'global'): number {
+  return isPcRelative(type) && source === 'function' ? -4 : 0;
+}
+
 function externalCallFits(layout: Layout, type: RelocationType, address: number, addend: number): boolean {
   const low = fitsField(type, relocationValue(type, address, addend, layout.codeAddress));
   const high = fitsField(type, relocationValue(type, address, addend, layout.dataAddress + layout.dataSize));
@@ -503,7 +508,7 @@ export class Model {
     }
     const unitNames = names.map((name, j) => ({ name, kind: kinds[j]! }));
     const symbols: BuiltSymbol[] = specs.map((spec, i) => {
-      const relocations = [...this.#relocations(spec.refs, unitNames, undefined), ...extraRefs[i]!];
+      const relocations = [...this.#relocations(spec.refs, unitNames, undefined, kinds[i]!), ...extraRefs[i]!];
       const size = sizes[i] ?? Math.max(spec.global ? 0 : 1, 8 * (spec.refs.length + (extraRefs[i]!.length > 0 ? 1 : 0)) + spec.extra * this.padding);
       const symbol = this.#symbol(names[i]!, kinds[i]!, size, spec.fill, spec.global && spec.zeroFill, relocations, aligns[i]!);
       return { ...symbol, ownCompile: !spec.global && spec.ownCompile };
@@ -515,7 +520,7 @@ export class Model {
   /** A replacement body for fn (redefine or compile callback), or one with the defect given. */
   buildBody(fn: MNode, spec: BodySpec, defect: Defect | undefined): BuiltBody {
     const self = [{ name: fn.name, kind: 'function' as const }];
-    const relocations = this.#relocations(spec.refs, self, fn);
+    const relocations = this.#relocations(spec.refs, self, fn, 'function');
     let size = Math.max(1, 8 * (spec.refs.length + 1) + spec.extra * this.padding);
     let align: number | undefined;
     let failure: BuiltBody['failure'];
@@ -572,9 +577,11 @@ export class Model {
         into.push({ offset, type: 'R_X86_64_32', symbol: 'near_helper' });
         into.push({ offset: offset + 2, type: 'R_X86_64_32', symbol: 'near_helper' });
         return { code: 'INVALID_ARGUMENT', stage: 'plan' };
-      case 'range':
-        into.push(this.#outOfRange(offset, defect.variant, defect.pick, unit));
-        return { code: 'RELOCATION_OUT_OF_RANGE', stage: 'check' };
+      case 'range': {
+        const [relocation, failure] = this.#outOfRange(offset, defect.variant, defect.pick, unit);
+        into.push(relocation);
+        return failure;
+      }
       case 'badField':
         into.push(badField(offset, defect.variant));
         return { code: 'INVALID_ARGUMENT', stage: 'plan' };
@@ -583,38 +590,46 @@ export class Model {
     }
   }
 
-  /** A relocation whose 32-bit value cannot fit, whatever the heap's placement. */
-  #outOfRange(offset: number, variant: number, pick: number, unit: readonly { name: string; kind: 'function' | 'global' }[]): Relocation {
+  /**
+   * A relocation whose 32-bit value cannot fit, whatever the heap's placement (or, variant 4, a
+   * pointer with an offset, which a stub reference cannot carry), and the failure it causes.
+   */
+  #outOfRange(
+    offset: number, variant: number, pick: number, unit: readonly { name: string; kind: 'function' | 'global' }[],
+  ): [Relocation, Failure] {
+    const range: Failure = { code: 'RELOCATION_OUT_OF_RANGE', stage: 'check' };
     const candidates = [...unit, ...this.aliveSymbols().map((n) => ({ name: n.name, kind: n.kind as 'function' | 'global' }))];
     const globals = candidates.filter((c) => c.kind === 'global');
     const functions = candidates.filter((c) => c.kind === 'function');
     switch (variant % 6) {
       case 1:
         // S + A < 0 for the unsigned R_X86_64_32.
-        if (globals.length > 0) return { offset, type: 'R_X86_64_32', symbol: globals[pick % globals.length]!.name, addend: -0x8000_0000 };
+        if (globals.length > 0) return [{ offset, type: 'R_X86_64_32', symbol: globals[pick % globals.length]!.name, addend: -0x8000_0000 }, range];
         break;
       case 2:
         // S + A > 2^31 - 1 for the sign-extended R_X86_64_32S.
-        if (globals.length > 0) return { offset, type: 'R_X86_64_32S', symbol: globals[pick % globals.length]!.name, addend: 0x4000_0000 };
+        if (globals.length > 0) return [{ offset, type: 'R_X86_64_32S', symbol: globals[pick % globals.length]!.name, addend: 0x4000_0000 }, range];
         break;
       case 3:
         // S + A - P > 2^31 - 1 for PC32, whatever P is in the heap.
-        if (globals.length > 0) return { offset, type: 'R_X86_64_PC32', symbol: globals[pick % globals.length]!.name, addend: 0x8002_0000 };
+        if (globals.length > 0) return [{ offset, type: 'R_X86_64_PC32', symbol: globals[pick % globals.length]!.name, addend: 0x8002_0000 }, range];
         break;
       case 4:
-        // A pointer (via the stub, maybe a new one) whose S + A < 0.
-        if (functions.length > 0) return { offset, type: 'R_X86_64_32', symbol: functions[pick % functions.length]!.name, addend: -0x8000_0000 };
+        // A pointer (via the stub, maybe a new one) with an offset: INVALID_ARGUMENT when planned.
+        if (functions.length > 0) {
+          return [{ offset, type: 'R_X86_64_32', symbol: functions[pick % functions.length]!.name, addend: -0x8000_0000 }, { code: 'INVALID_ARGUMENT', stage: 'plan' }];
+        }
         break;
       case 5:
         // A body reference whose S + A > 2^31 - 1.
-        if (functions.length > 0) return { offset, type: 'R_X86_64_32S', symbol: functions[pick % functions.length]!.name, addend: 0x4000_0000, via: 'body' };
+        if (functions.length > 0) return [{ offset, type: 'R_X86_64_32S', symbol: functions[pick % functions.length]!.name, addend: 0x4000_0000, via: 'body' }, range];
         break;
       default:
         break;
     }
     // A non-call reference to an external 128 TiB away.
     const types: RelocationType[] = ['R_X86_64_PC32', 'R_X86_64_32', 'R_X86_64_32S'];
-    return { offset, type: types[pick % types.length]!, symbol: FAR_EXTERNAL };
+    return [{ offset, type: types[pick % types.length]!, symbol: FAR_EXTERNAL }, range];
   }
 
   #symbol(
@@ -634,21 +649,29 @@ export class Model {
   }
 
   /** Relocations of a ref list: slot i is bytes [8i, 8i + 8); valid whatever the placement. */
-  #relocations(refs: readonly RefSpec[], unit: readonly { name: string; kind: 'function' | 'global' }[], self: MNode | undefined): Relocation[] {
+  #relocations(
+    refs: readonly RefSpec[], unit: readonly { name: string; kind: 'function' | 'global' }[], self: MNode | undefined,
+    source: 'function' | 'global',
+  ): Relocation[] {
     const live = this.aliveSymbols().filter((n) => n !== self);
     return refs.map((ref, i) => {
       const width = FIELD_WIDTH[ref.type];
       const offset = 8 * i + (width === 4 ? ref.jitter % 5 : 0);
       let symbol: string;
       let external = false;
+      let targetKind: 'function' | 'global' | 'external' = 'external';
       const target = ref.target;
       if (target.t === 'extern') {
         symbol = EXTERNAL_NAMES[target.which % EXTERNAL_NAMES.length]!;
         external = true;
       } else if (target.t === 'live' && live.length > 0) {
-        symbol = live[target.pick % live.length]!.name;
+        const node = live[target.pick % live.length]!;
+        symbol = node.name;
+        targetKind = node.kind === 'global' ? 'global' : 'function';
       } else {
-        symbol = unit[(target.t === 'unit' ? target.index : target.pick) % unit.length]!.name;
+        const entry = unit[(target.t === 'unit' ? target.index : target.pick) % unit.length]!;
+        symbol = entry.name;
+        targetKind = entry.kind;
       }
       let via = ref.via;
       if (external) {
@@ -668,7 +691,12 @@ export class Model {
           : { offset: 8 * i, type: 'R_X86_64_32S', symbol, addend: EDGE_32S - S, via: 'body' };
       }
       const relocation: Relocation = { offset, type: ref.type, symbol };
-      const addend = width === 8 && ref.wide !== null ? ref.wide : ref.addend;
+      let addend = width === 8 && ref.wide !== null ? ref.wide : ref.addend;
+      // A stub reference carries no offset (INVALID_ARGUMENT otherwise, the 'stubOffset' defect):
+      // a pointer to a function, and a call to a far external, which goes through its stub.
+      const body = via === 'body' || (via === 'none' && ref.type === 'R_X86_64_PLT32');
+      const throughStub = external ? body && isFar(symbol) && width === 4 : targetKind === 'function' && !body;
+      if (throughStub) addend = stubAddend(ref.type, source);
       if (addend !== 0) relocation.addend = addend;
       if (via !== 'none') relocation.via = via;
       return relocation;

@@ -1,0 +1,88 @@
+// Linking a set of definitions into the heap, with the one retry a full heap gets.
+//
+// The stages are link/'s: plan -> place -> check -> commit, each taking the previous stage's
+// result. Every failure is a thrown CodeHeapError. Running out of room (OUT_OF_MEMORY from place,
+// or from any reservation) is the one failure worth a second attempt: the heap collects once and
+// tries again, and a second OUT_OF_MEMORY says so ("even after a collection").
+
+import { CodeHeapError } from '../errors.js';
+import { check } from '../link/check.js';
+import { commit, type Committed } from '../link/commit.js';
+import type { Definition } from '../link/definitions.js';
+import type { LinkContext } from '../link/link-context.js';
+import { place } from '../link/place.js';
+import { namedNodes, plan, type Resolver } from '../link/plan.js';
+import type { EventQueue } from '../events.js';
+
+/** What the body lifecycle works with: the link context, events, and the heap's collection. */
+export interface HeapCore extends LinkContext {
+  readonly events: EventQueue;
+  readonly resolver: Resolver;
+  /** Runs one collection now, as the facade runs every collection (phases, counters, events). */
+  collect(): void;
+  /** Collections run so far. */
+  readonly collections: number;
+}
+
+function isNoRoom(error: unknown): error is CodeHeapError {
+  return error instanceof CodeHeapError && error.code === 'OUT_OF_MEMORY';
+}
+
+/** OUT_OF_MEMORY from a second attempt: the message says a collection did not help. */
+function afterCollection(error: CodeHeapError): CodeHeapError {
+  return new CodeHeapError('OUT_OF_MEMORY', `${error.message}, even after a collection`);
+}
+
+/** Runs `attempt`; if it runs out of room, collects once and runs it again. */
+export function withRoom<T>(core: HeapCore, attempt: () => T): T {
+  try {
+    return attempt();
+  } catch (error) {
+    if (!isNoRoom(error)) throw error;
+  }
+  core.collect();
+  try {
+    return attempt();
+  } catch (error) {
+    throw isNoRoom(error) ? afterCollection(error) : error;
+  }
+}
+
+/**
+ * Plans, places (collecting once when full), checks and commits. Naming a symbol is a reference:
+ * the functions and globals the definitions name are held through that collection (and until the
+ * new sites count them), so that memory pressure cannot turn a link that resolves into
+ * UNDEFINED_SYMBOL by freeing the garbage cycle a named symbol sits on.
+ */
+export function link(core: HeapCore, definitions: readonly Definition[], operation: string): Committed {
+  // Described only when something does not fit.
+  const what = (): string =>
+    `${operation} of ${definitions.map((d) => d.name).join(', ')} (${definitions.reduce((sum, d) => sum + d.size, 0)} bytes)`;
+  const planned = plan(definitions, core.resolver);
+  let placed;
+  try {
+    placed = place(planned, core, what);
+  } catch (error) {
+    if (!isNoRoom(error)) throw error;
+    return relinkAfterCollection(core, definitions, namedNodes(planned, core.graph), what);
+  }
+  return commit(check(placed, core), core);
+}
+
+function relinkAfterCollection(core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string): Committed {
+  const { graph } = core;
+  for (const id of held) graph.retain(id);
+  try {
+    core.collect();
+    const planned = plan(definitions, core.resolver);
+    let placed;
+    try {
+      placed = place(planned, core, what);
+    } catch (error) {
+      throw isNoRoom(error) ? afterCollection(error) : error;
+    }
+    return commit(check(placed, core), core);
+  } finally {
+    for (const id of held) graph.release(id);
+  }
+}

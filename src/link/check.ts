@@ -1,0 +1,56 @@
+// The third stage of a link: every value computed at its final address (checked).
+//
+// check() runs the one relocation applier over every planned site in CHECK mode, now that every
+// address is known, and checks that the sites a body replacement will re-point still fit. The
+// first value that does not fit is RELOCATION_OUT_OF_RANGE, naming the site and the computation;
+// the placed blocks are given back first, so a failed check leaves the heap as it was. Only a
+// Checked link can be committed.
+
+import { CodeHeapError, hex } from '../errors.js';
+import * as base from '../base.js';
+import { applyRelocation, describeValue } from '../reloc/apply.js';
+import * as apply from '../reloc/apply.js';
+import { checkBackpatch, dyingBody } from './backpatch.js';
+import type { LinkContext } from './link-context.js';
+import { unplace, type Placed } from './place.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { NONE } = base;
+const { CHECK, OUT_OF_RANGE } = apply;
+
+export interface Checked {
+  readonly stage: 'checked';
+  readonly placed: Placed;
+}
+
+/** Throws RELOCATION_OUT_OF_RANGE (after unplacing) for the first value that does not fit. */
+export function check(placed: Placed, ctx: LinkContext): Checked {
+  try {
+    checkSites(placed, ctx);
+  } catch (error) {
+    unplace(placed, ctx);
+    throw error;
+  }
+  return { stage: 'checked', placed };
+}
+
+function checkSites(placed: Placed, ctx: LinkContext): void {
+  const { arch, graph } = ctx;
+  const { view } = graph.arenas;
+  const { nodes, sites } = placed.plan;
+  for (let i = 0; i < nodes.length; i++) {
+    const { definition: d, firstSite, siteCount } = nodes[i]!;
+    const address = placed.addresses[i]!;
+    for (let s = firstSite; s < firstSite + siteCount; s++) {
+      const kind = arch.kinds[sites.kind[s]!]!;
+      const S = placed.slotAddress[placed.siteSlot[s]!]!;
+      const A = sites.addend[s]!;
+      const P = address + sites.offset[s]!;
+      if (applyRelocation(arch, view, CHECK, kind, 0, S, A, P) === OUT_OF_RANGE) {
+        throw new CodeHeapError('RELOCATION_OUT_OF_RANGE',
+          `${kind.name} at ${d.name}+${hex(sites.offset[s]!)} to ${sites.symbol[s]}: ${describeValue(kind, S, A, P)} does not fit in [${hex(kind.min)}, ${hex(kind.max)}]`);
+      }
+    }
+    if (d.replaces !== NONE) checkBackpatch(ctx, d.replaces, address, dyingBody(graph, d.replaces, d.keepsOld));
+  }
+}

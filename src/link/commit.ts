@@ -1,0 +1,108 @@
+// The last stage of a link: make a checked link real (committed). It cannot fail.
+//
+// Like JITLinkMemoryManager's FinalizedAlloc, a Committed link is what the heap now holds:
+// commit() writes every node's bytes into its block, creates the new nodes (with rc 0: the caller
+// adds handles), swaps replaced bodies (the one swapBody routine: backpatch, then detach), creates
+// the stubs, and then encodes and counts every site with the one relocation applier. Place made
+// room in every table, so nothing here allocates past what was reserved.
+
+import * as base from '../base.js';
+import type { OldBody } from '../rc/heap-graph.js';
+import { applyRelocation } from '../reloc/apply.js';
+import * as apply from '../reloc/apply.js';
+import { swapBody } from './backpatch.js';
+import type { Checked } from './check.js';
+import type { LinkContext } from './link-context.js';
+import type { Placed } from './place.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { GLOBAL, NONE } = base;
+const { WRITE } = apply;
+
+/** Filler for the slack after a function's code: int3, so a stray jump traps. */
+const CODE_FILL = 0xcc;
+
+export interface Committed {
+  readonly stage: 'committed';
+  readonly placed: Placed;
+  /** Per unit node: its node id (a replacement's is the function's own). */
+  readonly ids: Int32Array;
+  /** Per unit node: the body a replacement took out (still allocated), else undefined. */
+  readonly oldBodies: readonly (OldBody | undefined)[];
+  /** Per stub the link created: its node id. */
+  readonly stubIds: Int32Array;
+  /** Sites re-pointed by the body swaps. */
+  readonly patched: number;
+}
+
+/**
+ * Pre: checked. Post: every new node exists with rc 0, every site is encoded and counted, every
+ * replaced body is backpatched away from and returned for the caller to retire or release.
+ */
+export function commit(checked: Checked, ctx: LinkContext): Committed {
+  const { placed } = checked;
+  const { graph, stubs } = ctx;
+  const { arenas } = graph;
+  const { nodes } = placed.plan;
+  const n = nodes.length;
+  const ids = new Int32Array(n);
+  const oldBodies: (OldBody | undefined)[] = [];
+  let patched = 0;
+  for (let i = 0; i < n; i++) {
+    const d = nodes[i]!.definition;
+    const arena = arenas.of(d.kind);
+    const block = placed.blocks[i]!;
+    const loc = arena.loc(block);
+    arenas.bytes.fill(d.kind === GLOBAL ? 0 : CODE_FILL, loc, loc + arena.sizeOf(block));
+    arenas.bytes.set(d.bytes, loc);
+    if (d.replaces === NONE) {
+      ids[i] = graph.createSymbol(d.kind, d.name, block, false, d.compile);
+      oldBodies.push(undefined);
+    } else {
+      const swapped = swapBody(ctx, d.replaces, block, false, d.keepsOld);
+      ids[i] = d.replaces;
+      oldBodies.push(swapped.old);
+      patched += swapped.patched;
+    }
+  }
+  const stubIds = new Int32Array(placed.stubs.length);
+  placed.stubs.forEach((stub, i) => {
+    const reservation = placed.reservations[i]!;
+    stubIds[i] = stub.of === 'external'
+      ? stubs.createExternalStub(stub.name, stub.address, reservation)
+      : stubs.createFunctionStub(stub.of === 'unit' ? ids[stub.index]! : stub.id, reservation);
+  });
+  writeSites(placed, ctx, ids, slotNodes(placed, ids, stubIds));
+  return { stage: 'committed', placed, ids, oldBodies, stubIds, patched };
+}
+
+/** The node each slot is: the unit's nodes, the fixed ones (NONE: an external), the stubs. */
+function slotNodes(placed: Placed, ids: Int32Array, stubIds: Int32Array): Int32Array {
+  const result = new Int32Array(placed.slotAddress.length);
+  result.set(ids);
+  for (let i = 0; i < placed.fixedNodes.length; i++) result[ids.length + i] = placed.fixedNodes[i]!;
+  result.set(stubIds, ids.length + placed.fixedNodes.length);
+  return result;
+}
+
+function writeSites(placed: Placed, ctx: LinkContext, ids: Int32Array, slotNode: Int32Array): void {
+  const { graph, arch } = ctx;
+  const { arenas } = graph;
+  const { view } = arenas;
+  const { nodes, sites } = placed.plan;
+  for (let i = 0; i < nodes.length; i++) {
+    const { definition: d, firstSite, siteCount } = nodes[i]!;
+    const source = ids[i]!;
+    const base = arenas.of(d.kind).loc(placed.blocks[i]!);
+    const address = placed.addresses[i]!;
+    for (let s = firstSite; s < firstSite + siteCount; s++) {
+      const kind = arch.kinds[sites.kind[s]!]!;
+      const slot = placed.siteSlot[s]!;
+      const offset = sites.offset[s]!;
+      const addend = sites.addend[s]!;
+      applyRelocation(arch, view, WRITE, kind, base + offset, placed.slotAddress[slot]!, addend, address + offset);
+      const target = slotNode[slot]!;
+      if (target !== NONE) graph.addSite(source, target, kind.id, base + offset, addend, kind.usualAddend);
+    }
+  }
+}

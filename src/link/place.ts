@@ -1,0 +1,150 @@
+// The second stage of a link: reserve everything the plan needs (placed), reversibly.
+//
+// Like JITLinkMemoryManager's InFlightAlloc, a Placed link holds blocks nobody can see yet:
+// unplace() gives them all back. place() reserves a block for every node of the unit, decides how
+// each call to an external goes (direct when rel32 reaches it from where the call now lies,
+// through the external's stub otherwise), reserves the stubs, and makes room in the node and site
+// tables for what commit will add, so that commit cannot fail. When anything does not fit it gives
+// back what it took and throws OUT_OF_MEMORY: the caller may collect and plan again.
+
+import * as base from '../base.js';
+import { LargeMap } from '../large-map.js';
+import { applyRelocation } from '../reloc/apply.js';
+import * as apply from '../reloc/apply.js';
+import type { StubReservation } from '../stubs/stub-manager.js';
+import type { LinkContext } from './link-context.js';
+import { stubAddend, type Plan, type PlannedStub } from './plan.js';
+import * as planning from './plan.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { NONE } = base;
+const { APPLIED, CHECK } = apply;
+const { STUB_SLOT } = planning;
+
+export interface Placed {
+  readonly stage: 'placed';
+  readonly plan: Plan;
+  /** Per unit node: its block (in the arena of its kind) and that block's target address. */
+  readonly blocks: Int32Array;
+  readonly addresses: Float64Array;
+  /** Every stub the link creates: the plan's, then the external stubs routing added. */
+  readonly stubs: readonly PlannedStub[];
+  readonly reservations: readonly StubReservation[];
+  /** Fixed slots: the plan's, then existing external stubs routing chose. */
+  readonly fixedNodes: readonly number[];
+  /** Per site, its slot: [0, n) unit nodes, [n, n + fixed) fixed slots, then the stubs. */
+  readonly siteSlot: Int32Array;
+  /** Per slot, the target address S. */
+  readonly slotAddress: Float64Array;
+}
+
+/** Alignment up to which a block's size is rounded: see tiledSize. */
+const TILE = 16;
+
+/**
+ * A node's block size: its size rounded up to its alignment, up to 16 bytes. Blocks of one
+ * alignment then tile an arena with no gap between them: a 24-byte function aligned at 16 takes
+ * 32 bytes (the tail is int3 fill, as compilers pad functions) instead of 24 and an 8-byte free
+ * gap that would cost a block record and turn every free into a merge.
+ */
+function tiledSize(size: number, align: number): number {
+  const unit = Math.min(align, TILE);
+  return size + (-size & (unit - 1));
+}
+
+/** Reserves every block and table entry the plan needs; OUT_OF_MEMORY (holding nothing) if not. */
+export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed {
+  const { graph, stubs: stubManager } = ctx;
+  const { arenas } = graph;
+  const n = plan.nodes.length;
+  const blocks = new Int32Array(n).fill(NONE);
+  const addresses = new Float64Array(n);
+  const reservations: StubReservation[] = [];
+  const giveBack = (): void => {
+    for (let i = 0; i < n; i++) if (blocks[i] !== NONE) arenas.of(plan.nodes[i]!.definition.kind).free(blocks[i]!);
+    for (const r of reservations) stubManager.unreserveStub(r);
+  };
+  try {
+    for (let i = 0; i < n; i++) {
+      const d = plan.nodes[i]!.definition;
+      const arena = arenas.of(d.kind);
+      const block = arena.allocate(tiledSize(d.size, d.align), d.align);
+      if (block === NONE) throw arenas.noRoom(what());
+      blocks[i] = block;
+      addresses[i] = arena.addressOf(block);
+    }
+    const routed = route(plan, ctx, addresses);
+    for (let i = 0; i < routed.stubs.length; i++) reservations.push(stubManager.reserveStub(() => `${what()}: a stub`));
+    // Commit adds the unit's nodes, its stubs, and a retired body per replacement at most; every
+    // stub has one site (its slot), beside the unit's own sites.
+    graph.nodes.reserve(n + routed.stubs.length + n);
+    graph.sites.reserve(plan.sites.count + routed.stubs.length);
+    const fixedCount = routed.fixedNodes.length;
+    const slotAddress = new Float64Array(n + fixedCount + routed.stubs.length);
+    slotAddress.set(addresses);
+    for (let i = 0; i < fixedCount; i++) {
+      const id = routed.fixedNodes[i]!;
+      slotAddress[n + i] = id === NONE ? plan.fixedAddresses[i]! : graph.addressOf(id);
+    }
+    for (let i = 0; i < reservations.length; i++) slotAddress[n + fixedCount + i] = stubManager.stubAddress(reservations[i]!);
+    // A planned stub's slot comes after the fixed ones.
+    const siteSlot = routed.siteSlot;
+    for (let s = 0; s < siteSlot.length; s++) if (siteSlot[s]! <= STUB_SLOT) siteSlot[s] = n + fixedCount + (STUB_SLOT - siteSlot[s]!);
+    return { stage: 'placed', plan, blocks, addresses, stubs: routed.stubs, reservations, fixedNodes: routed.fixedNodes, siteSlot, slotAddress };
+  } catch (error) {
+    giveBack();
+    throw error;
+  }
+}
+
+/** Gives back every block place() took: the link is abandoned. */
+export function unplace(placed: Placed, ctx: LinkContext): void {
+  const { arenas } = ctx.graph;
+  const { nodes } = placed.plan;
+  for (let i = 0; i < nodes.length; i++) arenas.of(nodes[i]!.definition.kind).free(placed.blocks[i]!);
+  for (const r of placed.reservations) ctx.stubs.unreserveStub(r);
+}
+
+/**
+ * Routes each call to an external: direct when rel32 reaches it from the call's final place,
+ * else through the external's stub (the heap's one, or one this link creates). A call that
+ * carries an offset into the external cannot go through a stub (a stub reference carries none):
+ * it stays direct, and the check stage reports it out of range.
+ */
+function route(plan: Plan, ctx: LinkContext, addresses: Float64Array): {
+  stubs: PlannedStub[]; fixedNodes: number[]; siteSlot: Int32Array;
+} {
+  const { sites } = plan;
+  const n = plan.nodes.length;
+  const siteSlot = sites.slot.slice();
+  const stubs = [...plan.stubs];
+  const fixedNodes = [...plan.fixedNodes];
+  const externalStubs = new LargeMap<string, number>();
+  const { arch, graph } = ctx;
+  for (let i = 0; i < n; i++) {
+    const node = plan.nodes[i]!;
+    const d = node.definition;
+    const address = addresses[i]!;
+    for (let s = node.firstSite; s < node.firstSite + node.siteCount; s++) {
+      if (sites.externalCall[s] === 0) continue;
+      const kind = arch.kinds[sites.kind[s]!]!;
+      const S = plan.fixedAddresses[siteSlot[s]! - n]!;
+      const P = address + sites.offset[s]!;
+      if (applyRelocation(arch, graph.arenas.view, CHECK, kind, 0, S, sites.addend[s]!, P) === APPLIED) continue;
+      if (sites.addend[s] !== stubAddend(kind, d.kind)) continue;
+      const symbol = sites.symbol[s]!;
+      const existing = graph.nodes.externalStubs.get(symbol);
+      if (existing !== undefined) {
+        siteSlot[s] = n + fixedNodes.push(existing) - 1;
+        continue;
+      }
+      let index = externalStubs.get(symbol);
+      if (index === undefined) {
+        index = stubs.push({ of: 'external', name: symbol, address: S }) - 1;
+        externalStubs.set(symbol, index);
+      }
+      siteSlot[s] = STUB_SLOT - index;
+    }
+  }
+  return { stubs, fixedNodes, siteSlot };
+}
