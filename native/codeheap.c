@@ -13,6 +13,10 @@
 // the read-execute mapping, and the heap writes it only through the other one. The data arena
 // is read-write in both views and never executable.
 //
+// Lifetime. A heap's mappings stay until unmap() of its heap view (heap.close()), or else until
+// V8 collects the view's ArrayBuffer. The addon counts every mapping it holds and keeps to half
+// of vm.max_map_count (the registry, below).
+//
 // Calls. call(address, resolve, ...args) runs the code at `address` with up to six integer
 // arguments (System V: rdi, rsi, rdx, rcx, r8, r9) and returns rax as a BigInt. While it runs,
 // a lazy function's reentry trampoline enters codeheap_resolver_entry (below), which saves the
@@ -64,22 +68,99 @@ static napi_value throw_errno(napi_env env, const char* code, const char* what, 
   return NULL;
 }
 
-// ---- mapping ----
+// ---- the registry: what the addon holds, and the budget it draws on ----
+//
+// Every mapping (VMA) the addon makes counts against a budget, so that JIT heaps never take the
+// mappings the rest of the process needs: past vm.max_map_count every mmap fails, and V8 aborts
+// on its next allocation. The addon holds at most half of vm.max_map_count, and map() and
+// reserveRange() refuse with MAPPING_LIMIT, before mapping anything, what would pass that.
+//
+// A heap's mappings live until unmap() of its heap view, or else until the view's ArrayBuffer
+// is collected and its finalizer runs. The finalizer names its mappings by id, not by address:
+// unmap() takes them off the registry first, so the finalizer, run later or inside
+// napi_detach_arraybuffer, finds nothing and frees nothing twice. Ids are never reused.
+//
+// One lock guards both lists and the counts: worker threads share the addon.
 
-// Both views of one pair of arenas, kept until the ArrayBuffer of the heap view is collected.
-// When the arenas were placed in a range reserveRange() set aside, the whole range is released.
-typedef struct {
-  void* heap_view;
-  size_t size;
-  void* code;
+// The mappings of one pair of arenas. While map() builds it, it lives on map()'s stack; then in
+// the registry until unmap() or the finalizer takes it off and releases it.
+typedef struct mapping {
+  uint64_t id;       // the finalizer's hint; 0 until registered
+  void* heap_view;   // rw- anywhere: what the ArrayBuffer covers; NULL until mapped
+  size_t size;       // code_size + data_size
+  void* code;        // r-x at codeAddress; NULL until mapped
   size_t code_size;
-  void* data;
+  void* data;        // rw- at dataAddress; NULL until mapped
   size_t data_size;
-  void* range;
+  void* range;       // the reservation code and data lie in, released whole; or NULL
   size_t range_size;
+  size_t held;       // mappings of the above counted against the budget
+  struct mapping* next;
 } mapping_t;
 
-static void unmap(mapping_t* m) {
+// A range reserveRange() set aside (PROT_NONE) for a heap not yet mapped. A heap's arenas are
+// mapped over its range with MAP_FIXED, which is safe there: we own it.
+typedef struct reservation {
+  uint64_t address;
+  size_t size;
+  struct reservation* next;
+} reservation_t;
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static mapping_t* heaps = NULL;              // heaps mapped, newest first
+static reservation_t* reservations = NULL;  // ranges reserved and not yet mapped
+static size_t heap_count = 0;               // length of `heaps`
+static size_t range_count = 0;              // length of `reservations`
+static size_t mappings_held = 0;            // mappings both lists hold: what the budget counts
+static uint64_t next_id = 1;
+
+// vm.max_map_count, read once; Linux's default when it cannot be read.
+static size_t max_map_count = 65530;
+static pthread_once_t max_map_count_once = PTHREAD_ONCE_INIT;
+
+static void read_max_map_count(void) {
+  FILE* file = fopen("/proc/sys/vm/max_map_count", "r");
+  if (file == NULL) return;
+  long long value;
+  if (fscanf(file, "%lld", &value) == 1 && value > 0) max_map_count = (size_t)value;
+  fclose(file);
+}
+
+// The most mappings the addon may hold: half of vm.max_map_count, the rest left to the process.
+static size_t mapping_limit(void) {
+  pthread_once(&max_map_count_once, read_max_map_count);
+  return max_map_count / 2;
+}
+
+// Pre: registry_lock is held. Whether `more` mappings fit the budget; if not, `why` says so
+// (`pending` ranges, taken off the list by the map() asking, are counted as reserved).
+static int fits(size_t more, size_t pending, char* why, size_t why_size) {
+  size_t limit = mapping_limit();
+  if (mappings_held + more <= limit) return 1;
+  size_t ranges = range_count + pending;
+  snprintf(why, why_size,
+           "%zu native heap%s mapped and %zu address range%s reserved hold %zu mappings; %zu more would pass "
+           "the %zu native memory may hold (half of vm.max_map_count, %zu; the rest is left to the process)",
+           heap_count, heap_count == 1 ? " is" : "s are", ranges, ranges == 1 ? "" : "s", mappings_held, more, limit,
+           max_map_count);
+  return 0;
+}
+
+// Counts the mappings `m` will hold, `count` in all (its reservation's already among them).
+// Returns 0, counting nothing, when they do not fit; `why` then says so.
+static int charge(mapping_t* m, size_t count, char* why, size_t why_size) {
+  pthread_mutex_lock(&registry_lock);
+  int ok = fits(count - m->held, m->range != NULL, why, why_size);
+  if (ok) {
+    mappings_held += count - m->held;
+    m->held = count;
+  }
+  pthread_mutex_unlock(&registry_lock);
+  return ok;
+}
+
+// Unmaps whatever `m` has mapped and takes its mappings off the count. Pre: not in the registry.
+static void release(mapping_t* m) {
   if (m->heap_view != NULL) munmap(m->heap_view, m->size);
   if (m->range != NULL) {
     munmap(m->range, m->range_size);  // code and data lie inside it
@@ -87,14 +168,82 @@ static void unmap(mapping_t* m) {
     if (m->code != NULL) munmap(m->code, m->code_size);
     if (m->data != NULL) munmap(m->data, m->data_size);
   }
-  free(m);
+  pthread_mutex_lock(&registry_lock);
+  mappings_held -= m->held;
+  pthread_mutex_unlock(&registry_lock);
+  m->held = 0;
 }
 
+// Takes the reservation that holds [low, high) off the list, if one does, and gives it to `m`
+// (its range and its one mapping).
+static void take_reservation(uint64_t low, uint64_t high, mapping_t* m) {
+  pthread_mutex_lock(&registry_lock);
+  for (reservation_t** link = &reservations; *link != NULL; link = &(*link)->next) {
+    reservation_t* r = *link;
+    if (low >= r->address && high <= r->address + r->size) {
+      *link = r->next;
+      range_count--;
+      m->range = (void*)(uintptr_t)r->address;
+      m->range_size = r->size;
+      m->held = 1;
+      free(r);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&registry_lock);
+}
+
+// Pre: registry_lock is held. Lists `m` among the heaps mapped.
+static void push_mapping(mapping_t* m) {
+  m->next = heaps;
+  heaps = m;
+  heap_count++;
+}
+
+// Registers a complete mapping under a new id; returns the id.
+static uint64_t register_mapping(mapping_t* m) {
+  pthread_mutex_lock(&registry_lock);
+  m->id = next_id++;
+  push_mapping(m);
+  pthread_mutex_unlock(&registry_lock);
+  return m->id;
+}
+
+// Takes the mapping with this id, or else with this heap view, off the registry; NULL if none.
+static mapping_t* take_mapping(uint64_t id, const void* heap_view) {
+  mapping_t* found = NULL;
+  pthread_mutex_lock(&registry_lock);
+  for (mapping_t** link = &heaps; *link != NULL; link = &(*link)->next) {
+    mapping_t* m = *link;
+    if (id != 0 ? m->id == id : m->heap_view == heap_view) {
+      *link = m->next;
+      heap_count--;
+      found = m;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&registry_lock);
+  return found;
+}
+
+// Puts back a mapping take_mapping() took, under the id it had.
+static void restore_mapping(mapping_t* m) {
+  pthread_mutex_lock(&registry_lock);
+  push_mapping(m);
+  pthread_mutex_unlock(&registry_lock);
+}
+
+// The heap view's ArrayBuffer was collected (or detached by unmap(), which took its mapping first).
 static void finalize_mapping(napi_env env, void* data, void* hint) {
   (void)env;
   (void)data;
-  unmap((mapping_t*)hint);
+  mapping_t* m = take_mapping((uint64_t)(uintptr_t)hint, NULL);
+  if (m == NULL) return;  // unmap() released it
+  release(m);
+  free(m);
 }
+
+// ---- mapping ----
 
 static int get_address(napi_env env, napi_value value, uint64_t* out) {
   double number;
@@ -102,33 +251,6 @@ static int get_address(napi_env env, napi_value value, uint64_t* out) {
   if (!(number >= 0 && number <= 9007199254740991.0) || number != (double)(uint64_t)number) return 0;
   *out = (uint64_t)number;
   return 1;
-}
-
-// Ranges of address space reserveRange() set aside (PROT_NONE) for heaps not yet mapped. A
-// heap's arenas are mapped over its range with MAP_FIXED, which is safe there: we own it.
-typedef struct reservation {
-  uint64_t address;
-  size_t size;
-  struct reservation* next;
-} reservation_t;
-
-static reservation_t* reservations = NULL;
-static pthread_mutex_t reservations_lock = PTHREAD_MUTEX_INITIALIZER;  // worker threads share it
-
-// Takes the reservation that holds [low, high) off the list; returns it (the caller frees it).
-static reservation_t* take_reservation(uint64_t low, uint64_t high) {
-  reservation_t* found = NULL;
-  pthread_mutex_lock(&reservations_lock);
-  for (reservation_t** link = &reservations; *link != NULL; link = &(*link)->next) {
-    reservation_t* r = *link;
-    if (low >= r->address && high <= r->address + r->size) {
-      *link = r->next;
-      found = r;
-      break;
-    }
-  }
-  pthread_mutex_unlock(&reservations_lock);
-  return found;
 }
 
 // Maps `size` bytes of fd at `offset` exactly at `address`: over our own reservation, or else
@@ -146,7 +268,8 @@ static void* map_at(uint64_t address, size_t size, int prot, int fd, off_t offse
 }
 
 // reserveRange(size) -> the address of `size` bytes of address space now set aside for a heap's
-// arenas, or 0. map() of arenas inside it takes it over.
+// arenas, or 0 when mmap finds none. map() of arenas inside it takes it over. Throws
+// MAPPING_LIMIT when one more mapping would pass the budget.
 static napi_value ReserveRange(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -156,28 +279,66 @@ static napi_value ReserveRange(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "reserveRange(size): size must be a positive safe integer");
     return NULL;
   }
-  uint64_t address = 0;
   reservation_t* r = malloc(sizeof *r);
-  if (r != NULL) {
-    void* range = mmap(NULL, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (range == MAP_FAILED) {
-      free(r);
-    } else {
-      address = (uint64_t)(uintptr_t)range;
-      r->address = address;
-      r->size = (size_t)size;
-      pthread_mutex_lock(&reservations_lock);
-      r->next = reservations;
-      reservations = r;
-      pthread_mutex_unlock(&reservations_lock);
-    }
+  if (r == NULL) {
+    napi_throw_error(env, "OUT_OF_MEMORY", "codeheap native: out of memory");
+    return NULL;
   }
+  char why[320];
+  pthread_mutex_lock(&registry_lock);
+  int ok = fits(1, 0, why, sizeof why);
+  if (ok) mappings_held++;
+  pthread_mutex_unlock(&registry_lock);
+  if (!ok) {
+    free(r);
+    napi_throw_error(env, "MAPPING_LIMIT", why);
+    return NULL;
+  }
+  uint64_t address = 0;
+  void* range = mmap(NULL, (size_t)size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  pthread_mutex_lock(&registry_lock);
+  if (range == MAP_FAILED) {
+    mappings_held--;
+    free(r);
+  } else {
+    address = (uint64_t)(uintptr_t)range;
+    r->address = address;
+    r->size = (size_t)size;
+    r->next = reservations;
+    reservations = r;
+    range_count++;
+  }
+  pthread_mutex_unlock(&registry_lock);
   napi_value result;
-  CHECK(napi_create_double(env, (double)address, &result));
+  if (napi_create_double(env, (double)address, &result) != napi_ok) {
+    mapping_t taken = {0};
+    take_reservation(address, address + size, &taken);
+    release(&taken);
+    return throw_last(env, "napi_create_double");
+  }
   return result;
 }
 
+// How many mappings a heap placed as `m` holds: the heap view, code and data, and each piece of
+// its reserved range that they leave uncovered.
+static size_t mappings_needed(const mapping_t* m, uint64_t code_address, uint64_t data_address) {
+  if (m->range == NULL) return 3;
+  uint64_t range = (uint64_t)(uintptr_t)m->range, range_end = range + m->range_size;
+  uint64_t first = code_address, first_end = code_address + m->code_size;
+  uint64_t second = data_address, second_end = data_address + m->data_size;
+  if (second < first) {
+    first = data_address, first_end = data_address + m->data_size;
+    second = code_address, second_end = code_address + m->code_size;
+  }
+  return 3 + (first > range) + (second > first_end) + (range_end > second_end);
+}
+
 // map(codeAddress, codeSize, dataAddress, dataSize) -> ArrayBuffer over the heap view.
+//
+// Refuses, with nothing left mapped (not even the reservation the arenas lay in): INVALID_ARGUMENT
+// for sizes or addresses off the page size or arenas that overlap, MAPPING_LIMIT past the
+// budget, ADDRESS_IN_USE for a fixed range the process uses, NOT_EXECUTABLE without memfd, and
+// OUT_OF_MEMORY when the kernel refuses.
 static napi_value Map(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -188,71 +349,135 @@ static napi_value Map(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "map(codeAddress, codeSize, dataAddress, dataSize): safe integers expected");
     return NULL;
   }
+  uint64_t code_end = code_address + code_size, data_end = data_address + data_size;
+  // First, before anything can fail: the reservation the arenas lie in becomes this heap's, so
+  // that every refusal below releases it with the rest.
+  mapping_t m = {0};
+  take_reservation(code_address < data_address ? code_address : data_address,
+                   code_end > data_end ? code_end : data_end, &m);
+  m.code_size = (size_t)code_size;
+  m.data_size = (size_t)data_size;
+  m.size = (size_t)(code_size + data_size);
   long page = sysconf(_SC_PAGESIZE);
   if (code_size == 0 || data_size == 0 || code_address % page != 0 || data_address % page != 0 ||
       code_size % page != 0 || data_size % page != 0) {
+    release(&m);
     napi_throw_range_error(env, "INVALID_ARGUMENT", "map: addresses and sizes must be non-zero multiples of the page size");
     return NULL;
   }
-  int fd = memfd_create("codeheap", MFD_CLOEXEC);
-  if (fd < 0) return throw_errno(env, "NOT_EXECUTABLE", "memfd_create", errno);
-  size_t size = (size_t)(code_size + data_size);
-  if (ftruncate(fd, (off_t)size) != 0) {
-    int error = errno;
-    close(fd);
-    return throw_errno(env, "OUT_OF_MEMORY", "ftruncate of the memfd", error);
-  }
-  mapping_t* m = calloc(1, sizeof *m);
-  if (m == NULL) {
-    close(fd);
-    napi_throw_error(env, "OUT_OF_MEMORY", "codeheap native: out of memory");
+  if (code_address < data_end && data_address < code_end) {
+    release(&m);
+    napi_throw_range_error(env, "INVALID_ARGUMENT", "map: the code and data arenas overlap");
     return NULL;
   }
-  m->size = size;
-  uint64_t low = code_address < data_address ? code_address : data_address;
-  uint64_t code_end = code_address + code_size, data_end = data_address + data_size;
-  reservation_t* r = take_reservation(low, code_end > data_end ? code_end : data_end);
-  if (r != NULL) {
-    m->range = (void*)(uintptr_t)r->address;
-    m->range_size = r->size;
-    free(r);
+  char what[320];
+  if (!charge(&m, mappings_needed(&m, code_address, data_address), what, sizeof what)) {
+    release(&m);
+    napi_throw_error(env, "MAPPING_LIMIT", what);
+    return NULL;
   }
-  int reserved = m->range != NULL;
-  m->code_size = (size_t)code_size;
-  m->data_size = (size_t)data_size;
-  void* view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  char what[160];
+  int fd = memfd_create("codeheap", MFD_CLOEXEC);
+  if (fd < 0) {
+    int error = errno;
+    release(&m);
+    return throw_errno(env, "NOT_EXECUTABLE", "memfd_create", error);
+  }
+  if (ftruncate(fd, (off_t)m.size) != 0) {
+    int error = errno;
+    close(fd);
+    release(&m);
+    return throw_errno(env, "OUT_OF_MEMORY", "ftruncate of the memfd", error);
+  }
+  int reserved = m.range != NULL;
   int error = 0;
+  void* view = mmap(NULL, m.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (view == MAP_FAILED) {
     error = errno;
-    snprintf(what, sizeof what, "mapping the heap's read-write view (%zu bytes)", size);
+    snprintf(what, sizeof what, "mapping the heap's read-write view (%zu bytes)", m.size);
   } else {
-    m->heap_view = view;
-    m->code = map_at(code_address, m->code_size, PROT_READ | PROT_EXEC, fd, 0, reserved);
-    if (m->code == NULL) {
+    m.heap_view = view;
+    m.code = map_at(code_address, m.code_size, PROT_READ | PROT_EXEC, fd, 0, reserved);
+    if (m.code == NULL) {
       error = errno;
       snprintf(what, sizeof what, "mapping the code arena read-execute at 0x%llx (+%zu)",
-               (unsigned long long)code_address, m->code_size);
+               (unsigned long long)code_address, m.code_size);
     } else {
-      m->data = map_at(data_address, m->data_size, PROT_READ | PROT_WRITE, fd, (off_t)code_size, reserved);
-      if (m->data == NULL) {
+      m.data = map_at(data_address, m.data_size, PROT_READ | PROT_WRITE, fd, (off_t)code_size, reserved);
+      if (m.data == NULL) {
         error = errno;
         snprintf(what, sizeof what, "mapping the data arena read-write at 0x%llx (+%zu)",
-                 (unsigned long long)data_address, m->data_size);
+                 (unsigned long long)data_address, m.data_size);
       }
     }
   }
   close(fd);  // the mappings keep the memfd's memory
   if (error != 0) {
-    unmap(m);
+    release(&m);
     return throw_errno(env, error == EEXIST ? "ADDRESS_IN_USE" : "OUT_OF_MEMORY", what, error);
   }
+  mapping_t* kept = malloc(sizeof *kept);
+  if (kept == NULL) {
+    release(&m);
+    napi_throw_error(env, "OUT_OF_MEMORY", "codeheap native: out of memory");
+    return NULL;
+  }
+  *kept = m;
+  uint64_t id = register_mapping(kept);
   napi_value buffer;
-  if (napi_create_external_arraybuffer(env, view, size, finalize_mapping, m, &buffer) != napi_ok) {
-    unmap(m);
+  if (napi_create_external_arraybuffer(env, view, m.size, finalize_mapping, (void*)(uintptr_t)id, &buffer) != napi_ok) {
+    if (take_mapping(id, NULL) == kept) {  // else a finalizer ran on failure and released it
+      release(kept);
+      free(kept);
+    }
     return throw_last(env, "napi_create_external_arraybuffer");
   }
   return buffer;
+}
+
+static int call_running_in(const mapping_t* m);
+
+// unmap(buffer): releases the heap map() returned this buffer for, now: detaches the buffer, so
+// JavaScript sees no bytes and can reach none, then unmaps the heap view, code and data (or
+// their whole reserved range). A buffer detached already (unmapped before) is left alone.
+// Throws INVALID_ARGUMENT for a buffer map() did not return, and CALL_RUNNING while a call()
+// that entered the heap's code runs on this thread. Pre: no other code of the heap is running,
+// on any thread, and none will run (C holding a pointer into it, another heap's code): its
+// pages are gone.
+static napi_value Unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_buffer = false;
+  if (argc >= 1) CHECK(napi_is_arraybuffer(env, argv[0], &is_buffer));
+  if (!is_buffer) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "unmap(buffer): an ArrayBuffer map() returned expected");
+    return NULL;
+  }
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  bool detached = false;
+  CHECK(napi_is_detached_arraybuffer(env, argv[0], &detached));
+  if (detached) return undefined;
+  void* view = NULL;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &view, NULL));
+  mapping_t* m = view == NULL ? NULL : take_mapping(0, view);
+  if (m == NULL) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "unmap(buffer): the buffer is not a heap view map() returned");
+    return NULL;
+  }
+  if (call_running_in(m)) {
+    restore_mapping(m);
+    napi_throw_error(env, "CALL_RUNNING", "unmap: a call() into this heap's code is running on this thread; "
+                     "the code it returns into must stay mapped until it returns");
+    return NULL;
+  }
+  if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) {
+    restore_mapping(m);  // still reachable from JavaScript: it must stay mapped
+    return throw_last(env, "napi_detach_arraybuffer");
+  }
+  release(m);
+  free(m);
+  return undefined;
 }
 
 // ---- calls and the resolver ----
@@ -262,12 +487,22 @@ typedef struct call_frame {
   jmp_buf abandon;
   napi_env env;
   napi_value resolve;
+  uint64_t address;  // where the call entered: unmap() refuses to take that code away
   struct call_frame* outer;
 } call_frame;
 
 // Per thread: each worker thread has its own Node environment and its own calls. JIT code on a
 // thread with no call running that enters a trampoline aborts (there is no JavaScript to ask).
 static __thread call_frame* current_call = NULL;
+
+// Whether a call() running on this thread entered the code arena of `m`.
+static int call_running_in(const mapping_t* m) {
+  uint64_t code = (uint64_t)(uintptr_t)m->code;
+  for (const call_frame* frame = current_call; frame != NULL; frame = frame->outer) {
+    if (frame->address >= code && frame->address - code < m->code_size) return 1;
+  }
+  return 0;
+}
 
 // Called by codeheap_resolver_entry with the return address a trampoline's call pushed. Returns
 // the address to jump to; does not return when `resolve` throws (longjmp to the call).
@@ -394,6 +629,7 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   call_frame frame;
   frame.env = env;
   frame.resolve = argv[1];
+  frame.address = address;
   frame.outer = current_call;
   current_call = &frame;
   if (setjmp(frame.abandon) != 0) {
@@ -408,38 +644,45 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// The longest symbol name dlsym() looks up, in UTF-8 bytes (mangled C++ names run long).
+#define SYMBOL_BYTES 4095
+
 // dlsym(name) -> the address of a symbol of the process (C library included), or undefined.
+// A name C cannot spell is no symbol: one with a NUL inside (dlsym would see only what precedes
+// it: "labs\0x" is not labs) or longer than SYMBOL_BYTES.
 static napi_value Dlsym(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  char name[256];
-  size_t length = 0;
   napi_value result;
-  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length) != napi_ok ||
-      length + 1 >= sizeof name) {
-    CHECK(napi_get_undefined(env, &result));
+  CHECK(napi_get_undefined(env, &result));
+  char name[SYMBOL_BYTES + 1];
+  size_t length = 0;
+  if (argc < 1 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok || length > SYMBOL_BYTES ||
+      napi_get_value_string_utf8(env, argv[0], name, sizeof name, &length) != napi_ok || strlen(name) != length) {
     return result;
   }
   void* address = dlsym(RTLD_DEFAULT, name);
-  if (address == NULL) CHECK(napi_get_undefined(env, &result));
-  else CHECK(napi_create_double(env, (double)(uintptr_t)address, &result));
+  if (address != NULL) CHECK(napi_create_double(env, (double)(uintptr_t)address, &result));
   return result;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"map", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
+      {"unmap", NULL, Unmap, NULL, NULL, NULL, napi_default, NULL},
       {"reserveRange", NULL, ReserveRange, NULL, NULL, NULL, napi_default, NULL},
       {"call", NULL, Call, NULL, NULL, NULL, napi_default, NULL},
       {"dlsym", NULL, Dlsym, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
-  napi_value resolver, page;
+  napi_value resolver, page, symbol_bytes;
   CHECK(napi_create_double(env, (double)(uintptr_t)&codeheap_resolver_entry, &resolver));
   CHECK(napi_set_named_property(env, exports, "resolverAddress", resolver));
   CHECK(napi_create_double(env, (double)sysconf(_SC_PAGESIZE), &page));
   CHECK(napi_set_named_property(env, exports, "pageSize", page));
+  CHECK(napi_create_uint32(env, SYMBOL_BYTES, &symbol_bytes));
+  CHECK(napi_set_named_property(env, exports, "symbolBytes", symbol_bytes));
   return exports;
 }
 

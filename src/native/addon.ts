@@ -7,19 +7,37 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** The addon's exports. Addresses are numbers: x86-64 user space fits in 47 bits. */
+/**
+ * The addon's exports. Addresses are numbers: x86-64 user space fits in 47 bits. Refusals are
+ * Errors with a `code`: map() and reserveRange() throw MAPPING_LIMIT when the mappings the addon
+ * holds would pass half of vm.max_map_count, before mapping anything.
+ */
 export interface NativeAddon {
-  /** Maps one memfd twice: read-execute code and read-write data at the target addresses. */
+  /**
+   * Maps one memfd twice: read-execute code and read-write data at the target addresses; returns
+   * the heap's read-write view. Takes over the reserveRange() range the arenas lie in, which any
+   * refusal releases. Refuses with INVALID_ARGUMENT, MAPPING_LIMIT, ADDRESS_IN_USE (a fixed range
+   * the process uses), NOT_EXECUTABLE (no memfd) or OUT_OF_MEMORY.
+   */
   map(codeAddress: number, codeSize: number, dataAddress: number, dataSize: number): ArrayBuffer;
+  /**
+   * Unmaps the heap view map() returned, its code and its data now, and detaches the view (its
+   * byteLength becomes 0). A view detached already is left alone; one map() did not return is
+   * INVALID_ARGUMENT; CALL_RUNNING while a call() that entered the heap's code runs on this
+   * thread. Pre: no other code of the heap runs, or will.
+   */
+  unmap(view: ArrayBuffer): void;
   /** Sets aside `size` bytes of address space for arenas that map() will place there; its address, or 0. */
   reserveRange(size: number): number;
   /** Runs the code at `address` (System V, up to six integer arguments); rax as a signed BigInt. */
   call(address: number, resolve: (returnAddress: number) => number, ...args: (number | bigint)[]): bigint;
-  /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined. */
+  /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined; also for a name with a NUL or over symbolBytes. */
   dlsym(name: string): number | undefined;
   /** The machine-code resolver every reentry trampoline calls. */
   readonly resolverAddress: number;
   readonly pageSize: number;
+  /** The longest name dlsym() looks up, in UTF-8 bytes. */
+  readonly symbolBytes: number;
 }
 
 export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };

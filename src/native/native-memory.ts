@@ -4,6 +4,10 @@
 // view, exposed here as the region's bytes, and the CPU runs the code arena through a
 // read-execute mapping at codeAddress; the data arena is read-write at dataAddress and never
 // executable. JavaScript can reach only the view, and only within its bounds.
+//
+// A region's mappings go at close(), or else once V8 has collected its view and the event loop
+// has turned. The addon holds at most half of vm.max_map_count and refuses a heap past that
+// (OUT_OF_MEMORY here), so heaps dropped faster than V8 collects them cannot starve the process.
 
 import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, ResolveLazy } from '../heap/region.js';
@@ -40,7 +44,12 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
   const processSymbols = options.processSymbols ?? true;
   return {
     chooseAddress(span: number): number | undefined {
-      const address = addon.reserveRange(span);
+      let address: number;
+      try {
+        address = addon.reserveRange(span);
+      } catch (error) {
+        throw refusal(error);
+      }
       return address === 0 ? undefined : address;
     },
     reserve(layout: ArenaLayout): Region {
@@ -53,14 +62,43 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
 const LOWEST_ADDRESS = 0x1_0000;
 const HIGHEST_ADDRESS = 0x7fff_ffff_f000;
 
+/** The addon's refusal of map(), reserveRange() or unmap(), as the CodeHeapError a caller sees. */
+function refusal(error: unknown): CodeHeapError {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  const message = `native memory: ${error instanceof Error ? error.message : String(error)}`;
+  switch (code) {
+    case 'INVALID_ARGUMENT':
+      return new CodeHeapError('INVALID_ARGUMENT', message);
+    case 'ADDRESS_IN_USE':
+      return new CodeHeapError('INVALID_ARGUMENT',
+        `${message} (the range is in use: leave codeAddress and dataAddress unset to let native memory choose)`);
+    case 'CALL_RUNNING':
+      return new CodeHeapError('REENTRANT_CALL', message);
+    case 'MAPPING_LIMIT':
+      return new CodeHeapError('OUT_OF_MEMORY', `${message}. heap.close() releases a heap's mappings at once; `
+        + 'a heap dropped without it keeps them until V8 has collected its memory');
+    default:
+      return new CodeHeapError('OUT_OF_MEMORY', message);
+  }
+}
+
+/** Whether dlsym can look `name` up as spelled: C sees a string up to its first NUL, as UTF-8. */
+function isCName(name: string, maxBytes: number): boolean {
+  // A lone surrogate has no UTF-8: it would be looked up as U+FFFD, another name.
+  return typeof name === 'string' && !name.includes('\0') && !/\p{Cs}/u.test(name)
+    && Buffer.byteLength(name, 'utf8') <= maxBytes;
+}
+
 class NativeRegion implements Region {
   readonly bytes: Uint8Array;
-  readonly executable = true;
-  readonly description: string;
   readonly resolverAddress: number;
-  private readonly processSymbols: boolean;
+  readonly #addon: NativeAddon;
+  readonly #buffer: ArrayBuffer;
+  readonly #processSymbols: boolean;
+  readonly #mapped: string;
+  #closed = false;
 
-  constructor(private readonly addon: NativeAddon, layout: ArenaLayout, processSymbols: boolean) {
+  constructor(addon: NativeAddon, layout: ArenaLayout, processSymbols: boolean) {
     const { codeAddress, codeSize, dataAddress, dataSize } = layout;
     for (const [arena, address, size] of [['code', codeAddress, codeSize], ['data', dataAddress, dataSize]] as const) {
       if (address < LOWEST_ADDRESS || address + size > HIGHEST_ADDRESS) {
@@ -68,29 +106,54 @@ class NativeRegion implements Region {
           + `between ${hex(LOWEST_ADDRESS)} and ${hex(HIGHEST_ADDRESS)} (page 0 stays unmapped so that null pointers fault)`);
       }
     }
-    let buffer: ArrayBuffer;
     try {
-      buffer = addon.map(codeAddress, codeSize, dataAddress, dataSize);
+      this.#buffer = addon.map(codeAddress, codeSize, dataAddress, dataSize);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const message = error instanceof Error ? error.message : String(error);
-      const taken = code === 'ADDRESS_IN_USE'
-        ? ' (the range is in use: leave codeAddress and dataAddress unset to let native memory choose)'
-        : '';
-      throw new CodeHeapError(code === 'ADDRESS_IN_USE' ? 'INVALID_ARGUMENT' : 'OUT_OF_MEMORY',
-        `native memory: ${message}${taken}`);
+      throw refusal(error);
     }
-    this.bytes = new Uint8Array(buffer);
-    this.description = `native memory (code r-x at ${hex(codeAddress)}, data rw- at ${hex(dataAddress)})`;
+    this.#addon = addon;
+    this.bytes = new Uint8Array(this.#buffer);
+    this.#mapped = `code r-x at ${hex(codeAddress)}, data rw- at ${hex(dataAddress)}`;
     this.resolverAddress = addon.resolverAddress;
-    this.processSymbols = processSymbols;
+    this.#processSymbols = processSymbols;
+  }
+
+  /** The CPU runs the code arena until close(). */
+  get executable(): boolean {
+    return !this.#closed;
+  }
+
+  get description(): string {
+    return this.#closed ? `native memory, closed (${this.#mapped} until then)` : `native memory (${this.#mapped})`;
   }
 
   resolveSymbol(name: string): number | undefined {
-    return this.processSymbols ? this.addon.dlsym(name) : undefined;
+    return this.#processSymbols && isCName(name, this.#addon.symbolBytes) ? this.#addon.dlsym(name) : undefined;
   }
 
+  /**
+   * Pre: `executable` (not closed): the heap checks it before every call, and a check here too
+   * would cost heap.call a tenth of its time; the code of a closed region is gone.
+   */
   call(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint {
-    return this.addon.call(address, resolve, ...args);
+    return this.#addon.call(address, resolve, ...args);
+  }
+
+  /**
+   * Unmaps the heap view, the code and the data now, and detaches `bytes` (its length becomes 0);
+   * the mappings count against the addon's budget no more. After it `executable` is false (so
+   * heap.call is NOT_EXECUTABLE), and closing again does nothing. Refused with REENTRANT_CALL while a
+   * call() of this region runs on this thread (the addon checks its running calls, so a call
+   * pays nothing for it): the code it returns into must stay. Pre: no other code (another
+   * heap's, or C's) will enter this region's code.
+   */
+  close(): void {
+    if (this.#closed) return;
+    try {
+      this.#addon.unmap(this.#buffer);
+    } catch (error) {
+      throw refusal(error);
+    }
+    this.#closed = true;
   }
 }

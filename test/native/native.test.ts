@@ -6,11 +6,11 @@
 // printed. On CI on Linux x86-64, a missing addon fails instead: the native tests must run there.
 
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { CodeHeap, CodeHeapError, type CodeHeapOptions, type FunctionBody, type Handle } from '../../src/index.js';
 import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
 import { expectCode } from '../helpers/errors.js';
+import { runWorker } from '../helpers/native.js';
 import { asm, image, quads, readU64, sameBytes, stubOf } from '../helpers/x86.js';
 
 const native = isNativeAvailable();
@@ -328,15 +328,7 @@ describe.skipIf(!native.available)('native memory: threads', () => {
   it('worker threads run lazy calls at the same time, each resolved in its own thread', async () => {
     // Regression: the running call was one process-wide variable, so one thread's trampoline
     // entered the other thread's JavaScript and V8 aborted the process.
-    const run = (k: number): Promise<string[]> => new Promise((resolve, reject) => {
-      // The worker loads TypeScript through tsx's loader, registered in the worker itself.
-      const script = new URL('./worker-calls.ts', import.meta.url).href;
-      const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}); })`;
-      const worker = new Worker(boot, { eval: true, workerData: { k, rounds: 5 } });
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
-    });
+    const run = (k: number): Promise<string[]> => runWorker(new URL('./worker-calls.ts', import.meta.url), { k, rounds: 5 });
     const [a, b] = await Promise.all([run(1), run(7)]);
     expect(a).toEqual([0, 1, 2, 3, 4].map((x) => String(x + 2)));
     expect(b).toEqual([0, 1, 2, 3, 4].map((x) => String(x + 14)));
