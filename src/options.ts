@@ -114,10 +114,26 @@ function memoryOf(memory: unknown): Provider {
 
 /** Reserves the arenas and copies the Region into the heap's own record, checking each field. */
 function reserve(provider: Provider, layout: ArenaLayout): Region {
-  return readInput('memory.reserve', () => {
-    const region = provider.reserve(layout);
-    if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
+  const region = readInput('memory.reserve', () => provider.reserve(layout));
+  if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
+  // Each field read once (methods included, from wherever they are defined).
+  const fields = readInput('memory.reserve', () => {
     const { bytes, executable, description, resolverAddress, call, resolveSymbol, close } = region as Record<string, unknown>;
+    return { bytes, executable, description, resolverAddress, call, resolveSymbol, close };
+  });
+  try {
+    return ownRegion(region, fields, layout);
+  } catch (error) {
+    // Refused: what the provider reserved goes back now rather than whenever it is collected.
+    if (typeof fields['close'] === 'function') (fields['close'] as () => void).call(region);
+    throw error;
+  }
+}
+
+/** The heap's own record of a reserved Region, every field checked. */
+function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, layout: ArenaLayout): Region {
+  return readInput('memory.reserve', () => {
+    const { bytes, executable, description, resolverAddress, call, resolveSymbol, close } = fields;
     const size = layout.codeSize + layout.dataSize;
     if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
     for (const [key, value] of [['call', call], ['resolveSymbol', resolveSymbol], ['close', close]] as const) {
@@ -133,7 +149,12 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
     if (resolverAddress !== undefined) own.resolverAddress = resolverAddress as number;
     if (call !== undefined) own.call = (address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]) => (call as NonNullable<Region['call']>).call(region, address, resolve, args);
     if (resolveSymbol !== undefined) own.resolveSymbol = (name: string) => (resolveSymbol as NonNullable<Region['resolveSymbol']>).call(region, name);
-    if (close !== undefined) own.close = () => (close as NonNullable<Region['close']>).call(region);
+    if (close !== undefined) {
+      own.close = () => {
+        (close as NonNullable<Region['close']>).call(region);
+        own.executable = false;
+      };
+    }
     return own;
   });
 }
