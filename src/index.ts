@@ -1,5 +1,8 @@
 // codeheap: a reference-counted code heap for JIT compilers. The public entry points.
 
+// The globals the declarations of [Symbol.dispose] need, for projects without ESNext.Disposable.
+import './disposable.js';
+
 export { CodeHeap, type Phase } from './code-heap.js';
 export { Handle, Pin } from './handle.js';
 export { Unit } from './unit.js';
