@@ -19,7 +19,7 @@ const KiB = 1024;
 const INITIAL_AUTO_THRESHOLD = 10_000;
 
 function autoHeap(codeSize = 1024 * KiB): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize, dataSize: 4 * KiB }); // cycleThreshold: 'auto'
+  return new CodeHeap({ arch: 'x86_64', codeSize, dataSize: 4 * KiB, validateCollections: true }); // cycleThreshold: 'auto'
 }
 
 /** Defines the 2-cycle {prefix}a <-> {prefix}b and drops its handles: two garbage candidates. */

@@ -25,7 +25,7 @@ function callTo(target: string): { code: Uint8Array; relocations: Relocation[] }
 }
 
 function newHeap(): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * MiB, dataSize: 4096, cycleThreshold: Infinity });
+  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * MiB, dataSize: 4096, cycleThreshold: Infinity, validateCollections: true });
 }
 
 /**

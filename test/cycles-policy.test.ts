@@ -15,7 +15,7 @@ import { expectCode } from './helpers/errors.js';
 const INITIAL_AUTO_THRESHOLD = 10_000; // DESIGN: "adapts like PHP's", whose threshold starts at 10,000
 
 function newHeap(options: Partial<CodeHeapOptions>): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, ...options });
+  return new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, validateCollections: true, ...options });
 }
 
 function calls(...targets: string[]): Emitted {

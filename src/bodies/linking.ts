@@ -71,7 +71,7 @@ export function link(core: HeapCore, definitions: readonly Definition[], operati
 
 function relinkAfterCollection(core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string): Committed {
   const { graph } = core;
-  for (const id of held) graph.retain(id);
+  for (const id of held) graph.retainRoot(id);
   try {
     core.collect();
     const planned = plan(definitions, core.resolver);
@@ -83,6 +83,6 @@ function relinkAfterCollection(core: HeapCore, definitions: readonly Definition[
     }
     return commit(check(placed, core), core);
   } finally {
-    for (const id of held) graph.release(id);
+    for (const id of held) graph.releaseRoot(id);
   }
 }

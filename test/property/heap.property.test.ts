@@ -69,6 +69,8 @@ class Real {
         return this.compileWith(name, api);
       },
       cycleThreshold: Infinity,
+      // Every collection checks what each of its phases promises (cycles/validate.ts).
+      validateCollections: true,
     });
     const stats = this.heap.stats();
     this.baseline = {
