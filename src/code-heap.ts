@@ -7,9 +7,7 @@
 // Every public call validates first and mutates after, so a call that throws leaves bytes,
 // counts and figures exactly as they were, but for what a collection it ran reclaimed: a call
 // collects once before DUPLICATE_SYMBOL and before OUT_OF_MEMORY, and that frees only garbage.
-// Re-entrancy is a named phase: 'idle' between calls, 'linking' while a call mutates the heap,
-// 'notifying' while observers hear about it, 'collecting' while the cycle collector runs. A
-// mutating call outside 'idle' is REENTRANT_CALL. A compile callback runs in 'idle' (the heap is
+// Re-entrancy is a named phase (phases.ts). A compile callback runs while the heap is idle (it is
 // consistent then and the callback may use it), but the function it compiles is marked, so
 // materializing that same function again is refused. A closed heap refuses every call but the
 // freeing of handles and pins, which does nothing.
@@ -21,14 +19,13 @@ import { CycleCollector } from './cycles/collect.js';
 import { CollectionPolicy } from './cycles/policy.js';
 import { CodeHeapError, hex, invalid, show } from './errors.js';
 import { EventQueue } from './events.js';
-import { handleState, pinState, usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
+import { usedAfterFree, type Handle, type Pin } from './handle.js';
 import { Arenas } from './heap/arenas.js';
 import type { Region } from './heap/region.js';
 import { dotLines, heapStats, nodeInfo, toDot } from './inspect.js';
 import { unitDefinitions } from './link/definitions.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { HeapGraph } from './rc/heap-graph.js';
-import { KIND_NAMES } from './rc/node-table.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import type {
@@ -36,26 +33,22 @@ import type {
 } from './types.js';
 import { createUnit, type Unit } from './unit.js';
 import { verifyHeap } from './verify.js';
+import { Phases } from './phases.js';
+import { Roots } from './roots.js';
 import { checkCallArguments } from './call-arguments.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, NONE } = base;
-
-export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
 
 export class CodeHeap implements CodeHeapApi {
   readonly #options: ResolvedOptions;
   readonly #graph: HeapGraph;
   readonly #stubs: StubManager;
   readonly #events: EventQueue;
-  readonly #collector: CycleCollector;
+  readonly #phases: Phases;
   readonly #policy: CollectionPolicy;
   readonly #bodies: FunctionBodies;
-  /** What this heap's handles and pins call back into; reachable from no public type. */
-  readonly #owner: HandleOwner;
-  #phase: Phase = 'idle';
-  #collections = 0;
-  #closed = false;
+  readonly #roots: Roots;
 
   constructor(options: CodeHeapOptions) {
     this.#options = resolveOptions(options);
@@ -67,27 +60,20 @@ export class CodeHeap implements CodeHeapApi {
       ?? (region.resolveSymbol === undefined ? undefined : (name: string) => region.resolveSymbol!(name));
     this.#stubs = new StubManager(graph, x86_64);
     this.#events = new EventQueue(this.#options.observer, graph);
-    this.#collector = new CycleCollector(graph, this.#options.validateCollections);
     const { cycleThreshold, adaptive } = this.#options;
     this.#policy = new CollectionPolicy(cycleThreshold, cycleThreshold, adaptive);
-    const heap = this;
+    const phases = new Phases(this.#events, new CycleCollector(graph, this.#options.validateCollections), this.#policy, graph.candidates);
+    this.#phases = phases;
     const core: HeapCore = {
       graph, arch: x86_64, stubs: this.#stubs, events: this.#events,
       resolver: { graph, arch: x86_64, resolveExternal },
-      collect: () => void this.#collect(),
+      collect: () => void phases.collect(),
       get collections() {
-        return heap.#collections;
+        return phases.collections;
       },
     };
     this.#bodies = new FunctionBodies(core, this.#options.compile);
-    this.#owner = {
-      address: (handle) => {
-        this.#open('address');
-        return graph.addressOf(this.#idOf(handle, 'address'));
-      },
-      free: (handle) => this.#freeHandle(handle),
-      release: (pin) => this.#releasePin(pin),
-    };
+    this.#roots = new Roots(graph, phases, this.#bodies);
   }
 
   /** The architecture the heap lays code out for. */
@@ -97,100 +83,99 @@ export class CodeHeap implements CodeHeapApi {
 
   /** The local bytes behind the arenas, and whether the CPU can run them. */
   get region(): Region {
-    this.#open('region');
+    this.#phases.open('region');
     return this.#graph.arenas.region;
   }
 
   /** Links a unit: all its symbols together (mutual recursion works), all or nothing. */
   define(unit: UnitDefinition): Unit {
-    return this.#mutate('define', () => {
+    return this.#phases.mutate('define', () => {
       const definitions = unitDefinitions(unit);
       this.#checkFresh(definitions.map((d) => d.name));
       const { ids } = this.#bodies.define(definitions);
       const handles: Handle[] = [];
-      for (const id of ids) handles.push(this.#newHandle(id));
+      for (const id of ids) handles.push(this.#roots.handle(id));
       return createUnit(handles);
     });
   }
 
   /** A lazy function: references to it reach its trampoline until it is compiled. */
   declare(name: string, compile?: CompileCallback): Handle {
-    return this.#mutate('declare', () => {
+    return this.#phases.mutate('declare', () => {
       if (typeof name !== 'string' || name === '') invalid(`declare needs a non-empty string name, got ${show(name)}`);
       if (compile !== undefined && typeof compile !== 'function') invalid(`declare(${name}): compile must be a function, got ${show(compile)}`);
       this.#checkFresh([name]);
-      return this.#newHandle(this.#bodies.declare(name, compile));
+      return this.#roots.handle(this.#bodies.declare(name, compile));
     });
   }
 
   /** A new handle (one more count) on an existing function or global. */
   lookup(name: string): Handle {
-    return this.#mutate('lookup', () => {
+    return this.#phases.mutate('lookup', () => {
       if (typeof name !== 'string') invalid(`lookup takes a symbol name, got ${show(name)}`);
       const id = this.#graph.nodes.symbols.get(name);
       if (id === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `lookup: no function or global named ${name}`);
-      return this.#newHandle(id);
+      return this.#roots.handle(id);
     });
   }
 
   /** A handle on stub(f), made on first need: its address is f's function-pointer value. */
   pointer(handle: Handle): Handle {
-    return this.#mutate('pointer', () => this.#newHandle(this.#bodies.pointer(this.#idOf(handle, 'pointer', FUNCTION), handle.name)));
+    return this.#phases.mutate('pointer', () => this.#roots.handle(this.#bodies.pointer(this.#roots.idOf(handle, 'pointer', FUNCTION), handle.name)));
   }
 
   /** Recompile: link the new body, backpatch every call site and the stub, release the old body. */
   redefine(handle: Handle, body: FunctionBody): void {
-    this.#mutate('redefine', () => this.#bodies.redefine(this.#idOf(handle, 'redefine', FUNCTION), handle.name, body));
+    this.#phases.mutate('redefine', () => this.#bodies.redefine(this.#roots.idOf(handle, 'redefine', FUNCTION), handle.name, body));
   }
 
   /** Reclaim f's body now; f stays as a lazy node, its references backpatched to its trampoline. */
   evict(handle: Handle): void {
-    this.#mutate('evict', () => this.#bodies.evict(this.#idOf(handle, 'evict', FUNCTION), handle.name));
+    this.#phases.mutate('evict', () => this.#bodies.evict(this.#roots.idOf(handle, 'evict', FUNCTION), handle.name));
   }
 
   /** What a call through a lazy function's trampoline does: compile it and backpatch. */
   materialize(handle: Handle): void {
-    this.#enter('materialize');
-    this.#materialize(this.#idOf(handle, 'materialize', FUNCTION), handle.name, handle);
+    this.#phases.enter('materialize');
+    this.#materialize(this.#roots.idOf(handle, 'materialize', FUNCTION), handle.name, handle);
   }
 
   /** A count on the node that also keeps its current body from being reclaimed. */
   pin(handle: Handle): Pin {
-    return this.#mutate('pin', () => {
-      const id = this.#idOf(handle, 'pin');
-      return pinState.create(this.#owner, id, handle.name, this.#bodies.pin(id));
+    return this.#phases.mutate('pin', () => {
+      return this.#roots.pin(handle);
     });
   }
 
   /** Drops the handle's count, once. Never frees what is still referenced. */
   free(handle: Handle): void {
-    this.#freeHandle(handle);
+    this.#roots.free(handle);
   }
 
   /** Frees garbage cycles reachable from the candidates. */
   collectCycles(): CollectionResult {
-    this.#enter('collectCycles');
-    return this.#collect();
+    this.#phases.enter('collectCycles');
+    return this.#phases.collect();
   }
 
   stats(): HeapStats {
-    this.#open('stats');
+    this.#phases.open('stats');
     return heapStats(this.#graph, {
       patches: this.#bodies.patches,
-      collections: this.#collections,
+      collections: this.#phases.collections,
       cycleThreshold: this.#policy.threshold,
     });
   }
 
   node(nameOrHandle: string | Handle): NodeInfo | undefined {
-    this.#open('node');
-    const id = typeof nameOrHandle === 'string' ? this.#graph.nodes.symbols.get(nameOrHandle) : this.#idOf(nameOrHandle, 'node');
+    this.#phases.open('node');
+    const id = typeof nameOrHandle === 'string' ? this.#graph.nodes.symbols.get(nameOrHandle) : this.#roots.idOf(nameOrHandle, 'node');
     return id === undefined ? undefined : nodeInfo(this.#graph, id);
   }
 
   /** A copy of the bytes at [address, address + length), which must lie in one arena. */
   read(address: number, length: number): Uint8Array {
-    this.#open('read');
+    this.#phases.open('read');
     if (!Number.isSafeInteger(address) || !Number.isSafeInteger(length) || length < 0) {
       invalid(`read(${show(address)}, ${show(length)}): address and length must be non-negative integers`);
     }
@@ -201,7 +186,7 @@ export class CodeHeap implements CodeHeapApi {
 
   /** Checks every invariant; throws CodeHeapError('CORRUPT') listing each one broken. */
   verify(): void {
-    this.#open('verify');
+    this.#phases.open('verify');
     const problems = verifyHeap(this.#graph, this.#stubs, x86_64);
     if (problems.length > 0) {
       throw new CodeHeapError('CORRUPT', `${problems.length} invariant(s) broken:\n  ${problems.slice(0, 50).join('\n  ')}`);
@@ -213,15 +198,15 @@ export class CodeHeap implements CodeHeapApi {
    * be, when that passes JavaScript's string limit: writeDot streams a graph of any size.
    */
   toDot(): string {
-    this.#open('toDot');
+    this.#phases.open('toDot');
     return toDot(this.#graph, x86_64);
   }
 
   /** The reference graph in DOT, line by line, to `write` (each line ends with a newline). */
   writeDot(write: (chunk: string) => void): void {
-    this.#open('writeDot');
+    this.#phases.open('writeDot');
     if (typeof write !== 'function') invalid(`writeDot takes a function (chunk) => void, got ${show(write)}`);
-    this.#reading('writeDot', () => {
+    this.#phases.reading('writeDot', () => {
       for (const line of dotLines(this.#graph, x86_64)) write(line);
     });
   }
@@ -233,26 +218,27 @@ export class CodeHeap implements CodeHeapApi {
    * the call retires until the outermost call returns.
    */
   call(handle: Handle, ...args: (number | bigint)[]): bigint {
-    this.#open('call');
-    const id = this.#idOf(handle, 'call', FUNCTION);
+    this.#phases.open('call');
+    const id = this.#roots.idOf(handle, 'call', FUNCTION);
     const region = this.#graph.arenas.region;
     if (!region.executable || region.call === undefined) {
       throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
     }
     checkCallArguments(handle.name, args);
-    this.#enter('call');
+    this.#phases.enter('call');
     const { calls } = this.#bodies;
     const frame = calls.beginCall(id);
     try {
       return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
     } finally {
-      this.#phase = 'linking';
+      const phases = this.#phases;
+      phases.phase = 'linking';
       try {
         calls.endCall(frame);
       } finally {
-        this.#phase = 'idle';
+        phases.phase = 'idle';
       }
-      this.#settle();
+      phases.settle();
     }
   }
 
@@ -262,12 +248,12 @@ export class CodeHeap implements CodeHeapApi {
    * Refused (REENTRANT_CALL) from an observer, a collection or while a native call of this heap runs.
    */
   close(): void {
-    if (this.#closed) return;
-    this.#enter('close');
+    if (this.#phases.closed) return;
+    this.#phases.enter('close');
     if (this.#bodies.calls.running) {
       throw new CodeHeapError('REENTRANT_CALL', 'close() was called while a native call of this heap is running (from a compile callback)');
     }
-    this.#closed = true;
+    this.#phases.closed = true;
     this.#graph.arenas.region.close?.();
   }
 
@@ -287,7 +273,7 @@ export class CodeHeap implements CodeHeapApi {
     if (!this.#bodies.calls.running || fn === NONE) {
       throw new CodeHeapError('CORRUPT', `call: code entered the resolver from ${hex(returnAddress)}, which is no lazy function's trampoline`);
     }
-    this.#mutate('call', () => this.#bodies.calls.hold(fn));
+    this.#phases.mutate('call', () => this.#bodies.calls.hold(fn));
     this.#materialize(fn, this.#graph.nodes.names[fn]!, undefined);
     return this.#graph.addressOf(fn);
   };
@@ -300,128 +286,14 @@ export class CodeHeap implements CodeHeapApi {
     if (handle?.freed === true) usedAfterFree('materialize', handle);
     // The callback may have materialized fn itself (through a call that entered its trampoline).
     if (!nodes.isLazy(fn)) return;
-    this.#mutate('materialize', () => this.#bodies.install(fn, name, body));
-  }
-
-  #freeHandle(handle: Handle): void {
-    if (!handleState.is(handle) || handleState.owner(handle) !== this.#owner) invalid(`free: ${show(handle)} is not a handle of this heap`);
-    if (handle.freed || this.#closed) return;
-    this.#mutate('free', () => {
-      handleState.markFreed(handle);
-      this.#graph.releaseRoot(handleState.id(handle));
-    });
-  }
-
-  #releasePin(pin: Pin): void {
-    if (!pinState.is(pin) || pinState.owner(pin) !== this.#owner) invalid(`release: ${show(pin)} is not a pin of this heap`);
-    if (pin.released || this.#closed) return;
-    this.#mutate('release', () => {
-      pinState.markReleased(pin);
-      this.#bodies.unpin(pinState.id(pin), pinState.hold(pin));
-    });
-  }
-
-  /** USE_AFTER_FREE once the heap is closed. */
-  #open(operation: string): void {
-    if (this.#closed) throw new CodeHeapError('USE_AFTER_FREE', `${operation}: the heap was closed`);
-  }
-
-  #enter(operation: string): void {
-    this.#open(operation);
-    if (this.#phase !== 'idle') {
-      throw new CodeHeapError('REENTRANT_CALL', `${operation} was called while the heap is ${this.#phase}; observers and collections may only read the heap`);
-    }
-  }
-
-  /** Runs one mutating call in the 'linking' phase, then delivers its events. */
-  #mutate<T>(operation: string, body: () => T): T {
-    this.#enter(operation);
-    this.#phase = 'linking';
-    let result: T;
-    try {
-      result = body();
-    } catch (error) {
-      // A failed call changed nothing of its own, but a collection it ran (before giving up on a
-      // duplicate name or an allocation) did free memory: that is reported now, by this call.
-      this.#phase = 'idle';
-      this.#deliver();
-      throw error;
-    }
-    this.#phase = 'idle';
-    this.#settle();
-    return result;
-  }
-
-  /** Runs a reading call that hands control to the caller (writeDot's writer): mutating from it is refused. */
-  #reading(operation: string, body: () => void): void {
-    this.#enter(operation);
-    this.#phase = 'notifying';
-    try {
-      body();
-    } finally {
-      this.#phase = 'idle';
-    }
-  }
-
-  /** The end of a public call that changed counts: an automatic collection if due, then events. */
-  #settle(): void {
-    if (this.#policy.due(this.#graph.candidates.live)) this.#collect(true);
-    this.#deliver();
-  }
-
-  #deliver(): void {
-    if (!this.#events.pending()) return;
-    this.#phase = 'notifying';
-    try {
-      this.#events.deliver();
-    } finally {
-      this.#phase = 'idle';
-    }
-  }
-
-  /**
-   * Runs the collector. Only an automatic run (one the threshold started, so it began with a full
-   * buffer) tells the policy how productive such runs are; explicit and before-giving-up runs
-   * start with whatever the buffer holds and would skew it.
-   */
-  #collect(automatic = false): CollectionResult {
-    const previous = this.#phase;
-    this.#phase = 'collecting';
-    let result: CollectionResult;
-    try {
-      result = this.#collector.collectCycles();
-    } finally {
-      this.#phase = previous;
-    }
-    this.#collections++;
-    if (automatic) this.#policy.record(result);
-    this.#events.collected(result);
-    if (previous === 'idle') this.#deliver();
-    return result;
-  }
-
-  #idOf(handle: Handle, operation: string, kind?: number): number {
-    if (!handleState.is(handle)) invalid(`${operation}: expected a Handle, got ${show(handle)}`);
-    if (handleState.owner(handle) !== this.#owner) invalid(`${operation}: the handle on ${handle.name} belongs to another heap`);
-    if (handle.freed) usedAfterFree(operation, handle);
-    const id = handleState.id(handle);
-    if (kind !== undefined && this.#graph.nodes.kindOf(id) !== kind) {
-      invalid(`${operation}: ${handle.name} is a ${handle.kind}, not a ${KIND_NAMES[kind]}`);
-    }
-    return id;
-  }
-
-  #newHandle(id: number): Handle {
-    const { nodes } = this.#graph;
-    this.#graph.retainRoot(id);
-    return handleState.create(this.#owner, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind']);
+    this.#phases.mutate('materialize', () => this.#bodies.install(fn, name, body));
   }
 
   /** DUPLICATE_SYMBOL for a live name, but only after one collection had the chance to free it. */
   #checkFresh(names: string[]): void {
     const { symbols } = this.#graph.nodes;
     if (!names.some((n) => symbols.has(n))) return;
-    this.#collect();
+    this.#phases.collect();
     const taken = names.find((n) => symbols.has(n));
     if (taken !== undefined) throw new CodeHeapError('DUPLICATE_SYMBOL', `${taken} is already defined and still referenced`);
   }

@@ -3,7 +3,8 @@
 // The globals the declarations of [Symbol.dispose] need, for projects without ESNext.Disposable.
 import './disposable.js';
 
-export { CodeHeap, type Phase } from './code-heap.js';
+export { CodeHeap } from './code-heap.js';
+export type { Phase } from './phases.js';
 export { Handle, Pin } from './handle.js';
 export { Unit } from './unit.js';
 export { CodeHeapError, ErrorCodes, type ErrorCode } from './errors.js';

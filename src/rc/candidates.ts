@@ -13,6 +13,11 @@
 // never accumulates ids or buffer space, whether or not a collection ever runs.
 
 import { grown } from '../base.js';
+import type { NodeTable } from './node-table.js';
+import * as nodeTable from './node-table.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { ALIVE } = nodeTable;
 
 /** Entries of a new buffer. */
 const INITIAL = 64;
@@ -56,6 +61,41 @@ export class CandidateBuffer {
   /** The collector is done with the array it took: it serves again, emptied, unless pushes came since. */
   giveBack(ids: Int32Array<ArrayBuffer>): void {
     if (this.length === 0) this.ids = ids;
+  }
+
+  /**
+   * A buffered node was reclaimed by counting (it is DEAD): its entry goes at once if it is the
+   * buffer's last, with any DEAD entries before it; otherwise it waits, and the buffer is
+   * compacted once DEAD entries outnumber live ones (see candidates.ts).
+   */
+  reclaimed(id: number, nodes: NodeTable): void {
+    const candidates = this;
+    candidates.dead++;
+    if (candidates.ids[candidates.length - 1] !== id) {
+      if (candidates.crowded) this.compact(nodes);
+      return;
+    }
+    while (candidates.length > 0) {
+      const last = candidates.ids[candidates.length - 1]!;
+      if ((nodes.flags[last]! & ALIVE) !== 0) break;
+      candidates.length--;
+      candidates.dead--;
+      nodes.releaseId(last);
+    }
+  }
+
+  /** Drops every DEAD entry from the buffer and frees their ids; keeps the order. */
+  private compact(nodes: NodeTable): void {
+    const candidates = this;
+    const { ids } = candidates;
+    let kept = 0;
+    for (let i = 0; i < candidates.length; i++) {
+      const id = ids[i]!;
+      if ((nodes.flags[id]! & ALIVE) !== 0) ids[kept++] = id;
+      else nodes.releaseId(id);
+    }
+    candidates.length = kept;
+    candidates.dead = 0;
   }
 
   metadataBytes(): number {

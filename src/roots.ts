@@ -1,0 +1,78 @@
+// The heap's roots as the facade hands them out: handles and pins, made, checked and let go.
+//
+// A handle or a pin is an object the caller holds; the count it owns is in rc. This module is
+// the one place that turns between the two: it makes them (one root count each), checks that a
+// value the caller passes is a live handle of this heap (INVALID_ARGUMENT for anything else,
+// USE_AFTER_FREE for a freed one) and lets go of their counts, once.
+
+import * as base from './base.js';
+import type { FunctionBodies } from './bodies/function-bodies.js';
+import { invalid, show } from './errors.js';
+import { handleState, pinState, usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
+import type { Phases } from './phases.js';
+import type { HeapGraph } from './rc/heap-graph.js';
+import { KIND_NAMES } from './rc/node-table.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { NONE } = base;
+
+export class Roots {
+  /** What this heap's handles and pins call back into; reachable from no public type. */
+  readonly owner: HandleOwner;
+
+  constructor(private readonly graph: HeapGraph, private readonly phases: Phases, private readonly bodies: FunctionBodies) {
+    this.owner = {
+      address: (handle) => {
+        phases.open('address');
+        return graph.addressOf(this.idOf(handle, 'address'));
+      },
+      free: (handle) => this.free(handle),
+      release: (pin) => this.release(pin),
+    };
+  }
+
+  /** The node a handle of this heap stands for; `kind`: it must be of that kind. */
+  idOf(handle: Handle, operation: string, kind = NONE): number {
+    if (!handleState.is(handle)) invalid(`${operation}: expected a Handle, got ${show(handle)}`);
+    if (handleState.owner(handle) !== this.owner) invalid(`${operation}: the handle on ${handle.name} belongs to another heap`);
+    if (handle.freed) usedAfterFree(operation, handle);
+    const id = handleState.id(handle);
+    if (kind !== NONE && this.graph.nodes.kindOf(id) !== kind) {
+      invalid(`${operation}: ${handle.name} is a ${handle.kind}, not a ${KIND_NAMES[kind]}`);
+    }
+    return id;
+  }
+
+  /** A new handle: one more root count on the node. */
+  handle(id: number): Handle {
+    const { nodes } = this.graph;
+    this.graph.retainRoot(id);
+    return handleState.create(this.owner, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind']);
+  }
+
+  /** A new pin on the node a handle stands for: a root count, and a hold on its current body. */
+  pin(handle: Handle): Pin {
+    const id = this.idOf(handle, 'pin');
+    return pinState.create(this.owner, id, handle.name, this.bodies.pin(id));
+  }
+
+  /** Drops a handle's count, once; nothing at all on a closed heap. */
+  free(handle: Handle): void {
+    if (!handleState.is(handle) || handleState.owner(handle) !== this.owner) invalid(`free: ${show(handle)} is not a handle of this heap`);
+    if (handle.freed || this.phases.closed) return;
+    this.phases.mutate('free', () => {
+      handleState.markFreed(handle);
+      this.graph.releaseRoot(handleState.id(handle));
+    });
+  }
+
+  /** Drops a pin's count and its hold, once; nothing at all on a closed heap. */
+  release(pin: Pin): void {
+    if (!pinState.is(pin) || pinState.owner(pin) !== this.owner) invalid(`release: ${show(pin)} is not a pin of this heap`);
+    if (pin.released || this.phases.closed) return;
+    this.phases.mutate('release', () => {
+      pinState.markReleased(pin);
+      this.bodies.unpin(pinState.id(pin), pinState.hold(pin));
+    });
+  }
+}
