@@ -64,15 +64,15 @@ export class Handle implements HandleApi {
 
   /** Current body or block address (a lazy function's trampoline; a stub's code). */
   get address(): number {
-    return this.#owner.address(this);
+    return Handle.#real(this, 'address').#owner.address(this);
   }
 
   get freed(): boolean {
-    return this.#freed;
+    return Handle.#real(this, 'freed').#freed;
   }
 
   free(): void {
-    this.#owner.free(this);
+    Handle.#real(this, 'free').#owner.free(this);
   }
 
   [Symbol.dispose](): void {
@@ -81,6 +81,12 @@ export class Handle implements HandleApi {
 
   toString(): string {
     return `Handle(${this.kind} ${this.name})`;
+  }
+
+  /** A handle the heap made, or INVALID_ARGUMENT for an object that only looks like one. */
+  static #real(value: Handle, operation: string): Handle {
+    if (typeof value !== 'object' || value === null || !(#owner in value)) invalid(`handle.${operation}: this is not a handle made by a heap`);
+    return value;
   }
 
   static {
@@ -115,11 +121,17 @@ export class Pin {
   }
 
   get released(): boolean {
-    return this.#released;
+    return Pin.#real(this, 'released').#released;
   }
 
   release(): void {
-    this.#owner.release(this);
+    Pin.#real(this, 'release').#owner.release(this);
+  }
+
+  /** A pin the heap made, or INVALID_ARGUMENT for an object that only looks like one. */
+  static #real(value: Pin, operation: string): Pin {
+    if (typeof value !== 'object' || value === null || !(#owner in value)) invalid(`pin.${operation}: this is not a pin made by a heap`);
+    return value;
   }
 
   [Symbol.dispose](): void {

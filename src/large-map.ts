@@ -18,6 +18,9 @@ export class LargeMap<K, V> {
   /** The shards after the first, or null while there are none (the common case). */
   private rest: Map<K, V>[] | null = null;
 
+  /** `shardLimit`: entries per shard (tests use small ones to see shards fill). */
+  constructor(private readonly shardLimit = SHARD_LIMIT) {}
+
   get(key: K): V | undefined {
     const value = this.first.get(key);
     if (value !== undefined || this.rest === null) return value;
@@ -34,7 +37,7 @@ export class LargeMap<K, V> {
 
   /** Pre: value is not undefined (get answers undefined for a missing key). */
   set(key: K, value: V): void {
-    if (this.rest === null && this.first.size < SHARD_LIMIT) {
+    if (this.rest === null && this.first.size < this.shardLimit) {
       this.first.set(key, value);
       return;
     }
@@ -80,11 +83,11 @@ export class LargeMap<K, V> {
   /** The shard new keys go to, opening a new one when the last is full. */
   private last(): Map<K, V> {
     if (this.rest === null) {
-      if (this.first.size < SHARD_LIMIT) return this.first;
+      if (this.first.size < this.shardLimit) return this.first;
       this.rest = [];
     }
     let shard = this.rest[this.rest.length - 1];
-    if (shard === undefined || shard.size >= SHARD_LIMIT) {
+    if (shard === undefined || shard.size >= this.shardLimit) {
       shard = new Map();
       this.rest.push(shard);
     }

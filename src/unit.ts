@@ -23,6 +23,7 @@ export class Unit {
 
   /** The unit's own handle for name: the same object on every call, holding define's one count. */
   get(name: string): Handle {
+    Unit.#real(this);
     if (typeof name !== 'string') invalid(`unit.get takes a symbol name, got ${show(name)}`);
     const handle = this.#byName.get(name);
     if (handle === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `the unit defines no symbol named ${name}`);
@@ -30,16 +31,22 @@ export class Unit {
   }
 
   get names(): string[] {
-    return this.#handles.map((h) => h.name);
+    return Unit.#real(this).#handles.map((h) => h.name);
   }
 
   handles(): Handle[] {
-    return [...this.#handles];
+    return [...Unit.#real(this).#handles];
   }
 
   /** Frees every handle of the unit (each once; already freed ones are skipped). */
   free(): void {
-    for (const handle of this.#handles) handle.free();
+    for (const handle of Unit.#real(this).#handles) handle.free();
+  }
+
+  /** A unit define made, or INVALID_ARGUMENT for an object that only looks like one. */
+  static #real(value: Unit): Unit {
+    if (typeof value !== 'object' || value === null || !(#handles in value)) invalid('this is not a unit made by heap.define()');
+    return value;
   }
 
   [Symbol.dispose](): void {

@@ -70,10 +70,11 @@ export function unitDefinitions(unit: unknown): Definition[] {
     const result: Definition[] = [];
     for (const f of elements(functions ?? [], 'unit.functions')) {
       if (typeof f !== 'object' || f === null) invalid(`a function definition must be an object, got ${show(f)}`);
-      const { name, compile, code, relocations, align } = f as Record<string, unknown>;
+      const { name, compile } = f as Record<string, unknown>;
+      const body = readBody(f as Record<string, unknown>);
       checkName(name, 'function');
       if (compile !== undefined && typeof compile !== 'function') invalid(`${name}: compile must be a function, got ${show(compile)}`);
-      result.push(functionDefinition(name, code, relocations, align, compile as CompileCallback | undefined, NONE, false));
+      result.push(functionDefinition(name, body, compile as CompileCallback | undefined, NONE, false));
     }
     for (const g of elements(globals ?? [], 'unit.globals')) {
       if (typeof g !== 'object' || g === null) invalid(`a global definition must be an object, got ${show(g)}`);
@@ -95,31 +96,55 @@ export function unitDefinitions(unit: unknown): Definition[] {
 export function replacementBody(name: string, body: unknown, fn: number, compile: CompileCallback | undefined, keepsOld: boolean): Definition {
   return readInput(name, () => {
     if (typeof body !== 'object' || body === null) invalid(`${name}: a function body must be { code, relocations? }, got ${show(body)}`);
-    const { code, relocations, align } = body as Record<string, unknown>;
-    return functionDefinition(name, code, relocations, align, compile, fn, keepsOld);
+    return functionDefinition(name, readBody(body as Record<string, unknown>), compile, fn, keepsOld);
   });
 }
 
+/**
+ * A body's fields, each read once and in order, and each taken at once: the code copied and the
+ * relocations snapshotted as they are read, before the next getter can run. Nothing is judged yet.
+ */
+interface BodyInput {
+  readonly code: unknown;
+  readonly bytes: Uint8Array | undefined;
+  readonly relocations: unknown;
+  readonly inputs: RelocationInput[] | undefined;
+  readonly align: unknown;
+}
+
+function readBody(body: Record<string, unknown>): BodyInput {
+  const code = body['code'];
+  const bytes = copyBytes(code, 'code');
+  const relocations = body['relocations'];
+  const inputs = Array.isArray(relocations) ? relocationInputs(relocations) : undefined;
+  return { code, bytes, relocations, inputs, align: body['align'] };
+}
+
 function functionDefinition(
-  name: string, code: unknown, relocations: unknown, align: unknown, compile: CompileCallback | undefined, replaces: number,
-  keepsOld: boolean,
+  name: string, body: BodyInput, compile: CompileCallback | undefined, replaces: number, keepsOld: boolean,
 ): Definition {
-  const bytes = copyBytes(code, `${name}: code`);
-  if (bytes === undefined) invalid(`${name}: code must be a Uint8Array, got ${show(code)}`);
+  const { bytes } = body;
+  if (bytes === undefined) invalid(`${name}: code must be a Uint8Array, got ${show(body.code)}`);
   if (bytes.length === 0) invalid(`${name}: code must hold at least one byte`);
   return {
-    kind: FUNCTION, name, bytes, size: bytes.length, align: alignment(name, align, FUNCTION_ALIGN),
-    relocations: relocationInputs(name, relocations), compile, replaces, keepsOld,
+    kind: FUNCTION, name, bytes, size: bytes.length, align: alignment(name, body.align, FUNCTION_ALIGN),
+    relocations: relocationsOf(name, body.relocations, body.inputs), compile, replaces, keepsOld,
   };
 }
 
 function globalDefinition(g: Record<string, unknown>): Definition {
-  const { name, data, size, relocations, align } = g;
+  const name = g['name'];
+  const data = g['data'];
+  const copied = data === undefined ? undefined : copyBytes(data, 'data');
+  const size = g['size'];
+  const relocations = g['relocations'];
+  const inputs = Array.isArray(relocations) ? relocationInputs(relocations) : undefined;
+  const align = g['align'];
   checkName(name, 'global');
   let bytes: Uint8Array;
   let length: number;
   if (data !== undefined) {
-    const copy = copyBytes(data, `${name}: data`);
+    const copy = copied;
     if (copy === undefined) invalid(`${name}: data must be a Uint8Array, got ${show(data)}`);
     bytes = copy;
     length = size === undefined ? copy.length : (size as number);
@@ -133,7 +158,7 @@ function globalDefinition(g: Record<string, unknown>): Definition {
   }
   return {
     kind: GLOBAL, name, bytes, size: length, align: alignment(name, align, GLOBAL_ALIGN),
-    relocations: relocationInputs(name, relocations), compile: undefined, replaces: NONE, keepsOld: false,
+    relocations: relocationsOf(name, relocations, inputs), compile: undefined, replaces: NONE, keepsOld: false,
   };
 }
 
@@ -145,7 +170,7 @@ function copyBytes(value: unknown, what: string): Uint8Array | undefined {
   const length = uint8Length(value);
   if (length < 0) return undefined;
   const view = value as Uint8Array;
-  if (length > 2 ** 31) invalid(`${what} holds ${length} bytes; an arena holds at most 2^31`);
+  if (length > 2 ** 31) invalid(`${what} of ${length} bytes: an arena holds at most 2^31`);
   const copy = new Uint8Array(length);
   copy.set(view);
   return copy;
@@ -160,10 +185,16 @@ function elements(list: unknown, what: string): unknown[] {
   return result;
 }
 
-function relocationInputs(name: string, list: unknown): RelocationInput[] {
+/** The relocations of a definition as read: none, the snapshot, or INVALID_ARGUMENT for a non-array. */
+function relocationsOf(name: string, list: unknown, inputs: RelocationInput[] | undefined): RelocationInput[] {
   if (list === undefined) return [];
-  if (!Array.isArray(list)) invalid(`${name}: relocations must be an array, got ${show(list)}`);
-  return elements(list, `${name}: relocations`).map((element): RelocationInput => {
+  if (inputs === undefined) invalid(`${name}: relocations must be an array, got ${show(list)}`);
+  return inputs;
+}
+
+/** Each relocation of an array, its fields read once. */
+function relocationInputs(list: unknown[]): RelocationInput[] {
+  return elements(list, 'relocations').map((element): RelocationInput => {
     if (typeof element !== 'object' || element === null) {
       return { isObject: false, element, offset: undefined, type: undefined, symbol: undefined, addend: undefined, via: undefined };
     }

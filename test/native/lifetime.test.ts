@@ -137,6 +137,45 @@ describe.skipIf(skip)('native memory: close() releases a region at once', () => 
   });
 });
 
+describe.skipIf(skip)('heap.close() on native memory', () => {
+  it('releases the mappings at once: more heaps than the budget lets stay mapped, each made and closed in a loop', () => {
+    const before = codeheapMappings().length;
+    // The budget holds about 10,900 small heaps open (half of vm.max_map_count, 3 mappings each).
+    for (let i = 0; i < 12_000; i++) {
+      const heap = new CodeHeap({ arch: 'x86_64', codeSize: 4096, dataSize: 4096, memory: nativeMemory() });
+      if (i % 1000 === 0) {
+        const add1 = heap.define({ functions: [{ name: 'add1', ...asm().leaRaxRdiPlus(1).ret().build() }] }).get('add1');
+        expect(heap.call(add1, i)).toBe(BigInt(i + 1));
+      }
+      heap.close();
+    }
+    expect(codeheapMappings().length).toBe(before);
+  });
+
+  it('is REENTRANT_CALL while a call of the heap runs (from a compile callback); after the call it closes', () => {
+    let refused: unknown;
+    const heap: CodeHeap = new CodeHeap({
+      arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: nativeMemory(),
+      compile: () => {
+        try {
+          heap.close();
+        } catch (error) {
+          refused = error;
+        }
+        return asm().leaRaxRdiPlus(1).ret().build();
+      },
+    });
+    const add1 = heap.declare('add1');
+    expect(heap.call(add1, 41)).toBe(42n);
+    expect(refused).toMatchObject({ code: 'REENTRANT_CALL' });
+    const before = codeheapMappings().length;
+    heap.close();
+    expect(codeheapMappings().length).toBe(before - 3);
+    expectCode(() => heap.call(add1, 1), 'USE_AFTER_FREE');
+    add1.free(); // freeing after close does nothing
+  });
+});
+
 describe.skipIf(skip)('native memory: the budget of mappings, and refusals that leave nothing mapped', () => {
   const maxMapCount = skip ? 0 : Number(readFileSync('/proc/sys/vm/max_map_count', 'utf8'));
   // Three mappings a region: beyond a few hundred thousand regions, the child would take minutes.

@@ -260,6 +260,20 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
     callsBoom.free();
   });
 
+  it('a heap.call whose compile callback throws leaves stats() as it was, the candidate buffer included', () => {
+    // Regression: the call and its lazy resolution held counts through temporary handles, whose
+    // release made the caller a cycle candidate, although the README says the heap is unchanged.
+    const heap = nativeHeap();
+    const lazy = heap.declare('add1', () => { throw new RangeError('no compiler today'); });
+    const tw = heap.define({ functions: [{ name: 'twice', ...twice() }] }).get('twice');
+    lazy.free();
+    const before = heap.stats();
+    expect(() => heap.call(tw, 1)).toThrow(RangeError);
+    heap.verify();
+    expect(heap.stats()).toEqual(before);
+    expect(heap.stats().candidates).toBe(0);
+  });
+
   it('a tail call to labs from the C library (dlsym): direct when in rel32 reach, else through an external stub', () => {
     const near = nativeHeap(); // placed by the kernel, usually near the C library
     const low = nativeHeap({ codeAddress: 0x4000_0000 }); // 1 GiB: far from it
