@@ -82,3 +82,10 @@ const TYPED_ARRAY_BUFFER = Object.getOwnPropertyDescriptor(
 const TYPED_ARRAY_OFFSET = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype) as object, 'byteOffset',
 )!.get!;
+
+/** Whether an ArrayBuffer can be resized (read from its internal slot; false where Node has no resizable buffers). */
+export function isResizable(buffer: ArrayBufferLike): boolean {
+  return RESIZABLE !== undefined && RESIZABLE.call(buffer) === true;
+}
+
+const RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')?.get;

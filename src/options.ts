@@ -10,7 +10,7 @@ import { layoutProblem } from './heap/arenas.js';
 import { arrayBufferMemory, type ArenaLayout, type Region, type ResolveLazy } from './heap/region.js';
 import { readInput } from './link/definitions.js';
 import type { CodeHeapOptions, CompileCallback, Observer } from './types.js';
-import { plainUint8, uint8Length } from './base.js';
+import { isResizable, plainUint8, uint8Length } from './base.js';
 
 /**
  * Default target address of the code arena: 1 GiB. Low enough that every 32-bit relocation form
@@ -47,6 +47,9 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   const layout = layoutAt(o.codeSize, o.dataSize, o.codeAddress ?? DEFAULT_CODE_ADDRESS, o.dataAddress);
   const problem = layoutProblem(layout);
   if (problem !== undefined) invalid(problem);
+  if (o.memory instanceof ArrayBuffer && isResizable(o.memory)) {
+    invalid('memory is a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away; give a fixed-length one');
+  }
   if (o.memory instanceof ArrayBuffer && o.memory.byteLength < layout.codeSize + layout.dataSize) {
     invalid(`memory holds ${o.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
   }
@@ -58,9 +61,7 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   if (!adaptive && !(typeof threshold === 'number' && threshold >= 1 && !Number.isNaN(threshold))) {
     invalid(`cycleThreshold must be 'auto' or a number of candidates >= 1 (Infinity for never), got ${show(threshold)}`);
   }
-  if (o.observer !== undefined && (typeof o.observer !== 'object' || o.observer === null)) {
-    invalid(`observer must be an object with optional alloc, free, patch, collect and error methods, got ${show(o.observer)}`);
-  }
+  const observer = readInput('new CodeHeap: observer', () => observerOf(o.observer));
   if (o.validateCollections !== undefined && typeof o.validateCollections !== 'boolean') {
     invalid(`validateCollections must be a boolean, got ${show(o.validateCollections)}`);
   }
@@ -82,14 +83,34 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
     compile: o.compile as CompileCallback | undefined,
     cycleThreshold: adaptive ? DEFAULT_CYCLE_THRESHOLD : (threshold as number),
     adaptive,
-    observer: o.observer as Observer | undefined,
+    observer,
     validateCollections: o.validateCollections === true,
   };
 }
 
+/** The layout as given (unchecked: layoutProblem judges it); no caller value is coerced. */
 function layoutAt(codeSize: unknown, dataSize: unknown, codeAddress: unknown, dataAddress: unknown): ArenaLayout {
-  const layout = { codeAddress, codeSize, dataAddress: dataAddress ?? (codeAddress as number) + (codeSize as number), dataSize };
+  const after = typeof codeAddress === 'number' && typeof codeSize === 'number' ? codeAddress + codeSize : Number.NaN;
+  const layout = { codeAddress, codeSize, dataAddress: dataAddress ?? after, dataSize };
   return layout as ArenaLayout;
+}
+
+const OBSERVER_METHODS = ['alloc', 'free', 'patch', 'collect', 'error'] as const;
+
+/** The observer's methods, each read once and bound: the heap never reads the caller's object again. */
+function observerOf(observer: unknown): Observer | undefined {
+  if (observer === undefined) return undefined;
+  if (typeof observer !== 'object' || observer === null) {
+    invalid(`observer must be an object with optional alloc, free, patch, collect and error methods, got ${show(observer)}`);
+  }
+  const own: Record<string, (...args: never[]) => void> = {};
+  for (const key of OBSERVER_METHODS) {
+    const method = (observer as Record<string, unknown>)[key];
+    if (method === undefined) continue;
+    if (typeof method !== 'function') invalid(`observer.${key} must be a function, got ${show(method)}`);
+    own[key] = (...args: never[]) => (method as (...a: never[]) => void).apply(observer, args);
+  }
+  return own as Observer;
 }
 
 /** A Memory's methods, taken once. */
@@ -135,6 +156,9 @@ function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, la
   return readInput('memory.reserve', () => {
     const { bytes, executable, description, resolverAddress, call, resolveSymbol, close } = fields;
     const size = layout.codeSize + layout.dataSize;
+    if (uint8Length(bytes) >= size && isResizable(plainUint8(bytes as Uint8Array).buffer)) {
+      invalid('memory.reserve returned bytes over a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away');
+    }
     if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
     for (const [key, value] of [['call', call], ['resolveSymbol', resolveSymbol], ['close', close]] as const) {
       if (value !== undefined && typeof value !== 'function') invalid(`memory.reserve returned a Region whose ${key} is ${show(value)}, not a function`);

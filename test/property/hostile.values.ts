@@ -24,7 +24,7 @@
 // truncate or push onto their arrays.
 
 import { runInNewContext } from 'node:vm';
-import type { CodeHeap, Handle, Pin, Unit } from '../../src/index.js';
+import { CodeHeapError, type CodeHeap, type Handle, type Pin, type Unit } from '../../src/index.js';
 
 /**
  * Where an error a caller's own code threw came from: a getter or callback the library reads or
@@ -276,7 +276,15 @@ export function build(recipe: Recipe, slot: Slot, ctx: Ctx): unknown {
     };
   }
   const { make, args } = slot.construct!;
-  return make(...recipe.construct.map((r, i) => present(build(r, args[i]!, ctx))));
+  const values = recipe.construct.map((r, i) => present(build(r, args[i]!, ctx)));
+  try {
+    return make(...values);
+  } catch (error) {
+    // The class refuses to be made outside the heap (INVALID_ARGUMENT): the call then gets the
+    // object a forger would fall back on, one that only inherits from the class.
+    if (!(error instanceof CodeHeapError) || error.code !== 'INVALID_ARGUMENT') throw error;
+    return Object.create(slot.proto ?? Object.prototype) as object;
+  }
 }
 
 /** Puts one field (or list item) on target: a value, nothing, or a getter. Mischief runs once. */
