@@ -258,3 +258,21 @@ describe('the compile callback chain', () => {
     expect(nodeOf(heap, 'G').state).toBe('lazy');
   });
 });
+
+describe('a relocation list that claims more entries than its node has bytes', () => {
+  test('is INVALID_ARGUMENT before one entry is read (a proxy claiming a billion entries costs nothing)', () => {
+    const heap = newHeap();
+    let reads = 0;
+    const huge = new Proxy([], {
+      get: (target, key) => {
+        if (key === 'length') return 1e9;
+        reads++;
+        return Reflect.get(target, key);
+      },
+    });
+    const error = expectCode(() => heap.define({ functions: [{ name: 'f', code: new Uint8Array(16), relocations: huge }] }), 'INVALID_ARGUMENT');
+    expect(error.message).toContain('1000000000 entries in 16 bytes');
+    expect(reads).toBe(0);
+    heap.verify();
+  });
+});

@@ -116,7 +116,7 @@ function readBody(body: Record<string, unknown>): BodyInput {
   const code = body['code'];
   const bytes = copyBytes(code, 'code');
   const relocations = body['relocations'];
-  const inputs = Array.isArray(relocations) ? relocationInputs(relocations) : undefined;
+  const inputs = Array.isArray(relocations) ? relocationInputs(relocations, bytes?.length ?? 0) : undefined;
   return { code, bytes, relocations, inputs, align: body['align'] };
 }
 
@@ -138,7 +138,8 @@ function globalDefinition(g: Record<string, unknown>): Definition {
   const copied = data === undefined ? undefined : copyBytes(data, 'data');
   const size = g['size'];
   const relocations = g['relocations'];
-  const inputs = Array.isArray(relocations) ? relocationInputs(relocations) : undefined;
+  const room = Math.max(copied?.length ?? 0, typeof size === 'number' && size > 0 ? size : 0);
+  const inputs = Array.isArray(relocations) ? relocationInputs(relocations, room) : undefined;
   const align = g['align'];
   checkName(name, 'global');
   let bytes: Uint8Array;
@@ -177,9 +178,10 @@ function copyBytes(value: unknown, what: string): Uint8Array | undefined {
 }
 
 /** The elements of an array, each read once (a proxy's `length` and indexes: once each). */
-function elements(list: unknown, what: string): unknown[] {
+function elements(list: unknown, what: string, most = Number.MAX_SAFE_INTEGER): unknown[] {
   if (!Array.isArray(list)) invalid(`${what} must be an array, got ${show(list)}`);
   const length = (list as unknown[]).length;
+  if (length > most) invalid(`${what}: ${length} entries in ${most} bytes: relocation fields cannot all lie in them without overlapping`);
   const result = new Array<unknown>(length);
   for (let i = 0; i < length; i++) result[i] = (list as unknown[])[i];
   return result;
@@ -193,8 +195,13 @@ function relocationsOf(name: string, list: unknown, inputs: RelocationInput[] | 
 }
 
 /** Each relocation of an array, its fields read once. */
-function relocationInputs(list: unknown[]): RelocationInput[] {
-  return elements(list, 'relocations').map((element): RelocationInput => {
+/**
+ * Each relocation of an array, its fields read once. More relocations than the node has bytes
+ * cannot all lie in it without overlapping: that list is refused before it is read, so a list
+ * claiming a billion entries costs nothing.
+ */
+function relocationInputs(list: unknown[], bytes: number): RelocationInput[] {
+  return elements(list, 'relocations', bytes).map((element): RelocationInput => {
     if (typeof element !== 'object' || element === null) {
       return { isObject: false, element, offset: undefined, type: undefined, symbol: undefined, addend: undefined, via: undefined };
     }
