@@ -83,9 +83,32 @@ const TYPED_ARRAY_OFFSET = Object.getOwnPropertyDescriptor(
   Object.getPrototypeOf(Uint8Array.prototype) as object, 'byteOffset',
 )!.get!;
 
-/** Whether an ArrayBuffer can be resized (read from its internal slot; false where Node has no resizable buffers). */
+/** Whether an ArrayBuffer can be resized (read from its internal slot; false where Node has no resizable buffers). Pre: isArrayBuffer. */
 export function isResizable(buffer: ArrayBufferLike): boolean {
   return RESIZABLE !== undefined && RESIZABLE.call(buffer) === true;
 }
+
+/**
+ * Whether a value is an ArrayBuffer by its internal slot (a proxy of one, or an object that only
+ * inherits from ArrayBuffer.prototype, is not): the intrinsic byteLength getter accepts only that.
+ */
+export function isArrayBuffer(value: unknown): value is ArrayBuffer {
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    BYTE_LENGTH.call(value);
+    return true;
+  } catch (error) {
+    // The getter throws TypeError for every receiver that is not an ArrayBuffer: that is the answer.
+    if (error instanceof TypeError) return false;
+    throw error;
+  }
+}
+
+/** An ArrayBuffer's length, from its internal slot (an own byteLength property is not consulted). */
+export function arrayBufferLength(buffer: ArrayBuffer): number {
+  return BYTE_LENGTH.call(buffer) as number;
+}
+
+const BYTE_LENGTH = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
 
 const RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')?.get;

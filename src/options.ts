@@ -10,7 +10,7 @@ import { layoutProblem } from './heap/arenas.js';
 import { arrayBufferMemory, type ArenaLayout, type Region, type ResolveLazy } from './heap/region.js';
 import { readInput } from './link/definitions.js';
 import type { CodeHeapOptions, CompileCallback, Observer } from './types.js';
-import { isResizable, plainUint8, uint8Length } from './base.js';
+import { arrayBufferLength, isArrayBuffer, isResizable, plainUint8, uint8Length } from './base.js';
 
 /**
  * Default target address of the code arena: 1 GiB. Low enough that every 32-bit relocation form
@@ -47,11 +47,11 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   const layout = layoutAt(o.codeSize, o.dataSize, o.codeAddress ?? DEFAULT_CODE_ADDRESS, o.dataAddress);
   const problem = layoutProblem(layout);
   if (problem !== undefined) invalid(problem);
-  if (o.memory instanceof ArrayBuffer && isResizable(o.memory)) {
+  if (isArrayBuffer(o.memory) && isResizable(o.memory)) {
     invalid('memory is a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away; give a fixed-length one');
   }
-  if (o.memory instanceof ArrayBuffer && o.memory.byteLength < layout.codeSize + layout.dataSize) {
-    invalid(`memory holds ${o.memory.byteLength} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
+  if (isArrayBuffer(o.memory) && arrayBufferLength(o.memory) < layout.codeSize + layout.dataSize) {
+    invalid(`memory holds ${arrayBufferLength(o.memory)} bytes; the arenas need ${layout.codeSize + layout.dataSize}`);
   }
   for (const [key, value] of [['resolveExternal', o.resolveExternal], ['compile', o.compile]] as const) {
     if (value !== undefined && typeof value !== 'function') invalid(`${key} must be a function, got ${show(value)}`);
@@ -121,7 +121,7 @@ interface Provider {
 
 function memoryOf(memory: unknown): Provider {
   if (memory === undefined) return arrayBufferMemory();
-  if (memory instanceof ArrayBuffer) return arrayBufferMemory(memory);
+  if (isArrayBuffer(memory)) return arrayBufferMemory(memory);
   if (typeof memory === 'object' && memory !== null) {
     const { reserve, chooseAddress } = memory as Record<string, unknown>;
     if (typeof reserve === 'function' && (chooseAddress === undefined || typeof chooseAddress === 'function')) {

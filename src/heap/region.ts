@@ -14,6 +14,8 @@
 //
 // Heap positions ("locs") index this store; arenas.ts maps them to target addresses.
 
+import { arrayBufferLength } from '../base.js';
+
 /** Where the heap wants its two arenas, in target addresses. */
 export interface ArenaLayout {
   readonly codeAddress: number;
@@ -69,9 +71,9 @@ export function arrayBufferMemory(buffer?: ArrayBuffer): Memory {
   return {
     reserve(layout: ArenaLayout): Region {
       const size = layout.codeSize + layout.dataSize;
-      if (buffer !== undefined && buffer.byteLength < size) {
+      if (buffer !== undefined && arrayBufferLength(buffer) < size) {
         throw new RangeError(
-          `the ArrayBuffer holds ${buffer.byteLength} bytes, the arenas need ${size}`,
+          `the ArrayBuffer holds ${arrayBufferLength(buffer)} bytes, the arenas need ${size}`,
         );
       }
       const bytes = new Uint8Array(buffer ?? new ArrayBuffer(size), 0, size);

@@ -77,7 +77,9 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
     for (let i = 0; i < routed.stubs.length; i++) reservations.push(stubManager.reserveStub(() => `${what()}: a stub`));
     // Commit adds the unit's nodes, its stubs, and a retired body per replacement at most; every
     // stub has one site (its slot), beside the unit's own sites.
-    graph.nodes.reserve(n + routed.stubs.length + n);
+    let replacements = 0;
+    for (const node of plan.nodes) if (node.definition.replaces !== NONE) replacements++;
+    graph.nodes.reserve(n + routed.stubs.length + replacements);
     graph.sites.reserve(plan.sites.count + routed.stubs.length);
     const fixedCount = routed.fixedNodes.length;
     const slotAddress = new Float64Array(n + fixedCount + routed.stubs.length);

@@ -673,6 +673,9 @@ export class Model {
         symbol = entry.name;
         targetKind = entry.kind;
       }
+      // The unit's own names resolve first (a unit may reuse a live name the collection frees).
+      const own = unit.find((u) => u.name === symbol);
+      if (own !== undefined && !external) targetKind = own.kind;
       let via = ref.via;
       if (external) {
         // A non-call 32-bit reference to a far external cannot fit: only a call may take a stub.
