@@ -19,10 +19,11 @@
 
 import { grown } from '../base.js';
 import * as base from '../base.js';
+import { assert } from './tlsf-layout.js';
 import * as layout from './tlsf-layout.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { INITIAL_IDS, RECYCLED, STATE_MASK, USED } = layout;
+const { DEBUG, INITIAL_IDS, RECYCLED, STATE_MASK, USED } = layout;
 const { NONE } = base;
 
 // Invariants (verify() checks each): the blocks reached from id 0 through nextPhys start at
@@ -114,6 +115,19 @@ export class BlockRecords {
     if (next !== NONE) this.prevPhys[next] = upper;
     this.nextPhys[block] = upper;
     return upper;
+  }
+
+  /**
+   * Moves the start of `block` to `at`, which lies inside its left neighbour or its own first
+   * bytes: the neighbour grows or shrinks by the difference, and no gap can open between them.
+   */
+  moveStart(block: number, at: number): void {
+    if (DEBUG) {
+      const left = this.prevPhys[block]!;
+      assert(left !== NONE && this.offsetOf(left) < at && at < this.offsetOf(block) + this.sizeOf(block),
+        `block ${block} cannot start at ${at}: it must stay above its left neighbour and non-empty`);
+    }
+    this.setOffsetState(block, at, this.stateOf(block));
   }
 
   /** Merges the next physical block into `block` and recycles its id. Pre: neither is listed. */

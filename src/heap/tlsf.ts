@@ -1,4 +1,5 @@
-// The block allocator of the code heap: O(1) allocate and free over the offsets [0, capacity).
+// The block allocator of the code heap: O(1) allocate, free and shrink over the offsets
+// [0, capacity).
 //
 // Paper: M. Masmano, I. Ripoll, A. Crespo, J. Real, "TLSF: a New Dynamic Memory Allocator for
 // Real-Time Systems", ECRTS 2004, section 3: segregated free lists indexed by (first level =
@@ -12,12 +13,14 @@
 // - Alignment up to 4096: the good-fit search asks for size + align - 8 bytes, which any block of
 //   that class can hold at an aligned offset; the padding in front becomes a free block of its own.
 // - Frees in a batch merge a run of neighbours once, not block by block: see tlsf-batch.ts.
+// - shrink gives back the tail of a used block in place, as TLSF implementations' realloc does
+//   when it shrinks; the paper has no realloc.
 //
 // The parts: the records and ids (tlsf-records.ts), the lists, their searches and coalescing
 // (tlsf-lists.ts), the batch of frees (tlsf-batch.ts), the drawn layouts and size classes
 // (tlsf-layout.ts), and verify() (tlsf-verify.ts). This file is the allocator's interface: the
-// checks on what a caller passes in, allocate and its split (place), free, the batch entry points,
-// and the counts.
+// checks on what a caller passes in, allocate and its split (place), free, shrink, the batch entry
+// points, and the counts.
 
 import * as base from '../base.js';
 import { FreeBatch } from './tlsf-batch.js';
@@ -59,7 +62,8 @@ export class BlockAllocator {
     this.#batch = new FreeBatch(this.#records, this.#lists);
     if (capacity === 0) return;
     // The block at offset 0 is always id 0: splits give the upper part a new id, merges keep the
-    // lower id, so nothing ever replaces it. verify() starts its physical walk there.
+    // lower id, and shrink moves only the start of a block above another, so nothing ever
+    // replaces it. verify() starts its physical walk there.
     const records = this.#records;
     const first = records.newId(0, FREE);
     records.prevPhys[first] = NONE;
@@ -72,6 +76,11 @@ export class BlockAllocator {
   get freeBytes(): number { return this.#freeBytes; }
   get usedBlocks(): number { return this.#usedBlocks; }
   get freeBlocks(): number { return this.#lists.blocks; }
+  /**
+   * Every block id handed out so far is below this, so a checker can keep one mark per id in a
+   * Uint8Array of this length. It only grows: ids are reused before new ones are issued.
+   */
+  get idLimit(): number { return this.#records.highWater; }
 
   /**
    * Reserves max(8, size rounded up to 8) bytes at an offset that is a multiple of align (a power
@@ -118,11 +127,45 @@ export class BlockAllocator {
   }
 
   /**
+   * Gives back the tail of a used block: the block keeps its id, its offset and its first
+   * max(8, size rounded up to 8) bytes, and the rest becomes a free block that merges at once with
+   * a free right neighbour. Nothing changes when that is the whole block. O(1).
+   * Pre: `block` is used, and the kept size is at most sizeOf(block) (both checked, as in free);
+   * no batch of frees is open.
+   */
+  shrink(block: number, size: number): void {
+    if (DEBUG) assert(Number.isInteger(size) && size >= 0, `size ${size} must be a non-negative integer`);
+    const records = this.#records;
+    const keep = reservedSize(size);
+    // Negated, so that a NaN size is refused too: a tail that is not inside the block would
+    // corrupt the lists silently.
+    if (!records.isUsed(block) || !(keep <= records.sizeOf(block))) {
+      assert(false, `block ${block} must be a used block of at least ${keep} bytes to shrink to ${size}`);
+    }
+    const start = records.offsetOf(block) + keep;
+    const tail = records.sizeOf(block) - keep;
+    if (tail === 0) return;
+    const lists = this.#lists;
+    const right = records.nextPhys[block]!;
+    if (right !== NONE && records.stateOf(right) === FREE) {
+      // The free neighbour keeps its id and grows down over the tail; its class may change.
+      const rightSize = records.sizeOf(right);
+      lists.unlink(right, rightSize);
+      records.moveStart(right, start);
+      lists.link(right, tail + rightSize);
+    } else {
+      lists.link(records.splitAt(block, start, FREE), tail);
+    }
+    this.#usedBytes -= tail;
+    this.#freeBytes += tail;
+  }
+
+  /**
    * Frees a used block as one of a batch (the collector frees a module's code so), in O(1). Blocks
    * freed in the order they were placed merge as runs, with one list insertion a run
    * (tlsf-batch.ts); blocks in any other order free as free() does. The byte counts are brought up
-   * to date when the batch is finished. Pre: nothing else allocates or frees in this allocator
-   * until finishBatch.
+   * to date when the batch is finished. Pre: nothing else allocates, frees or shrinks in this
+   * allocator until finishBatch.
    * A block that is not used, or is listed twice, is refused before it changes; the open run is
    * closed first, so the blocks before it stay freed and the allocator stays sound.
    */
