@@ -32,8 +32,9 @@ export class FreeBatch {
   #runTail = NONE;
   /** Bytes of the free gaps the open run absorbed: they were counted free already. */
   #runGapBytes = 0;
-  /** Bytes that were used, in the runs closed since the tally was last taken. */
+  /** Bytes that were used, in the runs this batch has closed; the first `settled` are counted. */
   #freed = 0;
+  #settled = 0;
 
   constructor(records: BlockRecords, lists: FreeLists) {
     this.#records = records;
@@ -65,22 +66,32 @@ export class FreeBatch {
         this.#runTail = block;
         return;
       }
-      this.#closeRun();
     }
-    records.setState(block, PENDING);
+    this.#startRun(block);
+  }
+
+  /** Closes the open run, if any, and opens one at `block`. */
+  #startRun(block: number): void {
+    this.#closeRun();
+    this.#records.setState(block, PENDING);
     this.#runHead = block;
     this.#runTail = block;
     this.#runGapBytes = 0;
   }
 
-  /**
-   * Closes the open run, if any. Returns the bytes the runs closed since the last call freed (the
-   * used bytes they held), and starts that tally again at zero.
-   */
+  /** Closes the open run, if any. Returns the bytes freed since the last settle, for the counts. */
   settle(): number {
     this.#closeRun();
+    const unsettled = this.#freed - this.#settled;
+    this.#settled = this.#freed;
+    return unsettled;
+  }
+
+  /** Ends the batch. Returns the bytes it freed. Pre: settled since its last add. */
+  finish(): number {
     const freed = this.#freed;
     this.#freed = 0;
+    this.#settled = 0;
     return freed;
   }
 

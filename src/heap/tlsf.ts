@@ -46,8 +46,6 @@ export class BlockAllocator {
   #usedBytes = 0;
   #freeBytes = 0;
   #usedBlocks = 0;
-  /** Bytes the open batch of frees has freed, as far as it has been settled. */
-  #batchBytes = 0;
 
   /** Manages [0, capacity), which starts as one free block (none when capacity is 0). */
   constructor(capacity: number) {
@@ -183,17 +181,14 @@ export class BlockAllocator {
   /** Closes the batch's last run. Returns the bytes the batch freed; the next batch starts at zero. */
   finishBatch(): number {
     this.#settleBatch();
-    const freed = this.#batchBytes;
-    this.#batchBytes = 0;
-    return freed;
+    return this.#batch.finish();
   }
 
-  /** Closes the open run and counts the bytes the batch's closed runs freed. */
+  /** Closes the open run and counts the bytes the batch has freed since it last did. */
   #settleBatch(): void {
     const freed = this.#batch.settle();
     this.#usedBytes -= freed;
     this.#freeBytes += freed;
-    this.#batchBytes += freed;
   }
 
   /** Pre: block is free and can hold need bytes at alignment. Post: returns the used block. */
