@@ -1,11 +1,12 @@
 // The shared layout of the block allocator: the block record, its states and the size classes.
 //
 // Paper: M. Masmano et al., "TLSF: a New Dynamic Memory Allocator for Real-Time Systems",
-// ECRTS 2004, section 3.1 (mapping_insert, mapping_search). Kept apart from tlsf.ts so that the
-// allocator and its checker (tlsf-verify.ts) read one definition of every field and class.
+// ECRTS 2004, section 3.1 (mapping_insert, mapping_search). Kept apart so that the records
+// (tlsf-records.ts), the free lists (tlsf-lists.ts), the allocator (tlsf.ts) and its checker
+// (tlsf-verify.ts) read one definition of every field and class.
 //
 // Departure from the paper: a block record holds no size and lives in typed arrays outside the
-// managed bytes (see tlsf.ts for why).
+// managed bytes (see tlsf-records.ts for why).
 
 /** Sizes and offsets are multiples of this many bytes; the smallest block is one granule. */
 export const GRANULE = 8;
@@ -67,6 +68,14 @@ export const DEBUG: boolean = false;
 
 export function assert(condition: boolean, reason: string): asserts condition {
   if (!condition) throw new Error(`codeheap internal error in the block allocator: ${reason}`);
+}
+
+/**
+ * The bytes a request of `size` reserves: max(8, size rounded up to 8). Exact for an integer size
+ * up to 2^31, where -size is still an int32.
+ */
+export function reservedSize(size: number): number {
+  return size === 0 ? GRANULE : size + (-size & GRANULE_MASK);
 }
 
 /** Index of the lowest set bit of a non-zero 32-bit mask (the paper's ffs). */

@@ -1,5 +1,6 @@
-// The checker of the block allocator: every invariant that tlsf.ts relies on, read back from the
-// records and reported as sentences.
+// The checker of the block allocator: every invariant that the allocator (tlsf.ts, and the
+// records, lists and batch it is built of) relies on, read back from the records and reported as
+// sentences.
 //
 // Paper: TLSF (Masmano et al., ECRTS 2004) gives no checker; these are the invariants its
 // operations assume (section 3: blocks tile the pool, free neighbours are merged, each free block

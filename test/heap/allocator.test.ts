@@ -148,6 +148,76 @@ describe('freeing a batch (freeInBatch, finishBatch)', () => {
   });
 });
 
+describe('shrinking a used block (shrink)', () => {
+  test('the tail merges at once with a free right neighbour, which keeps its id', () => {
+    const [allocator, [a, b, c, d]] = filled(4, 32);
+    allocator.free(c!);
+    allocator.shrink(b!, 8);
+    expect([allocator.isUsed(b!), allocator.offsetOf(b!), allocator.sizeOf(b!)]).toEqual([true, 32, 8]);
+    expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 56, 3]);
+    expect([allocator.usedBytes, allocator.freeBytes]).toEqual([72, 56]);
+    expect(allocator.metadataBytes()).toBe(4 * allocator.metadataBytesPerBlock());
+    expect([allocator.isUsed(a!), allocator.isUsed(d!)]).toEqual([true, true]);
+    expectSound(allocator);
+  });
+
+  test('the tail before a used right neighbour becomes a free block of its own, and is usable', () => {
+    const [allocator, [, b]] = filled(4, 32);
+    allocator.shrink(b!, 10);
+    expect([allocator.offsetOf(b!), allocator.sizeOf(b!)]).toEqual([32, 16]);
+    expect([allocator.freeBlocks, allocator.largestFree(), allocator.usedBlocks]).toEqual([1, 16, 4]);
+    expect([allocator.usedBytes, allocator.freeBytes]).toEqual([112, 16]);
+    expectSound(allocator);
+    expect(allocator.offsetOf(allocator.allocate(16, 16))).toBe(48);
+    expect(allocator.freeBytes).toBe(0);
+    expectSound(allocator);
+  });
+
+  test('the tail of the last block runs to the capacity', () => {
+    const [allocator, [, b]] = filled(2, 64);
+    allocator.shrink(b!, 0);
+    expect([allocator.sizeOf(b!), allocator.freeBlocks, allocator.largestFree()]).toEqual([8, 1, 56]);
+    expectSound(allocator);
+  });
+
+  test('a size that is, or rounds up to, the whole block changes nothing', () => {
+    const allocator = new BlockAllocator(64);
+    const block = allocator.allocate(24, 8);
+    const before = [allocator.usedBytes, allocator.freeBlocks, allocator.largestFree(), allocator.idLimit];
+    allocator.shrink(block, 24);
+    allocator.shrink(block, 17);
+    expect([allocator.usedBytes, allocator.freeBlocks, allocator.largestFree(), allocator.idLimit]).toEqual(before);
+    expect(allocator.sizeOf(block)).toBe(24);
+    expectSound(allocator);
+  });
+
+  test('shrink and then free returns every byte: the capacity is one free block again', () => {
+    const allocator = new BlockAllocator(1024);
+    const a = allocator.allocate(200, 16);
+    const b = allocator.allocate(100, 16);
+    allocator.shrink(a, 8);
+    allocator.shrink(b, 50);
+    expect([allocator.usedBytes, allocator.freeBlocks]).toEqual([64, 2]);
+    expectSound(allocator);
+    allocator.free(a);
+    allocator.free(b);
+    expect([allocator.usedBytes, allocator.freeBytes, allocator.usedBlocks]).toEqual([0, 1024, 0]);
+    expect([allocator.freeBlocks, allocator.largestFree()]).toEqual([1, 1024]);
+    expectSound(allocator);
+  });
+
+  test('a block that is not used, or a size beyond the block, is refused before anything changes', () => {
+    const [allocator, [a, b]] = filled(2, 32);
+    allocator.free(b!);
+    expect(() => allocator.shrink(b!, 8)).toThrow(/must be a used block/);
+    expect(() => allocator.shrink(a!, 33)).toThrow(/at least 40 bytes/);
+    expect(() => allocator.shrink(a!, Number.NaN)).toThrow(/internal error in the block allocator/);
+    expect(() => allocator.shrink(99, 8)).toThrow(/must be a used block/);
+    expect([allocator.sizeOf(a!), allocator.freeBlocks, allocator.largestFree()]).toEqual([32, 1, 32]);
+    expectSound(allocator);
+  });
+});
+
 describe('splitting', () => {
   test('the tail beyond a request becomes a free block', () => {
     const allocator = new BlockAllocator(1024);
@@ -232,6 +302,23 @@ describe('ids', () => {
     // 8 used blocks, and at most 9 free blocks between and around them.
     expect(seen.size).toBeLessThanOrEqual(8 + 9);
     expectSound(allocator);
+  });
+
+  test('idLimit bounds every id issued, so one mark per id fits an array of that length', () => {
+    const allocator = new BlockAllocator(1024);
+    expect(allocator.idLimit).toBe(1); // the one free block
+    const ids = Array.from({ length: 5 }, () => allocator.allocate(16, 8));
+    expect(allocator.idLimit).toBe(6);
+    const marks = new Uint8Array(allocator.idLimit);
+    for (const id of ids) marks[id] = 1;
+    expect(marks.reduce((sum, mark) => sum + mark, 0)).toBe(5);
+    // Freed ids are reused before new ones are issued, so churn does not raise it.
+    allocator.free(ids[1]!);
+    allocator.free(ids[3]!);
+    allocator.allocate(16, 8);
+    allocator.allocate(16, 8);
+    expect(allocator.idLimit).toBe(6);
+    expect(new BlockAllocator(0).idLimit).toBe(0);
   });
 
   test('isUsed is true only for allocated ids', () => {

@@ -20,6 +20,7 @@ interface Interval {
 type Step =
   | { readonly kind: 'allocate'; readonly size: number; readonly align: number }
   | { readonly kind: 'free'; readonly pick: number }
+  | { readonly kind: 'shrink'; readonly pick: number; readonly keep: number | 'whole' }
   | { readonly kind: 'freeBatch'; readonly picks: readonly number[]; readonly inPlacementOrder: boolean };
 
 /** The free gaps between live intervals, in address order. */
@@ -58,7 +59,10 @@ function expectAgreement(allocator: BlockAllocator, live: readonly Interval[]): 
   expect(allocator.metadataBytes()).toBe(
     (live.length + gaps.length) * allocator.metadataBytesPerBlock(),
   );
+  // Every id that names a block is below idLimit, the used ones and the free gaps' alike.
+  expect(allocator.idLimit).toBeGreaterThanOrEqual(live.length + gaps.length);
   for (const block of live) {
+    expect(block.id).toBeLessThan(allocator.idLimit);
     expect(allocator.isUsed(block.id)).toBe(true);
     expect(allocator.offsetOf(block.id)).toBe(block.offset);
     expect(allocator.sizeOf(block.id)).toBe(block.size);
@@ -86,6 +90,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('free'), pick: fc.nat() }) },
   {
     weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('shrink'), pick: fc.nat(), keep: fc.oneof(fc.nat(), fc.constant('whole' as const)) }),
+  },
+  {
+    weight: 1,
     arbitrary: fc.record({ kind: fc.constant('freeBatch'), picks: fc.array(fc.nat(), { maxLength: 12 }), inPlacementOrder: fc.boolean() }),
   },
 );
@@ -100,6 +108,15 @@ function runSteps(allocator: BlockAllocator, live: Interval[], steps: readonly S
       const [gone] = live.splice(step.pick % live.length, 1);
       allocator.free(gone!.id);
       expect(allocator.isUsed(gone!.id)).toBe(false);
+    } else if (step.kind === 'shrink') {
+      // The block keeps its id and offset and the rounded size asked for; the tail joins the gap
+      // after it (the model's gaps are maximal, so a merge with a free neighbour is checked too).
+      if (live.length === 0) continue;
+      const index = step.pick % live.length;
+      const block = live[index]!;
+      const size = step.keep === 'whole' ? block.size : step.keep % (block.size + 1);
+      allocator.shrink(block.id, size);
+      live[index] = { ...block, size: reservedSize(size) };
     } else if (step.kind === 'freeBatch') {
       // A batch in any order, neighbours or not: the same result as freeing them one by one. In
       // placement order (as a module's code is freed) neighbours and the gaps between them form runs.
@@ -150,7 +167,7 @@ function expectFreeingAllLeavesOneBlock(allocator: BlockAllocator, live: Interva
 }
 
 test.prop([capacityArb, fc.array(stepArb, { maxLength: 150 })], { numRuns: 300 })(
-  'allocate/free agree with a naive interval model: no overlap, aligned, exact failure, coalesced',
+  'allocate/free/shrink agree with a naive interval model: no overlap, aligned, exact failure, coalesced',
   (capacity, steps) => {
     const allocator = new BlockAllocator(capacity);
     const live: Interval[] = [];
