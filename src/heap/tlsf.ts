@@ -112,21 +112,6 @@ export class BlockAllocator {
     return this.#place(block, need, alignment);
   }
 
-  /** Keeps the first max(8, size rounded up to 8) bytes of a used block and frees the rest. O(1). */
-  shrink(block: number, size: number): void {
-    if (!this.isUsed(block)) assert(false, `block ${block} must be a used block to be shrunk`);
-    const need = size === 0 ? GRANULE : size + (-size & GRANULE_MASK);
-    if (need >= this.sizeOf(block)) return;
-    const tail = this.#splitAt(block, this.offsetOf(block) + need, USED);
-    this.#usedBlocks += 1;
-    this.free(tail);
-  }
-
-  /** Block ids ever handed out: every valid id is below it. */
-  get idLimit(): number {
-    return this.#highWater;
-  }
-
   /** Returns a used block; it merges at once with free physical neighbours. O(1). */
   free(block: number): void {
     // Always on: it costs one load, and freeing a free or recycled id would corrupt the lists
