@@ -26,6 +26,7 @@ import { dotLines, heapStats, nodeInfo, toDot } from './inspect.js';
 import { unitDefinitions } from './link/definitions.js';
 import { resolveOptions, type ResolvedOptions } from './options.js';
 import { HeapGraph } from './rc/heap-graph.js';
+import { settledKinds } from './reloc/apply.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import type {
@@ -64,8 +65,11 @@ export class CodeHeap implements CodeHeapApi {
     this.#policy = new CollectionPolicy(cycleThreshold, cycleThreshold, adaptive);
     const phases = new Phases(this.#events, new CycleCollector(graph, this.#options.validateCollections), this.#policy, graph.candidates);
     this.#phases = phases;
+    const { layout } = this.#options;
+    const low = Math.min(layout.codeAddress, layout.dataAddress);
+    const high = Math.max(layout.codeAddress + layout.codeSize, layout.dataAddress + layout.dataSize);
     const core: HeapCore = {
-      graph, arch: x86_64, stubs: this.#stubs, events: this.#events,
+      graph, arch: x86_64, stubs: this.#stubs, events: this.#events, settled: settledKinds(x86_64, low, high),
       resolver: { graph, arch: x86_64, resolveExternal },
       collect: () => void phases.collect(),
       get collections() {
@@ -90,9 +94,9 @@ export class CodeHeap implements CodeHeapApi {
   /** Links a unit: all its symbols together (mutual recursion works), all or nothing. */
   define(unit: UnitDefinition): Unit {
     return this.#phases.mutate('define', () => {
-      const definitions = unitDefinitions(unit);
+      const { definitions, names } = unitDefinitions(unit);
       this.#checkFresh(definitions.map((d) => d.name));
-      const { ids } = this.#bodies.define(definitions);
+      const { ids } = this.#bodies.define(definitions, names);
       const handles: Handle[] = [];
       for (const id of ids) handles.push(this.#roots.handle(id));
       return createUnit(handles);

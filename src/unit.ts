@@ -9,8 +9,12 @@ export let createUnit!: (handles: readonly Handle[]) => Unit;
 
 const TOKEN: unique symbol = Symbol('codeheap: made by define');
 
+/** Units up to this size find a name by looking at each handle; larger ones keep a map. */
+const SCANNED = 8;
+
 export class Unit {
-  readonly #byName = new LargeMap<string, Handle>();
+  /** The handles by name, made on the first get() of a large unit (most units are only freed). */
+  #byName: LargeMap<string, Handle> | null = null;
   /** In definition order. */
   readonly #handles: readonly Handle[];
 
@@ -18,16 +22,26 @@ export class Unit {
   private constructor(token: typeof TOKEN, handles: readonly Handle[]) {
     if (token !== TOKEN) invalid('units are made by heap.define(), not by new Unit()');
     this.#handles = handles;
-    for (const handle of handles) this.#byName.set(handle.name, handle);
   }
 
   /** The unit's own handle for name: the same object on every call, holding define's one count. */
   get(name: string): Handle {
     Unit.#real(this);
     if (typeof name !== 'string') invalid(`unit.get takes a symbol name, got ${show(name)}`);
-    const handle = this.#byName.get(name);
+    const handle = this.#find(name);
     if (handle === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `the unit defines no symbol named ${name}`);
     return handle;
+  }
+
+  #find(name: string): Handle | undefined {
+    const handles = this.#handles;
+    if (handles.length <= SCANNED) return handles.find((h) => h.name === name);
+    if (this.#byName === null) {
+      const byName = new LargeMap<string, Handle>();
+      for (const handle of handles) byName.set(handle.name, handle);
+      this.#byName = byName;
+    }
+    return this.#byName.get(name);
   }
 
   get names(): string[] {

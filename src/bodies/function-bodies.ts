@@ -24,6 +24,7 @@ import type { OldBody } from '../rc/heap-graph.js';
 import type { BodyHold } from '../rc/body-holds.js';
 import * as layout from '../stubs/x86-64-layout.js';
 import type { CodeHeapApi, CompileCallback } from '../types.js';
+import type { LargeMap } from '../large-map.js';
 import { CallFrames } from './calls.js';
 import { link, withRoom, type HeapCore } from './linking.js';
 
@@ -44,8 +45,8 @@ export class FunctionBodies {
   }
 
   /** Links a unit's definitions: new nodes with rc 0 (the caller takes their handles). */
-  define(definitions: readonly Definition[]): Committed {
-    const committed = link(this.core, definitions, 'define');
+  define(definitions: readonly Definition[], names: LargeMap<string, number>): Committed {
+    const committed = link(this.core, definitions, 'define', names);
     this.core.events.allocated(committed);
     return committed;
   }

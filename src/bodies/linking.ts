@@ -12,11 +12,21 @@ import type { Definition } from '../link/definitions.js';
 import type { LinkContext } from '../link/link-context.js';
 import { place } from '../link/place.js';
 import { namedNodes, plan, type Resolver } from '../link/plan.js';
-import type { EventQueue } from '../events.js';
+import type { LargeMap } from '../large-map.js';
+import type { AllocEvent, FreeEvent } from '../types.js';
+
+/** Where the lifecycle reports what it did, for the observer (the facade's EventQueue). */
+export interface LifecycleEvents {
+  alloc(name: string, kind: AllocEvent['kind'], address: number, size: number): void;
+  free(name: string, kind: FreeEvent['kind'], address: number, size: number, by: FreeEvent['by']): void;
+  patch(symbol: string, sites: number, from: number, to: number): void;
+  /** Alloc events for the nodes and stubs a link created (or gave a new body). */
+  allocated(committed: Committed): void;
+}
 
 /** What the body lifecycle works with: the link context, events, and the heap's collection. */
 export interface HeapCore extends LinkContext {
-  readonly events: EventQueue;
+  readonly events: LifecycleEvents;
   readonly resolver: Resolver;
   /** Runs one collection now, as the facade runs every collection (phases, counters, events). */
   collect(): void;
@@ -54,27 +64,29 @@ export function withRoom<T>(core: HeapCore, attempt: () => T): T {
  * new sites count them), so that memory pressure cannot turn a link that resolves into
  * UNDEFINED_SYMBOL by freeing the garbage cycle a named symbol sits on.
  */
-export function link(core: HeapCore, definitions: readonly Definition[], operation: string): Committed {
+export function link(core: HeapCore, definitions: readonly Definition[], operation: string, names?: LargeMap<string, number>): Committed {
   // Described only when something does not fit.
   const what = (): string =>
     `${operation} of ${definitions.map((d) => d.name).join(', ')} (${definitions.reduce((sum, d) => sum + d.size, 0)} bytes)`;
-  const planned = plan(definitions, core.resolver);
+  const planned = plan(definitions, core.resolver, names);
   let placed;
   try {
     placed = place(planned, core, what);
   } catch (error) {
     if (!isNoRoom(error)) throw error;
-    return relinkAfterCollection(core, definitions, namedNodes(planned, core.graph), what);
+    return relinkAfterCollection(core, definitions, namedNodes(planned, core.graph), what, names);
   }
   return commit(check(placed, core), core);
 }
 
-function relinkAfterCollection(core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string): Committed {
+function relinkAfterCollection(
+  core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string, names: LargeMap<string, number> | undefined,
+): Committed {
   const { graph } = core;
   for (const id of held) graph.retainRoot(id);
   try {
     core.collect();
-    const planned = plan(definitions, core.resolver);
+    const planned = plan(definitions, core.resolver, names);
     let placed;
     try {
       placed = place(planned, core, what);

@@ -14,8 +14,8 @@ import * as base from '../base.js';
 import * as nodeTable from '../rc/node-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { GLOBAL, NONE, STUB } = base;
-const { ALIVE, CLASS_MASK, COLOR_MASK, GREEN, KIND_MASK } = nodeTable;
+const { FUNCTION, GLOBAL, NONE, STUB } = base;
+const { ALIVE, CLASS_MASK, COLOR_MASK, GREEN, KIND_MASK, LAZY } = nodeTable;
 
 /** collectWhite's `closedSites` for garbage that may reach survivors (scan ran). */
 export const OPEN_GARBAGE = -1;
@@ -50,6 +50,8 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
   // of a shared counter is a chain through memory that the loop would wait on.
   let runClass = 0;
   let runLength = 0;
+  // Names the garbage gives up, counted here and handed to the symbol index once (as live counts).
+  let names = 0;
   for (let i = 0; i < count; i++) {
     const id = garbage[i]!;
     const f = flags[id]!;
@@ -63,7 +65,9 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
     runLength++;
     const kind = f & KIND_MASK;
     const first = firstOut[id]!;
-    graph.forgetReclaimed(id, kind, first);
+    // A function with a body or a global gives up its name; anything else forgets its indexes.
+    if ((f & (KIND_MASK | LAZY)) === FUNCTION || kind === GLOBAL) names++;
+    else graph.forgetReclaimed(id, kind, first);
     if (first !== NONE) {
       if (listsUnread) sites.freeListUnread(first);
       else if (closed) sites.freeList(first);
@@ -75,8 +79,10 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
     if (kind === GLOBAL) data.freeInBatch(block[id]!);
     else code.freeInBatch(block[id]!);
     if (kind === STUB) data.freeInBatch(nodes.slotOf(id));
-    nodes.releaseId(id);
+    nodes.releaseUncounted(id);
   }
+  nodes.countReleased(freed);
+  nodes.symbols.forgetMany(names);
   nodes.dropLiveOfClass(runClass, runLength);
   // Lists freed unread were not counted: the caller counted their sites.
   if (listsUnread) sites.countFreed(closedSites);

@@ -6,10 +6,13 @@
 // may not span more than 2 GiB. A data arena placed elsewhere must still lie within that reach of
 // the code, which the constructor checks, since stubs reach their pointer slots with rel32.
 
-import { inDataArena } from '../base.js';
+import * as base from '../base.js';
 import { CodeHeapError, hex, show } from '../errors.js';
 import { BlockAllocator } from './tlsf.js';
 import type { ArenaLayout, Region } from './region.js';
+
+// Imported functions, bound to module constants (README, Architecture).
+const { inDataArena } = base;
 
 /** The end of x86-64 user space (47-bit addresses): no arena may reach past it. */
 export const USER_SPACE_END = 2 ** 47;

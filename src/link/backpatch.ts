@@ -15,13 +15,12 @@
 import { CodeHeapError, hex } from '../errors.js';
 import * as base from '../base.js';
 import type { HeapGraph, OldBody } from '../rc/heap-graph.js';
-import { applyRelocation, describeValue } from '../reloc/apply.js';
 import * as apply from '../reloc/apply.js';
 import type { LinkContext } from './link-context.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
-const { CHECK, OUT_OF_RANGE, WRITE } = apply;
+const { CHECK, OUT_OF_RANGE, WRITE, applyRelocation, describeValue } = apply;
 
 /** Heap positions [from, to) whose sites a backpatch leaves alone. */
 export interface LocRange {
@@ -48,15 +47,21 @@ export function dyingBody(graph: HeapGraph, fn: number, keepsOld: boolean): LocR
  * written yet.
  */
 export function checkBackpatch(ctx: LinkContext, target: number, to: number, skip: LocRange): void {
-  const { graph, arch } = ctx;
+  const { graph, arch, settled } = ctx;
   const { sites, arenas } = graph;
+  const { kinds } = arch;
+  const { view } = arenas;
+  const { from, to: end } = skip;
   for (let site = graph.nodes.firstIn[target]!; site !== NONE; site = sites.nextIn[site]!) {
     const loc = sites.loc[site]!;
-    if (loc >= skip.from && loc < skip.to) continue;
-    const kind = arch.kinds[sites.kindOf(site)]!;
+    if (loc >= from && loc < end) continue;
+    const kindId = sites.kindOf(site);
+    // A site with its type's usual addend fits wherever its target moves in the heap.
+    if (settled[kindId] === 1 && !sites.hasCustomAddend(site)) continue;
+    const kind = kinds[kindId]!;
     const A = sites.addendOf(site, kind.usualAddend);
     const P = arenas.addressOfLoc(loc);
-    if (applyRelocation(arch, arenas.view, CHECK, kind, loc, to, A, P) === OUT_OF_RANGE) {
+    if (applyRelocation(arch, view, CHECK, kind, loc, to, A, P) === OUT_OF_RANGE) {
       throw new CodeHeapError('RELOCATION_OUT_OF_RANGE',
         `moving ${graph.nodes.nameOf(target)} to ${hex(to)} would make the ${kind.name} site at ${hex(P)} (${siteOwner(graph, site)}) `
         + `hold ${describeValue(kind, to, A, P)}, outside [${hex(kind.min)}, ${hex(kind.max)}]`);
@@ -68,12 +73,14 @@ export function checkBackpatch(ctx: LinkContext, target: number, to: number, ski
 export function backpatch(ctx: LinkContext, target: number, to: number, skip: LocRange): number {
   const { graph, arch } = ctx;
   const { sites, arenas } = graph;
+  const { kinds } = arch;
   const { view } = arenas;
+  const { from, to: end } = skip;
   let patched = 0;
   for (let site = graph.nodes.firstIn[target]!; site !== NONE; site = sites.nextIn[site]!) {
     const loc = sites.loc[site]!;
-    if (loc >= skip.from && loc < skip.to) continue;
-    const kind = arch.kinds[sites.kindOf(site)]!;
+    if (loc >= from && loc < end) continue;
+    const kind = kinds[sites.kindOf(site)]!;
     applyRelocation(arch, view, WRITE, kind, loc, to, sites.addendOf(site, kind.usualAddend), arenas.addressOfLoc(loc));
     patched++;
   }

@@ -8,7 +8,6 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import * as base from '../base.js';
-import { applyRelocation, describeValue } from '../reloc/apply.js';
 import * as apply from '../reloc/apply.js';
 import { checkBackpatch, dyingBody } from './backpatch.js';
 import type { LinkContext } from './link-context.js';
@@ -16,7 +15,7 @@ import { unplace, type Placed } from './place.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
-const { CHECK, OUT_OF_RANGE } = apply;
+const { CHECK, OUT_OF_RANGE, applyRelocation, describeValue } = apply;
 
 export interface Checked {
   readonly stage: 'checked';
@@ -35,16 +34,22 @@ export function check(placed: Placed, ctx: LinkContext): Checked {
 }
 
 function checkSites(placed: Placed, ctx: LinkContext): void {
-  const { arch, graph } = ctx;
+  const { arch, graph, settled } = ctx;
   const { view } = graph.arenas;
   const { nodes, sites } = placed.plan;
-  for (let i = 0; i < nodes.length; i++) {
+  // Slots below this are the unit's nodes and fixed slots; a fixed slot of no node is an external.
+  const n = nodes.length;
+  for (let i = 0; i < n; i++) {
     const { definition: d, firstSite, siteCount } = nodes[i]!;
     const address = placed.addresses[i]!;
     for (let s = firstSite; s < firstSite + siteCount; s++) {
-      const kind = arch.kinds[sites.kind[s]!]!;
-      const S = placed.slotAddress[placed.siteSlot[s]!]!;
+      const kindId = sites.kind[s]!;
+      const kind = arch.kinds[kindId]!;
       const A = sites.addend[s]!;
+      const slot = placed.siteSlot[s]!;
+      // A site into the heap with its type's usual addend fits wherever the heap put both ends.
+      if (settled[kindId] === 1 && A === kind.usualAddend && !isExternal(placed, slot)) continue;
+      const S = placed.slotAddress[slot]!;
       const P = address + sites.offset[s]!;
       if (applyRelocation(arch, view, CHECK, kind, 0, S, A, P) === OUT_OF_RANGE) {
         throw new CodeHeapError('RELOCATION_OUT_OF_RANGE',
@@ -53,4 +58,10 @@ function checkSites(placed: Placed, ctx: LinkContext): void {
     }
     if (d.replaces !== NONE) checkBackpatch(ctx, d.replaces, address, dyingBody(graph, d.replaces, d.keepsOld));
   }
+}
+
+/** Whether a slot is an address outside the heap (a fixed slot of no node). */
+function isExternal(placed: Placed, slot: number): boolean {
+  const fixed = slot - placed.plan.nodes.length;
+  return fixed >= 0 && fixed < placed.fixedNodes.length && placed.fixedNodes[fixed] === NONE;
 }

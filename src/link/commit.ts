@@ -8,7 +8,6 @@
 
 import * as base from '../base.js';
 import type { OldBody } from '../rc/heap-graph.js';
-import { applyRelocation } from '../reloc/apply.js';
 import * as apply from '../reloc/apply.js';
 import { swapBody } from './backpatch.js';
 import type { Checked } from './check.js';
@@ -17,7 +16,7 @@ import type { Placed } from './place.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { GLOBAL, NONE } = base;
-const { WRITE } = apply;
+const { WRITE, applyRelocation } = apply;
 
 /** Filler for the slack after a function's code: int3, so a stray jump traps. */
 const CODE_FILL = 0xcc;
@@ -26,11 +25,11 @@ export interface Committed {
   readonly stage: 'committed';
   readonly placed: Placed;
   /** Per unit node: its node id (a replacement's is the function's own). */
-  readonly ids: Int32Array;
+  readonly ids: readonly number[];
   /** Per unit node: the body a replacement took out (still allocated), else undefined. */
   readonly oldBodies: readonly (OldBody | undefined)[];
   /** Per stub the link created: its node id. */
-  readonly stubIds: Int32Array;
+  readonly stubIds: readonly number[];
   /** Sites re-pointed by the body swaps. */
   readonly patched: number;
 }
@@ -45,7 +44,7 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
   const { arenas } = graph;
   const { nodes } = placed.plan;
   const n = nodes.length;
-  const ids = new Int32Array(n);
+  const ids: number[] = [];
   const oldBodies: (OldBody | undefined)[] = [];
   let patched = 0;
   for (let i = 0; i < n; i++) {
@@ -56,41 +55,40 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
     arenas.bytes.fill(d.kind === GLOBAL ? 0 : CODE_FILL, loc, loc + arena.sizeOf(block));
     arenas.bytes.set(d.bytes, loc);
     if (d.replaces === NONE) {
-      ids[i] = graph.createSymbol(d.kind, d.name, block, false, d.compile);
+      ids.push(graph.createSymbol(d.kind, d.name, block, false, d.compile));
       oldBodies.push(undefined);
     } else {
       const swapped = swapBody(ctx, d.replaces, block, false, d.keepsOld);
-      ids[i] = d.replaces;
+      ids.push(d.replaces);
       oldBodies.push(swapped.old);
       patched += swapped.patched;
     }
   }
-  const stubIds = new Int32Array(placed.stubs.length);
-  placed.stubs.forEach((stub, i) => {
+  const stubIds: number[] = [];
+  for (let i = 0; i < placed.stubs.length; i++) {
+    const stub = placed.stubs[i]!;
     const reservation = placed.reservations[i]!;
-    stubIds[i] = stub.of === 'external'
+    stubIds.push(stub.of === 'external'
       ? stubs.createExternalStub(stub.name, stub.address, reservation)
-      : stubs.createFunctionStub(stub.of === 'unit' ? ids[stub.index]! : stub.id, reservation);
-  });
-  writeSites(placed, ctx, ids, slotNodes(placed, ids, stubIds));
+      : stubs.createFunctionStub(stub.of === 'unit' ? ids[stub.index]! : stub.id, reservation));
+  }
+  writeSites(placed, ctx, ids, stubIds);
   return { stage: 'committed', placed, ids, oldBodies, stubIds, patched };
 }
 
-/** The node each slot is: the unit's nodes, the fixed ones (NONE: an external), the stubs. */
-function slotNodes(placed: Placed, ids: Int32Array, stubIds: Int32Array): Int32Array {
-  const result = new Int32Array(placed.slotAddress.length);
-  result.set(ids);
-  for (let i = 0; i < placed.fixedNodes.length; i++) result[ids.length + i] = placed.fixedNodes[i]!;
-  result.set(stubIds, ids.length + placed.fixedNodes.length);
-  return result;
-}
-
-function writeSites(placed: Placed, ctx: LinkContext, ids: Int32Array, slotNode: Int32Array): void {
+/**
+ * Encodes and counts every site. A slot's node, by its range: the unit's nodes, then the fixed
+ * slots (NONE: an external address, no edge), then the stubs the link created.
+ */
+function writeSites(placed: Placed, ctx: LinkContext, ids: readonly number[], stubIds: readonly number[]): void {
   const { graph, arch } = ctx;
   const { arenas } = graph;
   const { view } = arenas;
   const { nodes, sites } = placed.plan;
-  for (let i = 0; i < nodes.length; i++) {
+  const { fixedNodes } = placed;
+  const n = nodes.length;
+  const stubBase = n + fixedNodes.length;
+  for (let i = 0; i < n; i++) {
     const { definition: d, firstSite, siteCount } = nodes[i]!;
     const source = ids[i]!;
     const base = arenas.of(d.kind).loc(placed.blocks[i]!);
@@ -101,7 +99,7 @@ function writeSites(placed: Placed, ctx: LinkContext, ids: Int32Array, slotNode:
       const offset = sites.offset[s]!;
       const addend = sites.addend[s]!;
       applyRelocation(arch, view, WRITE, kind, base + offset, placed.slotAddress[slot]!, addend, address + offset);
-      const target = slotNode[slot]!;
+      const target = slot < n ? ids[slot]! : slot < stubBase ? fixedNodes[slot - n]! : stubIds[slot - stubBase]!;
       if (target !== NONE) graph.addSite(source, target, kind.id, base + offset, addend, kind.usualAddend);
     }
   }

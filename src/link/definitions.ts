@@ -62,8 +62,14 @@ export function readInput<T>(what: string, read: () => T): T {
   }
 }
 
+/** A unit's definitions, and its names to their index (distinct: DUPLICATE_SYMBOL otherwise). */
+export interface UnitDefinitions {
+  readonly definitions: Definition[];
+  readonly names: LargeMap<string, number>;
+}
+
 /** The definitions of a unit (define). Post: names are distinct. */
-export function unitDefinitions(unit: unknown): Definition[] {
+export function unitDefinitions(unit: unknown): UnitDefinitions {
   return readInput('define', () => {
     if (typeof unit !== 'object' || unit === null) invalid(`define takes { functions, globals }, got ${show(unit)}`);
     const { functions, globals } = unit as { functions?: unknown; globals?: unknown };
@@ -80,12 +86,15 @@ export function unitDefinitions(unit: unknown): Definition[] {
       if (typeof g !== 'object' || g === null) invalid(`a global definition must be an object, got ${show(g)}`);
       result.push(globalDefinition(g as Record<string, unknown>));
     }
-    const seen = new LargeMap<string, true>();
-    for (const d of result) {
-      if (seen.has(d.name)) throw new CodeHeapError('DUPLICATE_SYMBOL', `${d.name} is defined twice in one unit`);
-      seen.set(d.name, true);
+    const names = new LargeMap<string, number>();
+    for (let i = 0; i < result.length; i++) {
+      const { name } = result[i]!;
+      // One hash operation per name: a set that does not grow the map met the name before.
+      const size = names.size;
+      names.set(name, i);
+      if (names.size === size) throw new CodeHeapError('DUPLICATE_SYMBOL', `${name} is defined twice in one unit`);
     }
-    return result;
+    return { definitions: result, names };
   });
 }
 

@@ -9,7 +9,6 @@
 
 import * as base from '../base.js';
 import { LargeMap } from '../large-map.js';
-import { applyRelocation } from '../reloc/apply.js';
 import * as apply from '../reloc/apply.js';
 import type { StubReservation } from '../stubs/stub-manager.js';
 import type { LinkContext } from './link-context.js';
@@ -18,15 +17,15 @@ import * as planning from './plan.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
-const { APPLIED, CHECK } = apply;
+const { APPLIED, CHECK, applyRelocation } = apply;
 const { STUB_SLOT } = planning;
 
 export interface Placed {
   readonly stage: 'placed';
   readonly plan: Plan;
   /** Per unit node: its block (in the arena of its kind) and that block's target address. */
-  readonly blocks: Int32Array;
-  readonly addresses: Float64Array;
+  readonly blocks: readonly number[];
+  readonly addresses: readonly number[];
   /** Every stub the link creates: the plan's, then the external stubs routing added. */
   readonly stubs: readonly PlannedStub[];
   readonly reservations: readonly StubReservation[];
@@ -35,7 +34,7 @@ export interface Placed {
   /** Per site, its slot: [0, n) unit nodes, [n, n + fixed) fixed slots, then the stubs. */
   readonly siteSlot: Int32Array;
   /** Per slot, the target address S. */
-  readonly slotAddress: Float64Array;
+  readonly slotAddress: readonly number[];
 }
 
 /** Alignment up to which a block's size is rounded: see tiledSize. */
@@ -57,21 +56,18 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
   const { graph, stubs: stubManager } = ctx;
   const { arenas } = graph;
   const n = plan.nodes.length;
-  const blocks = new Int32Array(n).fill(NONE);
-  const addresses = new Float64Array(n);
+  // Plain arrays: most links are of one node (a redefine), where a typed array costs more to make.
+  const blocks: number[] = [];
+  const addresses: number[] = [];
   const reservations: StubReservation[] = [];
-  const giveBack = (): void => {
-    for (let i = 0; i < n; i++) if (blocks[i] !== NONE) arenas.of(plan.nodes[i]!.definition.kind).free(blocks[i]!);
-    for (const r of reservations) stubManager.unreserveStub(r);
-  };
   try {
     for (let i = 0; i < n; i++) {
       const d = plan.nodes[i]!.definition;
       const arena = arenas.of(d.kind);
       const block = arena.allocate(tiledSize(d.size, d.align), d.align);
       if (block === NONE) throw arenas.noRoom(what());
-      blocks[i] = block;
-      addresses[i] = arena.addressOf(block);
+      blocks.push(block);
+      addresses.push(arena.addressOf(block));
     }
     const routed = route(plan, ctx, addresses);
     for (let i = 0; i < routed.stubs.length; i++) reservations.push(stubManager.reserveStub(() => `${what()}: a stub`));
@@ -82,19 +78,22 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
     graph.nodes.reserve(n + routed.stubs.length + replacements);
     graph.sites.reserve(plan.sites.count + routed.stubs.length);
     const fixedCount = routed.fixedNodes.length;
-    const slotAddress = new Float64Array(n + fixedCount + routed.stubs.length);
-    slotAddress.set(addresses);
+    const slotAddress = addresses.slice();
     for (let i = 0; i < fixedCount; i++) {
       const id = routed.fixedNodes[i]!;
-      slotAddress[n + i] = id === NONE ? plan.fixedAddresses[i]! : graph.addressOf(id);
+      slotAddress.push(id === NONE ? plan.fixedAddresses[i]! : graph.addressOf(id));
     }
-    for (let i = 0; i < reservations.length; i++) slotAddress[n + fixedCount + i] = stubManager.stubAddress(reservations[i]!);
-    // A planned stub's slot comes after the fixed ones.
-    const siteSlot = routed.siteSlot;
-    for (let s = 0; s < siteSlot.length; s++) if (siteSlot[s]! <= STUB_SLOT) siteSlot[s] = n + fixedCount + (STUB_SLOT - siteSlot[s]!);
+    for (const reservation of reservations) slotAddress.push(stubManager.stubAddress(reservation));
+    // A planned stub's slot comes after the fixed ones (the plan's own slots stay as they are).
+    let { siteSlot } = routed;
+    if (routed.stubs.length > 0) {
+      if (siteSlot === plan.sites.slot) siteSlot = siteSlot.slice();
+      for (let s = 0; s < siteSlot.length; s++) if (siteSlot[s]! <= STUB_SLOT) siteSlot[s] = n + fixedCount + (STUB_SLOT - siteSlot[s]!);
+    }
     return { stage: 'placed', plan, blocks, addresses, stubs: routed.stubs, reservations, fixedNodes: routed.fixedNodes, siteSlot, slotAddress };
   } catch (error) {
-    giveBack();
+    for (let i = 0; i < blocks.length; i++) arenas.of(plan.nodes[i]!.definition.kind).free(blocks[i]!);
+    for (const r of reservations) stubManager.unreserveStub(r);
     throw error;
   }
 }
@@ -113,15 +112,16 @@ export function unplace(placed: Placed, ctx: LinkContext): void {
  * carries an offset into the external cannot go through a stub (a stub reference carries none):
  * it stays direct, and the check stage reports it out of range.
  */
-function route(plan: Plan, ctx: LinkContext, addresses: Float64Array): {
+function route(plan: Plan, ctx: LinkContext, addresses: readonly number[]): {
   stubs: PlannedStub[]; fixedNodes: number[]; siteSlot: Int32Array;
 } {
   const { sites } = plan;
   const n = plan.nodes.length;
-  const siteSlot = sites.slot.slice();
-  const stubs = [...plan.stubs];
-  const fixedNodes = [...plan.fixedNodes];
-  const externalStubs = new LargeMap<string, number>();
+  // Copied on the first reroute: most links call no external out of reach, and share the plan's.
+  let siteSlot = sites.slot;
+  let stubs = plan.stubs as PlannedStub[];
+  let fixedNodes = plan.fixedNodes as number[];
+  let externalStubs: LargeMap<string, number> | null = null;
   const { arch, graph } = ctx;
   for (let i = 0; i < n; i++) {
     const node = plan.nodes[i]!;
@@ -134,6 +134,12 @@ function route(plan: Plan, ctx: LinkContext, addresses: Float64Array): {
       const P = address + sites.offset[s]!;
       if (applyRelocation(arch, graph.arenas.view, CHECK, kind, 0, S, sites.addend[s]!, P) === APPLIED) continue;
       if (sites.addend[s] !== stubAddend(kind, d.kind)) continue;
+      if (externalStubs === null) {
+        siteSlot = siteSlot.slice();
+        stubs = [...stubs];
+        fixedNodes = [...fixedNodes];
+        externalStubs = new LargeMap<string, number>();
+      }
       const symbol = sites.symbol[s]!;
       const existing = graph.nodes.externalStubs.get(symbol);
       if (existing !== undefined) {

@@ -80,16 +80,15 @@ export function stubAddend(kind: RelocationKind, sourceKind: number): number {
   return kind.pcRelative && sourceKind !== GLOBAL ? kind.usualAddend : 0;
 }
 
-export function plan(definitions: readonly Definition[], resolver: Resolver): Plan {
-  const unitNames = new LargeMap<string, number>();
-  definitions.forEach((d, index) => unitNames.set(d.name, index));
+/** `names`: the unit's names to their index, when the caller has them already (define). */
+export function plan(definitions: readonly Definition[], resolver: Resolver, names?: LargeMap<string, number>): Plan {
   let count = 0;
   for (const d of definitions) count += d.relocations.length;
-  const sites: PlannedSites = {
+  const sites: PlannedSites = count === 0 ? NO_SITES : {
     count, offset: new Int32Array(count), kind: new Uint8Array(count), addend: new Float64Array(count),
     slot: new Int32Array(count), externalCall: new Uint8Array(count), symbol: new Array<string>(count),
   };
-  const planner = new Planner(definitions, unitNames, resolver, sites);
+  const planner = new Planner(definitions, resolver, sites, names ?? null);
   const nodes: PlannedNode[] = [];
   let next = 0;
   for (const d of definitions) {
@@ -101,61 +100,66 @@ export function plan(definitions: readonly Definition[], resolver: Resolver): Pl
   return { stage: 'planned', nodes, sites, fixedNodes: planner.fixedNodes, fixedAddresses: planner.fixedAddresses, stubs: planner.stubs };
 }
 
+/** The sites of a plan with none (a body without relocations: most replacements). */
+const NO_SITES: PlannedSites = {
+  count: 0, offset: new Int32Array(0), kind: new Uint8Array(0), addend: new Float64Array(0),
+  slot: new Int32Array(0), externalCall: new Uint8Array(0), symbol: [],
+};
+
 class Planner {
   readonly fixedNodes: number[] = [];
   readonly fixedAddresses: number[] = [];
   readonly stubs: PlannedStub[] = [];
-  /** Planned stubs by unit index, by existing function id, by external name. */
-  private readonly unitStubs: Int32Array;
-  private readonly nodeStubs = new LargeMap<number, number>();
+
+  /** Planned stubs by unit index and by existing function id, made on first need. */
+  private unitStubs: Int32Array | null = null;
+  private nodeStubs: LargeMap<number, number> | null = null;
 
   constructor(
     private readonly definitions: readonly Definition[],
-    private readonly unitNames: LargeMap<string, number>,
     private readonly resolver: Resolver,
     private readonly sites: PlannedSites,
-  ) {
-    this.unitStubs = new Int32Array(definitions.length).fill(NONE);
-  }
+    /** The unit's names, given or made on first need (a unit of one definition compares its one name). */
+    private unitNames: LargeMap<string, number> | null,
+  ) {}
 
   /** Checks relocation r of definition d and resolves its symbol into site s. */
   site(d: Definition, r: RelocationInput, s: number): void {
     const { sites, resolver } = this;
-    // The location is built only on the error paths: this runs once per site.
-    const where = (): string => `relocation at ${d.name}+${Number.isSafeInteger(r.offset) ? hex(r.offset as number) : show(r.offset)}`;
+    // The location (whereOf) is built only on the error paths: this runs once per site.
     if (!r.isObject) invalid(`${d.name}: a relocation must be an object, got ${show(r.element)}`);
     const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
-    if (kind === undefined) invalid(`${where()}: unknown relocation type ${show(r.type)}`);
+    if (kind === undefined) invalid(`${whereOf(d, r)}: unknown relocation type ${show(r.type)}`);
     const offset = r.offset as number;
-    if (!Number.isSafeInteger(offset) || offset < 0) invalid(`${where()}: offset must be a non-negative integer`);
+    if (!Number.isSafeInteger(offset) || offset < 0) invalid(`${whereOf(d, r)}: offset must be a non-negative integer`);
     if (offset + kind.width > d.size) {
       throw new CodeHeapError('RELOCATION_OUT_OF_BOUNDS',
-        `${where()} (${kind.name}, ${kind.width} bytes) ends at ${offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
+        `${whereOf(d, r)} (${kind.name}, ${kind.width} bytes) ends at ${offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
     }
     const addend = r.addend ?? 0;
-    if (typeof addend !== 'number' || !Number.isSafeInteger(addend)) invalid(`${where()}: addend must be a safe integer, got ${show(r.addend)}`);
-    if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${where()}: via must be 'body' or 'stub', got ${show(r.via)}`);
+    if (typeof addend !== 'number' || !Number.isSafeInteger(addend)) invalid(`${whereOf(d, r)}: addend must be a safe integer, got ${show(r.addend)}`);
+    if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${whereOf(d, r)}: via must be 'body' or 'stub', got ${show(r.via)}`);
     const symbol = r.symbol;
-    if (typeof symbol !== 'string' || symbol === '') invalid(`${where()}: symbol must be a non-empty string, got ${show(symbol)}`);
+    if (typeof symbol !== 'string' || symbol === '') invalid(`${whereOf(d, r)}: symbol must be a non-empty string, got ${show(symbol)}`);
     const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
     sites.offset[s] = offset;
     sites.kind[s] = kind.id;
     sites.addend[s] = addend;
     sites.symbol[s] = symbol;
-    const slot = this.resolve(symbol, body, where, kind);
+    const slot = this.resolve(symbol, body, d, r, kind);
     sites.slot[s] = slot;
     if (body && this.isExternal(slot)) sites.externalCall[s] = 1;
     const expected = stubAddend(kind, d.kind);
     if (this.isStubSlot(slot) && addend !== expected) {
-      invalid(`${where()} (${kind.name}) is a pointer reference to ${symbol}, through its stub, with addend ${addend}: `
+      invalid(`${whereOf(d, r)} (${kind.name}) is a pointer reference to ${symbol}, through its stub, with addend ${addend}: `
         + `a stub reference carries no offset, so its addend must be ${expected} (a reference into a body takes via: 'body')`);
     }
   }
 
   /** The slot a reference to `symbol` targets: a body or global, a stub, or an external address. */
-  private resolve(symbol: string, body: boolean, where: () => string, kind: RelocationKind): number {
+  private resolve(symbol: string, body: boolean, d: Definition, r: RelocationInput, kind: RelocationKind): number {
     const { nodes } = this.resolver.graph;
-    const local = this.unitNames.get(symbol);
+    const local = this.local(symbol);
     if (local !== undefined) {
       const target = this.definitions[local]!;
       if (target.kind === GLOBAL || body) return local;
@@ -166,7 +170,7 @@ class Planner {
     if (id !== undefined) return nodes.kindOf(id) === GLOBAL || body ? this.fixed(id, 0) : this.stubOfNode(id);
     const address = this.resolver.resolveExternal?.(symbol);
     if (address === undefined) {
-      throw new CodeHeapError('UNDEFINED_SYMBOL', `${where()} (${kind.name}) refers to ${symbol}, which is neither in the heap nor resolved externally`);
+      throw new CodeHeapError('UNDEFINED_SYMBOL', `${whereOf(d, r)} (${kind.name}) refers to ${symbol}, which is neither in the heap nor resolved externally`);
     }
     if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0) {
       invalid(`resolveExternal(${symbol}) returned ${show(address)}; an address must be a non-negative safe integer`);
@@ -179,6 +183,18 @@ class Planner {
     return fixed >= 0 && this.fixedNodes[fixed] === NONE;
   }
 
+  /** The index of the unit's definition named `symbol`, or undefined. */
+  private local(symbol: string): number | undefined {
+    const { definitions } = this;
+    if (definitions.length === 1) return definitions[0]!.name === symbol ? 0 : undefined;
+    if (this.unitNames === null) {
+      const names = new LargeMap<string, number>();
+      definitions.forEach((d, index) => names.set(d.name, index));
+      this.unitNames = names;
+    }
+    return this.unitNames.get(symbol);
+  }
+
   private fixed(id: number, address: number): number {
     this.fixedNodes.push(id);
     this.fixedAddresses.push(address);
@@ -189,6 +205,7 @@ class Planner {
   private stubOfNode(fn: number): number {
     const stub = this.resolver.graph.nodes.stubOf(fn);
     if (stub !== NONE) return this.fixed(stub, 0);
+    this.nodeStubs ??= new LargeMap<number, number>();
     let index = this.nodeStubs.get(fn);
     if (index === undefined) {
       index = this.stubs.push({ of: 'node', id: fn }) - 1;
@@ -198,6 +215,7 @@ class Planner {
   }
 
   private stubOfUnit(local: number): number {
+    this.unitStubs ??= new Int32Array(this.definitions.length).fill(NONE);
     let index = this.unitStubs[local]!;
     if (index === NONE) {
       index = this.stubs.push({ of: 'unit', index: local }) - 1;
@@ -211,6 +229,11 @@ class Planner {
     const fixed = slot - this.definitions.length;
     return fixed >= 0 && this.fixedNodes[fixed] !== NONE && this.resolver.graph.nodes.kindOf(this.fixedNodes[fixed]!) === STUB;
   }
+}
+
+/** Where a relocation is, for messages: `relocation at f+0x3`. */
+function whereOf(d: Definition, r: RelocationInput): string {
+  return `relocation at ${d.name}+${Number.isSafeInteger(r.offset) ? hex(r.offset as number) : show(r.offset)}`;
 }
 
 /**

@@ -15,7 +15,7 @@
 
 import type { Arena, Arenas } from '../heap/arenas.js';
 import * as base from '../base.js';
-import { grown, inDataArena } from '../base.js';
+import { grown } from '../base.js';
 import { BodyHolds } from './body-holds.js';
 import { CandidateBuffer } from './candidates.js';
 import { KIND_NAMES, NodeTable } from './node-table.js';
@@ -24,7 +24,7 @@ import { SiteTable } from './site-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { ALIVE, BUFFERED, COLOR_MASK, EXTERN, GREEN, LAZY, PURPLE_BITS } = nodeTable;
-const { FUNCTION, GLOBAL, NONE, STUB } = base;
+const { FUNCTION, GLOBAL, NONE, STUB, inDataArena } = base;
 
 export type ReclaimReason = 'rc' | 'cycles';
 
@@ -173,7 +173,7 @@ export class CountedGraph {
       freed++;
       this.dropList(firstOut);
     }
-    nodes.symbols.compact();
+    if (freed > 0) nodes.symbols.compact();
     return freed;
   }
 

@@ -93,6 +93,8 @@ export class NodeTable {
   names: string[] = [];
   /** A function's own compile callback (else the heap's), by id; undefined for other kinds. */
   private readonly compileFns: (CompileCallback | undefined)[] = [];
+  /** Live ids with a callback in compileFns: while none has, freeing an id need not look there. */
+  private ownCompiles = 0;
 
   /** Functions and globals by name: the symbols lookup and relocations resolve against. */
   readonly symbols = new SymbolIndex(this);
@@ -167,12 +169,29 @@ export class NodeTable {
 
   /** Returns an id to the free stack. Pre: not ALIVE and not BUFFERED. */
   releaseId(id: number): void {
+    this.releaseUncounted(id);
+    this.freeIds++;
+  }
+
+  /**
+   * releaseId for a batch (the collector's free): the caller counts the ids it released with
+   * countReleased once, rather than a shared counter per node that the loop would wait on.
+   */
+  releaseUncounted(id: number): void {
     this.flags[id] = 0;
     this.names[id] = '';
-    this.compileFns[id] = undefined;
-    this.freeIds++;
+    // Most heaps give no function a compile callback of its own: then nothing is looked at.
+    if (this.ownCompiles > 0 && this.compileFns[id] !== undefined) {
+      this.compileFns[id] = undefined;
+      this.ownCompiles--;
+    }
     this.firstOut[id] = this.freeTop;
     this.freeTop = id;
+  }
+
+  /** `count` ids released by releaseUncounted join the free count. */
+  countReleased(count: number): void {
+    this.freeIds += count;
   }
 
   kindOf(id: number): number {
@@ -228,6 +247,7 @@ export class NodeTable {
     return this.compileFns[fn];
   }
   setCompile(fn: number, compile: CompileCallback | undefined): void {
+    this.ownCompiles += (compile !== undefined ? 1 : 0) - (this.compileFns[fn] !== undefined ? 1 : 0);
     this.compileFns[fn] = compile;
   }
   setBlock(id: number, block: number): void {

@@ -33,14 +33,20 @@ export class SymbolIndex {
 
   /** Pre: `id` is a live function or global named `name`, and no live node has that name. */
   bind(name: string, id: number): void {
-    const old = this.byName.get(name);
-    if (old !== undefined) this.stale--;
+    // One hash operation: a set that does not grow the map replaced a stale entry.
+    const before = this.byName.size;
     this.byName.set(name, id);
+    if (this.byName.size === before) this.stale--;
   }
 
   /** The node is being reclaimed: its entry turns stale (it stops being bound at once). */
   forget(): void {
     this.stale++;
+  }
+
+  /** `count` nodes of a batch were reclaimed (forget, once for all of them). */
+  forgetMany(count: number): void {
+    this.stale += count;
   }
 
   /**
