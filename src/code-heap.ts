@@ -36,10 +36,11 @@ import { createUnit, type Unit } from './unit.js';
 import { verifyHeap } from './verify.js';
 import { Phases } from './phases.js';
 import { Roots } from './roots.js';
-import { checkCallArguments } from './call-arguments.js';
+import * as callArguments from './call-arguments.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, NONE } = base;
+const { checkCallArguments } = callArguments;
 
 export class CodeHeap implements CodeHeapApi {
   readonly #options: ResolvedOptions;
@@ -72,9 +73,7 @@ export class CodeHeap implements CodeHeapApi {
       graph, arch: x86_64, stubs: this.#stubs, events: this.#events, settled: settledKinds(x86_64, low, high),
       resolver: { graph, arch: x86_64, resolveExternal },
       collect: () => void phases.collect(),
-      get collections() {
-        return phases.collections;
-      },
+      count: phases,
     };
     this.#bodies = new FunctionBodies(core, this.#options.compile);
     this.#roots = new Roots(graph, phases, this.#bodies);
@@ -222,27 +221,21 @@ export class CodeHeap implements CodeHeapApi {
    * the call retires until the outermost call returns.
    */
   call(handle: Handle, ...args: (number | bigint)[]): bigint {
-    this.#phases.open('call');
+    this.#phases.enter('call');
     const id = this.#roots.idOf(handle, 'call', FUNCTION);
     const region = this.#graph.arenas.region;
     if (!region.executable || region.call === undefined) {
       throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
     }
     checkCallArguments(handle.name, args);
-    this.#phases.enter('call');
     const { calls } = this.#bodies;
-    const frame = calls.beginCall(id);
+    calls.beginCall(id);
     try {
       return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
     } finally {
-      const phases = this.#phases;
-      phases.phase = 'linking';
-      try {
-        calls.endCall(frame);
-      } finally {
-        phases.phase = 'idle';
-      }
-      phases.settle();
+      // Letting go of the call's counts runs no code of the caller's (events wait for settle).
+      calls.endCall();
+      this.#phases.settle();
     }
   }
 

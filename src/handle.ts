@@ -26,6 +26,11 @@ export interface HandleOwner {
 /** The heap's access to handles (not exported by the package). */
 export let handleState!: {
   create(owner: HandleOwner, id: number, name: string, kind: NodeKind): Handle;
+  /**
+   * The node id of a live handle `owner` made, in one look; else NOT_A_HANDLE, OTHER_OWNER or
+   * FREED (the heap's hot path: heap.call checks its handle so on every call).
+   */
+  check(value: unknown, owner: HandleOwner): number;
   is(value: unknown): value is Handle;
   owner(handle: Handle): HandleOwner;
   id(handle: Handle): number;
@@ -45,6 +50,11 @@ export let pinState!: {
 };
 
 const TOKEN: unique symbol = Symbol('codeheap: made by the heap');
+
+/** handleState.check's answers for a value that is not a live handle of the owner. */
+export const NOT_A_HANDLE = -2;
+export const OTHER_OWNER = -3;
+export const FREED = -4;
 
 export class Handle implements HandleApi {
   readonly #owner: HandleOwner;
@@ -93,6 +103,11 @@ export class Handle implements HandleApi {
     handleState = {
       create: (owner, id, name, kind) => new Handle(TOKEN, owner, id, name, kind),
       is: (value): value is Handle => typeof value === 'object' && value !== null && #id in value,
+      check: (value, owner) => {
+        if (typeof value !== 'object' || value === null || !(#id in value)) return NOT_A_HANDLE;
+        if (value.#owner !== owner) return OTHER_OWNER;
+        return value.#freed ? FREED : value.#id;
+      },
       owner: (handle) => handle.#owner,
       id: (handle) => handle.#id,
       markFreed: (handle) => {

@@ -8,13 +8,17 @@
 import * as base from './base.js';
 import type { FunctionBodies } from './bodies/function-bodies.js';
 import { invalid, show } from './errors.js';
-import { handleState, pinState, usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
+import { usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
+import * as handles from './handle.js';
 import type { Phases } from './phases.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { KIND_NAMES } from './rc/node-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
+const { NOT_A_HANDLE, OTHER_OWNER } = handles;
+// The heap's access to handles and pins, bound once: they are read on every call that takes one.
+const { handleState, pinState } = handles;
 
 export class Roots {
   /** What this heap's handles and pins call back into; reachable from no public type. */
@@ -33,10 +37,12 @@ export class Roots {
 
   /** The node a handle of this heap stands for; `kind`: it must be of that kind. */
   idOf(handle: Handle, operation: string, kind = NONE): number {
-    if (!handleState.is(handle)) invalid(`${operation}: expected a Handle, got ${show(handle)}`);
-    if (handleState.owner(handle) !== this.owner) invalid(`${operation}: the handle on ${handle.name} belongs to another heap`);
-    if (handle.freed) usedAfterFree(operation, handle);
-    const id = handleState.id(handle);
+    const id = handleState.check(handle, this.owner);
+    if (id < 0) {
+      if (id === NOT_A_HANDLE) invalid(`${operation}: expected a Handle, got ${show(handle)}`);
+      if (id === OTHER_OWNER) invalid(`${operation}: the handle on ${handle.name} belongs to another heap`);
+      usedAfterFree(operation, handle);
+    }
     if (kind !== NONE && this.graph.nodes.kindOf(id) !== kind) {
       invalid(`${operation}: ${handle.name} is a ${handle.kind}, not a ${KIND_NAMES[kind]}`);
     }

@@ -11,42 +11,53 @@
 // collection ran during the call (see HeapGraph.releaseRootUnbuffered): a call, even one whose
 // compile callback threw, leaves the candidate buffer as it found it.
 
+import { grown } from '../base.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
 
-/** What endCall needs of the frame beginCall opened. */
-export interface CallFrame {
-  /** The height of the held-ids stack below this call's entries. */
-  readonly base: number;
-  /** The heap's collection count when the call began. */
+/** The mark in the held-ids stack where a call's entries begin (no node has this id). */
+const FRAME = -1;
+
+/** What counts the heap's collections (the facade's phases). */
+export interface CollectionCount {
   readonly collections: number;
 }
 
 export class CallFrames {
-  /** Counts held by running calls, as node ids, innermost call last. */
-  private readonly held: number[] = [];
+  /**
+   * Counts held by running calls, as node ids, innermost call last; each call's entries follow a
+   * FRAME mark, so a call that returns lets go of its own and no more.
+   */
+  private held = new Int32Array(64);
+  private top = 0;
+  /** The heap's collection count when the outermost running call began. */
+  private collectionsAtStart = 0;
   /** Replaced bodies (retired) and their functions, each held once until the outermost call returns. */
   private readonly kept: number[] = [];
   private depth = 0;
 
-  constructor(private readonly graph: HeapGraph, private readonly collections: () => number) {}
+  constructor(private readonly graph: HeapGraph, private readonly count: CollectionCount) {}
 
   /** True while any native call of this heap runs. */
   get running(): boolean {
     return this.depth > 0;
   }
 
-  /** A call of fn begins: it holds fn until it returns. */
-  beginCall(fn: number): CallFrame {
-    const frame = { base: this.held.length, collections: this.collections() };
+  /** A call of fn begins: it holds fn until it returns (endCall). */
+  beginCall(fn: number): void {
+    if (this.depth++ === 0) this.collectionsAtStart = this.count.collections;
+    this.push(FRAME);
     this.hold(fn);
-    this.depth++;
-    return frame;
   }
 
   /** The innermost call holds fn too, until it returns (a function it compiled on the way). */
   hold(fn: number): void {
     this.graph.retainRoot(fn);
-    this.held.push(fn);
+    this.push(fn);
+  }
+
+  private push(id: number): void {
+    if (this.top === this.held.length) this.held = grown(this.held, this.top * 2);
+    this.held[this.top++] = id;
   }
 
   /** A replaced body retired while a call runs: it and its function are held until the outermost returns. */
@@ -55,11 +66,13 @@ export class CallFrames {
     this.kept.push(retired, fn);
   }
 
-  /** The call that opened `frame` returned (or threw): its counts go, and at the outermost, the kept bodies'. */
-  endCall(frame: CallFrame): void {
+  /** The innermost call returned (or threw): its counts go, and at the outermost, the kept bodies'. */
+  endCall(): void {
     this.depth--;
-    const balanced = this.collections() === frame.collections;
-    while (this.held.length > frame.base) this.release(this.held.pop()!, balanced);
+    // Balanced unless a collection ran since the outermost call began (inner calls are inside it).
+    const balanced = this.count.collections === this.collectionsAtStart;
+    const { held } = this;
+    for (let id = held[--this.top]!; id !== FRAME; id = held[--this.top]!) this.release(id, balanced);
     if (this.depth === 0) {
       while (this.kept.length > 0) this.release(this.kept.pop()!, balanced);
     }

@@ -41,7 +41,7 @@ export class FunctionBodies {
   private readonly compiling: number[] = [];
 
   constructor(private readonly core: HeapCore, private readonly defaultCompile: CompileCallback | undefined) {
-    this.calls = new CallFrames(core.graph, () => core.collections);
+    this.calls = new CallFrames(core.graph, core.count);
   }
 
   /** Links a unit's definitions: new nodes with rc 0 (the caller takes their handles). */

@@ -13,6 +13,7 @@ import type { LinkContext } from '../link/link-context.js';
 import { place } from '../link/place.js';
 import { namedNodes, plan, type Resolver } from '../link/plan.js';
 import type { LargeMap } from '../large-map.js';
+import type { CollectionCount } from './calls.js';
 import type { AllocEvent, FreeEvent } from '../types.js';
 
 /** Where the lifecycle reports what it did, for the observer (the facade's EventQueue). */
@@ -30,8 +31,8 @@ export interface HeapCore extends LinkContext {
   readonly resolver: Resolver;
   /** Runs one collection now, as the facade runs every collection (phases, counters, events). */
   collect(): void;
-  /** Collections run so far. */
-  readonly collections: number;
+  /** What counts the collections run so far (a data property, read on every native call). */
+  readonly count: CollectionCount;
 }
 
 function isNoRoom(error: unknown): error is CodeHeapError {
