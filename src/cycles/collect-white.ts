@@ -9,6 +9,8 @@
 // nodes, whose counts markGray left real) are released as counting releases them: a leaf only
 // the garbage held goes with it.
 
+import type { HeapGraph } from '../rc/heap-graph.js';
+import type { SiteTable } from '../rc/site-table.js';
 import type { CollectorState } from './collector-state.js';
 import * as base from '../base.js';
 import * as nodeTable from '../rc/node-table.js';
@@ -71,7 +73,7 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
     if (first !== NONE) {
       if (listsUnread) sites.freeListUnread(first);
       else if (closed) sites.freeList(first);
-      else freeOpenList(state, first, garbageColor);
+      else freeOpenList(graph, sites, flags, first, garbageColor);
     }
     if (log !== null) graph.logReclaim(id, graph.addressOf(id), graph.bytesOf(id), 'cycles');
     // Each block is freed in its arena's batch as it is listed: a global's block and a stub's
@@ -83,6 +85,7 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
   }
   nodes.countReleased(freed);
   nodes.symbols.forgetMany(names);
+  nodes.symbols.compact();
   nodes.dropLiveOfClass(runClass, runLength);
   // Lists freed unread were not counted: the caller counted their sites.
   if (listsUnread) sites.countFreed(closedSites);
@@ -101,10 +104,8 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
  * being garbage, did not give it back). Freed garbage reads as not alive, garbage still to come by
  * its color: neither keeps an in-list.
  */
-function freeOpenList(state: CollectorState, first: number, garbageColor: number): void {
-  const { graph } = state;
-  const { nodes, sites } = graph;
-  const { flags, rc } = nodes;
+function freeOpenList(graph: HeapGraph, sites: SiteTable, flags: Uint16Array, first: number, garbageColor: number): void {
+  const { rc } = graph.nodes;
   let count = 0;
   for (let site = first; site !== NONE; site = sites.nextOf(site)) {
     count++;

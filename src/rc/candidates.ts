@@ -21,6 +21,8 @@ const { ALIVE } = nodeTable;
 
 /** Entries of a new buffer. */
 const INITIAL = 64;
+/** The buffer while a collection holds its array: empty, so that a push (none is expected) grows a new one. */
+const TAKEN = new Int32Array(0);
 
 /** DEAD entries tolerated before compaction is worth a pass over the buffer. */
 export const COMPACT_MIN = 64;
@@ -32,7 +34,7 @@ export class CandidateBuffer {
   dead = 0;
 
   push(id: number): void {
-    if (this.length === this.ids.length) this.ids = grown(this.ids, this.ids.length * 2);
+    if (this.length === this.ids.length) this.ids = grown(this.ids, Math.max(INITIAL, this.ids.length * 2));
     this.ids[this.length++] = id;
   }
 
@@ -52,7 +54,7 @@ export class CandidateBuffer {
    */
   take(): { ids: Int32Array<ArrayBuffer>; length: number } {
     const taken = { ids: this.ids, length: this.length };
-    this.ids = new Int32Array(INITIAL);
+    this.ids = TAKEN;
     this.length = 0;
     this.dead = 0;
     return taken;
