@@ -7,22 +7,7 @@
 // node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD (reserved)
 // until the buffer lets it go, so the buffer never names a recycled id.
 //
-// Packed flags, 16 bits per node:
-//
-//     15 .. 9    8       7       6   5   4       3          2      1   0
-//  +----------+-------+--------+-------+-------+----------+------+-------+
-//  |    0     | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
-//  +----------+-------+--------+-------+-------+----------+------+-------+
-//
-//  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
-//  LAZY     a function with no body: `block` is its reentry trampoline
-//  BUFFERED the id is in the candidate buffer (at most once)
-//  ALIVE    the node holds memory; 0 with BUFFERED set means DEAD: reclaimed, id reserved
-//  color    the cycle collector's color (black, gray, white, purple)
-//  EXTERN   a stub of an external symbol (its slot holds an address outside the heap)
-//  GREEN    a live node with no outgoing sites (the paper's acyclic node): it cannot be on a
-//           cycle, so it is never buffered and the collector never walks into it. Kept by
-//           setFirstOut, so that the collector learns it from the flags it reads anyway.
+// The packed flags of a node are drawn and defined in node-flags.ts.
 //
 // Per node:
 //  rc        relocation sites targeting it + roots + 1 for a function whose stub exists
@@ -46,31 +31,15 @@ import { grown } from '../base.js';
 import { CodeHeapError } from '../errors.js';
 import { LargeMap } from '../large-map.js';
 import type { CompileCallback } from '../types.js';
+import * as nodeFlags from './node-flags.js';
 import { SymbolIndex } from './symbol-index.js';
+
+// The flags are part of the table's contract: every module that reads node state reads them here.
+export * from './node-flags.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
-
-export const KIND_MASK = 0b11;
-export const LAZY = 1 << 2;
-export const BUFFERED = 1 << 3;
-export const ALIVE = 1 << 4;
-export const COLOR_SHIFT = 5;
-export const COLOR_MASK = 0b11 << COLOR_SHIFT;
-export const EXTERN = 1 << 7;
-export const GREEN = 1 << 8;
-/** The bits that class a live node for the counts: kind and LAZY. */
-export const CLASS_MASK = KIND_MASK | LAZY;
-
-export const BLACK = 0;
-export const GRAY = 1;
-export const WHITE = 2;
-export const PURPLE = 3;
-/** Each color as it sits in the flags byte, to compare with `flags & COLOR_MASK`. */
-export const BLACK_BITS = BLACK << COLOR_SHIFT;
-export const GRAY_BITS = GRAY << COLOR_SHIFT;
-export const WHITE_BITS = WHITE << COLOR_SHIFT;
-export const PURPLE_BITS = PURPLE << COLOR_SHIFT;
+const { ALIVE, CLASS_MASK, EXTERN, GREEN, KIND_MASK, LAZY } = nodeFlags;
 
 /** Kind names as users see them, indexed by kind. */
 export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
