@@ -16,7 +16,10 @@ const mischiefArb = fc.option(fc.constantFrom(...MISCHIEF), { nil: null, freq: 2
 export function recipeArb(slot: Slot): fc.Arbitrary<Recipe> {
   let arb = arbitraries.get(slot);
   if (arb === undefined && slot.tame === true) {
-    arb = fc.oneof({ withCrossShrink: true }, fc.constant<Recipe>('ok'), fc.constantFrom(...Object.keys(slot.alts ?? {})).map((alt) => ({ alt })));
+    const alts = Object.keys(slot.alts ?? {});
+    arb = alts.length === 0
+      ? fc.constant<Recipe>('ok')
+      : fc.oneof({ withCrossShrink: true }, fc.constant<Recipe>('ok'), fc.constantFrom(...alts).map((alt) => ({ alt })));
     arbitraries.set(slot, arb);
   }
   if (arb === undefined) {

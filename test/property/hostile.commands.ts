@@ -181,7 +181,7 @@ function adopt(world: World, value: unknown): void {
 
 const WORKLOAD_NAMES = ['w', 'wg', 'wl', 'wx', ...FRESH_NAMES];
 
-function optionsContext(thrown: WeakMap<object, Channel>): Ctx {
+function optionsContext(thrown: WeakMap<object, Channel>, reported: unknown[]): Ctx {
   const none = (): never => expect.fail('options recipes name no handle, pin or unit');
   let names = 0;
   const resizable: ResizableBuffer[] = [];
@@ -190,7 +190,7 @@ function optionsContext(thrown: WeakMap<object, Channel>): Ctx {
     get other(): CodeHeap { return none(); },
     handleAt: none, foreignHandle: none, freedHandle: none, pinAt: none, unitAt: none,
     freshName: () => FRESH_NAMES[names++ % FRESH_NAMES.length]!,
-    resizable, detachable: [], lists: [], thrown,
+    resizable, detachable: [], lists: [], thrown, reported,
   };
 }
 
@@ -236,14 +236,15 @@ function workload(stage: Stage & { handles: Handle[] }): void {
 /** new CodeHeap(options built from the recipe), then the workload: see constructAndUse. */
 export function runConstruction(recipe: Recipe): void {
   const thrown = new WeakMap<object, Channel>();
-  constructAndUse(build(recipe, optionsSlot, optionsContext(thrown)), thrown);
+  const reported: unknown[] = [];
+  constructAndUse(build(recipe, optionsSlot, optionsContext(thrown, reported)), thrown, reported);
 }
 
 /**
  * new CodeHeap(options) throws a CodeHeapError (or the error of the caller's own getter or
  * callback), or the heap it makes keeps every law through the workload.
  */
-export function constructAndUse(options: unknown, thrown = new WeakMap<object, Channel>()): void {
+export function constructAndUse(options: unknown, thrown = new WeakMap<object, Channel>(), reported: unknown[] = []): void {
   let heap: CodeHeap;
   try {
     heap = new CodeHeap(options as CodeHeapOptions);
@@ -252,5 +253,5 @@ export function constructAndUse(options: unknown, thrown = new WeakMap<object, C
     if (error instanceof CodeHeapError || (channel !== undefined && channel !== 'coercion')) return;
     return expect.fail(`new CodeHeap: ${describeError(error)} escaped`);
   }
-  workload({ heap, names: WORKLOAD_NAMES, handles: [], canaries: [], thrown });
+  workload({ heap, names: WORKLOAD_NAMES, handles: [], canaries: [], thrown, reported });
 }

@@ -8,12 +8,13 @@
 //
 // step() runs one public call and checks, through the public API only:
 //  - it returns or throws a CodeHeapError; the only other error allowed through is one the caller's
-//    own getter, callback or observer threw (the very object, as a compile callback's error reaches
+//    own getter or callback threw (the very object, as a compile callback's error reaches
 //    the caller), never one from the library's own code and never one from coercing a caller's value;
 //  - given a value the heap never issued where a handle or pin goes, it throws (and so changes nothing);
 //  - verify() passes after it, on both heaps;
-//  - when it threw (but for an observer's error: an observer runs once the call has done its
-//    work), or it only reads, the heap is unchanged: stats(), node() of every known name and held
+//  - an observer method's error never reaches the call: the observer's own `error` method hears
+//    of it, and of nothing else;
+//  - when it threw, or it only reads, the heap is unchanged: stats(), node() of every known name and held
 //    handle, and every byte of both arenas (laws.ts snapshot/expectUnchanged); a collection it ran
 //    may be counted, and frees nothing, since step() collects the garbage before the call;
 //  - the canaries' bytes are intact, and every function and global is found by a name the caller
@@ -47,6 +48,8 @@ export interface Stage {
   readonly handles: readonly Handle[];
   readonly canaries: readonly Canary[];
   readonly thrown: WeakMap<object, Channel>;
+  /** What the observer's `error` method heard of (see Ctx.reported). */
+  readonly reported: unknown[];
 }
 
 export class World implements Stage {
@@ -57,6 +60,7 @@ export class World implements Stage {
   readonly pins: Pin[] = [];
   readonly units: Unit[] = [];
   readonly thrown = new WeakMap<object, Channel>();
+  readonly reported: unknown[] = [];
   readonly freed: Handle;
   readonly foreign: Handle;
   readonly releasedPin: Pin;
@@ -110,7 +114,7 @@ export class World implements Stage {
       pinAt: (i) => (this.pins.length === 0 ? this.releasedPin : this.pins[i % this.pins.length]!),
       unitAt: (i) => this.units[i % this.units.length]!,
       freshName: () => FRESH_NAMES[this.#names++ % FRESH_NAMES.length]!,
-      resizable, detachable: [], lists: [], thrown: this.thrown,
+      resizable, detachable: [], lists: [], thrown: this.thrown, reported: this.reported,
     };
   }
 
@@ -208,10 +212,9 @@ export function step<T>(world: Stage, what: string, call: () => T, options: Step
   try {
     heap.collectCycles();
   } catch (error) {
-    const observed = typeof error === 'object' && error !== null && world.thrown.get(error) === 'observer';
-    if (!observed) expect.fail(`${what}: collectCycles() before the call threw ${describeError(error)}`);
-    expectVerifies(heap, what, `collectCycles() before the call threw its observer's error; `);
+    expect.fail(`${what}: collectCycles() before the call threw ${describeError(error)}`);
   }
+  expectReported(world, `${what}: collectCycles() before the call`);
   const before = safeSnapshot(world, what, 'before the call');
   let returned = false;
   let value: T | undefined;
@@ -224,8 +227,11 @@ export function step<T>(world: Stage, what: string, call: () => T, options: Step
   }
   if (!returned) {
     const channel = typeof thrown === 'object' && thrown !== null ? world.thrown.get(thrown) : undefined;
-    if (!(thrown instanceof CodeHeapError) && (channel === undefined || channel === 'coercion')) {
-      expect.fail(`${what}: ${describeError(thrown)} escaped${channel === 'coercion' ? ' (the library coerced a caller\'s value)' : ''}`);
+    // An observer is isolated from the call that caused its events: its error goes to its own
+    // `error` method, never to the caller.
+    if (!(thrown instanceof CodeHeapError) && (channel === undefined || channel === 'coercion' || channel === 'observer')) {
+      const how = channel === 'coercion' ? ' (the library coerced a caller\'s value)' : channel === 'observer' ? ' (an observer\'s error reached the call)' : '';
+      expect.fail(`${what}: ${describeError(thrown)} escaped${how}`);
     }
     if (thrown instanceof CodeHeapError && options.codes !== undefined && !options.codes.includes(thrown.code)) {
       expect.fail(`${what}: threw ${thrown.code} (${thrown.message}); expected ${options.codes.join(' or ')}`);
@@ -233,12 +239,11 @@ export function step<T>(world: Stage, what: string, call: () => T, options: Step
   } else if (options.mustThrow === true) {
     expect.fail(`${what}: accepted a value the heap never issued (it returned ${typeof value})`);
   }
+  expectReported(world, what);
   expectVerifies(heap, what, returned ? 'returned; ' : `threw ${describeError(thrown)}; `);
   if (world.other !== undefined) expectVerifies(world.other, what, 'the other heap: ');
   const after = safeSnapshot(world, what, 'after the call');
-  // An observer runs after the call has done its work: its error need not undo the call.
-  const observed = !returned && typeof thrown === 'object' && thrown !== null && world.thrown.get(thrown) === 'observer';
-  if ((!returned && !observed) || options.readOnly === true) {
+  if (!returned || options.readOnly === true) {
     const collections = after.stats.collections - before.stats.collections;
     const why = returned ? 'a reading call' : `threw ${describeError(thrown)}, and`;
     if (collections < 0 || collections > (returned ? 0 : 2)) expect.fail(`${what}: ${why} ran ${collections} collections`);
@@ -247,6 +252,14 @@ export function step<T>(world: Stage, what: string, call: () => T, options: Step
   expectCanaries(world, what);
   expectNamesGiven(world, what, after);
   return { returned, value };
+}
+
+/** Every error the observer's `error` method heard of was thrown by one of the observer's methods. */
+function expectReported(world: Stage, what: string): void {
+  for (const error of world.reported.splice(0)) {
+    const channel = typeof error === 'object' && error !== null ? world.thrown.get(error) : undefined;
+    if (channel !== 'observer') expect.fail(`${what}: the observer's error method heard of ${describeError(error)}, which no observer method threw`);
+  }
 }
 
 function expectCanaries(world: Stage, what: string): void {

@@ -332,6 +332,25 @@ describe('options', () => {
     constructAndUse({ ...options(), observer }, thrown);
   });
 
+  test('an observer method that throws never reaches the call: the observer\'s error method hears of it and the workload goes on', () => {
+    const thrown = new WeakMap<object, Channel>();
+    const reported: unknown[] = [];
+    let heard = 0;
+    const observer = {
+      alloc: (): never => {
+        const error = new Error('the observer\'s alloc');
+        thrown.set(error, 'observer');
+        throw error;
+      },
+      error: (error: unknown): void => {
+        heard++;
+        reported.push(error);
+      },
+    };
+    constructAndUse({ ...options(), observer }, thrown, reported);
+    expect(heard).toBeGreaterThan(0);
+  });
+
   test('compile and resolveExternal are read once: a getter answering a function when checked and NaN afterwards is refused or never called', () => {
     for (const key of ['compile', 'resolveExternal'] as const) {
       const given = options();
@@ -376,7 +395,7 @@ describe('beyond the letter of the contract (see the notes in the report)', () =
       return;
     }
     buffer.resize(0);
-    const stage = { heap, names: ['n0'], handles: [], canaries: [], thrown: new WeakMap<object, Channel>() };
+    const stage = { heap, names: ['n0'], handles: [], canaries: [], thrown: new WeakMap<object, Channel>(), reported: [] };
     step(stage, 'define', () => heap.define({ globals: [{ name: 'n0', size: 16 }] }));
   });
 });

@@ -60,6 +60,8 @@ export interface Ctx {
   readonly lists: unknown[][];
   /** Errors thrown by this run's hostile code, so a law can tell them from the library's own. */
   readonly thrown: WeakMap<object, Channel>;
+  /** What the observer's `error` method heard of: each must be an error an observer method threw. */
+  readonly reported: unknown[];
 }
 
 export function hostile(ctx: Ctx, channel: Channel, what: string): HostileError {
