@@ -234,8 +234,7 @@ export class CodeHeap implements CodeHeapApi {
       return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
     } finally {
       // Letting go of the call's counts runs no code of the caller's (events wait for settle).
-      calls.endCall();
-      this.#phases.settle();
+      if (calls.endCall()) this.#phases.settle();
     }
   }
 

@@ -32,15 +32,13 @@ export class Phases {
 
   /** USE_AFTER_FREE once the heap is closed. */
   open(operation: string): void {
-    if (this.closed) throw new CodeHeapError('USE_AFTER_FREE', `${operation}: the heap was closed`);
+    if (this.closed) refuseClosed(operation);
   }
 
-  /** The entry check of a call that may mutate: open, and idle. */
+  /** The entry check of a call that may mutate: open, and idle (refusals out of line: heap.call runs it). */
   enter(operation: string): void {
-    this.open(operation);
-    if (this.phase !== 'idle') {
-      throw new CodeHeapError('REENTRANT_CALL', `${operation} was called while the heap is ${this.phase}; observers and collections may only read the heap`);
-    }
+    if (this.closed) refuseClosed(operation);
+    if (this.phase !== 'idle') refuseReentry(operation, this.phase);
   }
 
   /** Runs one mutating call in the 'linking' phase, then settles. */
@@ -110,4 +108,12 @@ export class Phases {
     if (previous === 'idle') this.deliver();
     return result;
   }
+}
+
+function refuseClosed(operation: string): never {
+  throw new CodeHeapError('USE_AFTER_FREE', `${operation}: the heap was closed`);
+}
+
+function refuseReentry(operation: string, phase: Phase): never {
+  throw new CodeHeapError('REENTRANT_CALL', `${operation} was called while the heap is ${phase}; observers and collections may only read the heap`);
 }

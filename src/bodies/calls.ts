@@ -45,19 +45,21 @@ export class CallFrames {
   /** A call of fn begins: it holds fn until it returns (endCall). */
   beginCall(fn: number): void {
     if (this.depth++ === 0) this.collectionsAtStart = this.count.collections;
-    this.push(FRAME);
-    this.hold(fn);
+    if (this.top + 2 > this.held.length) this.grow();
+    this.held[this.top++] = FRAME;
+    this.held[this.top++] = fn;
+    this.graph.retainRoot(fn);
   }
 
   /** The innermost call holds fn too, until it returns (a function it compiled on the way). */
   hold(fn: number): void {
+    if (this.top === this.held.length) this.grow();
+    this.held[this.top++] = fn;
     this.graph.retainRoot(fn);
-    this.push(fn);
   }
 
-  private push(id: number): void {
-    if (this.top === this.held.length) this.held = grown(this.held, this.top * 2);
-    this.held[this.top++] = id;
+  private grow(): void {
+    this.held = grown(this.held, this.held.length * 2);
   }
 
   /** A replaced body retired while a call runs: it and its function are held until the outermost returns. */
@@ -66,16 +68,27 @@ export class CallFrames {
     this.kept.push(retired, fn);
   }
 
-  /** The innermost call returned (or threw): its counts go, and at the outermost, the kept bodies'. */
-  endCall(): void {
+  /**
+   * The innermost call returned (or threw): its counts go, and at the outermost, the kept bodies'.
+   * Returns whether the call may have changed the heap beyond its own counts, and so needs the
+   * end of a mutating call (Phases.settle). It did not when it held nothing but its function: then
+   * it entered no trampoline, so no code of the caller's ran (no compile, no free, no collection)
+   * and its one count went back exactly, leaving counts, candidates and events as they were.
+   */
+  endCall(): boolean {
     this.depth--;
     // Balanced unless a collection ran since the outermost call began (inner calls are inside it).
     const balanced = this.count.collections === this.collectionsAtStart;
     const { held } = this;
+    const entries = this.top;
     for (let id = held[--this.top]!; id !== FRAME; id = held[--this.top]!) this.release(id, balanced);
-    if (this.depth === 0) {
-      while (this.kept.length > 0) this.release(this.kept.pop()!, balanced);
-    }
+    if (this.depth === 0 && this.kept.length > 0) this.releaseKept(balanced);
+    return !balanced || entries - this.top > 2;
+  }
+
+  private releaseKept(balanced: boolean): void {
+    const { kept } = this;
+    while (kept.length > 0) this.release(kept.pop()!, balanced);
   }
 
   private release(id: number, balanced: boolean): void {

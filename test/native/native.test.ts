@@ -134,6 +134,36 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
     heap.verify();
   });
 
+  it('a call that entered a trampoline ends as a mutating call: what it let go of is reclaimed and reported before it returns', () => {
+    // heap.call skips the end of a mutating call when it held nothing but its function (no code of
+    // the caller's ran). Here the compile callback frees the last handle on the lazy function the
+    // call entered: the call's own counts were the last, so the body goes when it returns.
+    const events: string[] = [];
+    const heap = nativeHeap({ observer: { free: (e) => events.push(`free ${e.name} ${e.kind} ${e.by}`), alloc: (e) => events.push(`alloc ${e.name} ${e.kind}`) } });
+    const lazy: Handle = heap.declare('add7', () => {
+      lazy.free();
+      return addN(7);
+    });
+    events.length = 0;
+    expect(heap.call(lazy, 1)).toBe(8n);
+    expect(events).toEqual(['alloc add7 function', 'free add7 trampoline materialize', 'free add7 function rc']);
+    expect(heap.node('add7')).toBeUndefined();
+    expect(heap.stats().nodes.total).toBe(0);
+    heap.verify();
+  });
+
+  it('a call that entered no trampoline leaves stats() as it was and reports nothing', () => {
+    const events: string[] = [];
+    const heap = nativeHeap({ cycleThreshold: 1, observer: { free: (e) => events.push(e.name), alloc: (e) => events.push(e.name) } });
+    const add1 = heap.define({ functions: [{ name: 'add1', ...addN(1) }] }).get('add1');
+    const before = heap.stats();
+    events.length = 0;
+    for (let i = 0; i < 100; i++) expect(heap.call(add1, i)).toBe(BigInt(i + 1));
+    expect(heap.stats()).toEqual(before);
+    expect(events).toEqual([]);
+    heap.verify();
+  });
+
   it('a compile callback that throws makes heap.call throw that error, with the heap unchanged', () => {
     const heap = nativeHeap();
     const failure = new Error('the JIT gave up on add1');
