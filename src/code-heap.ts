@@ -58,8 +58,11 @@ export class CodeHeap implements CodeHeapApi {
     const graph = new HeapGraph(arenas);
     this.#graph = graph;
     const { region } = arenas;
-    const resolveExternal = this.#options.resolveExternal
-      ?? (region.resolveSymbol === undefined ? undefined : (name: string) => region.resolveSymbol!(name));
+    // The heap's own resolver first, then the process the code runs in (when its memory knows one).
+    const own = this.#options.resolveExternal;
+    const processSymbol = region.resolveSymbol === undefined ? undefined : (name: string) => region.resolveSymbol!(name);
+    const resolveExternal = own === undefined ? processSymbol
+      : processSymbol === undefined ? own : (name: string) => own(name) ?? processSymbol(name);
     this.#stubs = new StubManager(graph, x86_64);
     this.#events = new EventQueue(this.#options.observer, graph);
     const { cycleThreshold, adaptive } = this.#options;

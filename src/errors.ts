@@ -29,6 +29,10 @@ export const ErrorCodes = {
   NOT_EXECUTABLE: 'NOT_EXECUTABLE',
   /** verify() found a broken invariant; the message lists every one found. */
   CORRUPT: 'CORRUPT',
+  /** codeheap/elf: the bytes are not a well-formed ELF64 x86-64 relocatable object (truncated, bad index, bad offset). */
+  INVALID_OBJECT: 'INVALID_OBJECT',
+  /** codeheap/elf: a well-formed object uses what the loader does not implement (thread-local storage, a relocation type). */
+  UNSUPPORTED: 'UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -11,7 +11,8 @@ export type RelocationType =
   | 'R_X86_64_PC32'
   | 'R_X86_64_PLT32'
   | 'R_X86_64_32'
-  | 'R_X86_64_32S';
+  | 'R_X86_64_32S'
+  | 'R_X86_64_PC64';
 
 /** One place in a node's bytes that refers to a symbol: a counted edge of the heap. */
 export interface Relocation {
@@ -27,6 +28,12 @@ export interface Relocation {
    * Default: 'body' for R_X86_64_PLT32, 'stub' for every other type. Ignored for globals.
    */
   via?: 'body' | 'stub';
+  /**
+   * The target lies outside the heap at this address, already resolved by the caller (an object
+   * loader resolving a symbol its own way): `symbol` then only names it, in messages and for the
+   * stub a far call goes through. Default: resolve `symbol` (the unit, the heap, resolveExternal).
+   */
+  address?: number;
 }
 
 /** What a compile callback returns, and what redefine takes. */
@@ -231,3 +238,38 @@ export interface CodeHeapApi {
 }
 
 export type { Region, Memory };
+
+/** An integer type of a bound native function's parameter or result (heap.bind). */
+export type NativeIntegerType = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'u32' | 'i64' | 'u64';
+
+/**
+ * A parameter type of heap.bind, named as Deno's and Bun's FFI name them. 'pointer' is an address
+ * (u64); 'buffer' passes the address of a Uint8Array's bytes for the duration of the call.
+ */
+export type NativeParameterType = NativeIntegerType | 'f32' | 'f64' | 'pointer' | 'buffer';
+
+/** A result type of heap.bind: no 'buffer', and 'void' for none. */
+export type NativeResultType = NativeIntegerType | 'f32' | 'f64' | 'pointer' | 'void';
+
+/** What heap.bind takes: the C prototype of the function, as its parameter and result types. */
+export interface NativeSignature<
+  P extends readonly NativeParameterType[] = readonly NativeParameterType[],
+  R extends NativeResultType = NativeResultType,
+> {
+  readonly parameters: P;
+  readonly result: R;
+}
+
+/** The JavaScript value a parameter of type T takes: 64-bit ones also a safe-integer number. */
+export type NativeParameterValue<T extends NativeParameterType> =
+  T extends 'i64' | 'u64' | 'pointer' ? number | bigint : T extends 'buffer' ? Uint8Array | null : number;
+
+/** The JavaScript value a result of type T is: 64-bit ones and pointers as bigint. */
+export type NativeResultValue<T extends NativeResultType> =
+  T extends 'i64' | 'u64' | 'pointer' ? bigint : T extends 'void' ? undefined : number;
+
+/** The function heap.bind returns: one argument per parameter, its result converted. */
+export type BoundFunction<
+  P extends readonly NativeParameterType[] = readonly NativeParameterType[],
+  R extends NativeResultType = NativeResultType,
+> = (...args: { -readonly [K in keyof P]: NativeParameterValue<P[K]> }) => NativeResultValue<R>;

@@ -115,6 +115,14 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architect
       if (nodes.kindOf(target) === STUB && kind !== STUB && A !== stubAddend(kindInfo, kind)) {
         problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} reaches ${nodes.nameOf(target)} with addend ${A}: a stub reference carries no offset`);
       }
+      if (nodes.kindOf(target) === FUNCTION && A !== stubAddend(kindInfo, kind)) {
+        // An interior reference (DESIGN semantics 9) lies inside its target's current body.
+        const offset = A - stubAddend(kindInfo, kind);
+        const size = nodes.isLazy(target) ? 0 : arenas.code.sizeOf(nodes.block[target]!);
+        if (offset < 0 || offset >= size) {
+          problems.push(`${name}: the ${kindInfo.name} site at ${hex(P)} is an interior reference to ${nodes.nameOf(target)}+${hex(offset)}, outside its current body (${size} bytes${nodes.isLazy(target) ? ', lazy' : ''})`);
+        }
+      }
     }
     spans.sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) {

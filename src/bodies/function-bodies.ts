@@ -19,7 +19,7 @@ import * as base from '../base.js';
 import { CodeHeapError } from '../errors.js';
 import { replacementBody, type Definition } from '../link/definitions.js';
 import type { Committed } from '../link/commit.js';
-import { checkBackpatch, dyingBody, swapBody } from '../link/backpatch.js';
+import { checkBackpatch, currentBody, swapBody } from '../link/backpatch.js';
 import type { OldBody } from '../rc/heap-graph.js';
 import type { BodyHold } from '../rc/body-holds.js';
 import * as layout from '../stubs/x86-64-layout.js';
@@ -132,16 +132,14 @@ export class FunctionBodies {
     }
     const inPlace = block === body;
     const to = code.addressOf(block);
-    if (!inPlace) {
-      try {
-        checkBackpatch(this.core, fn, to, dyingBody(graph, fn, keepsOld));
-      } catch (error) {
-        code.free(block);
-        throw error;
-      }
-    } else {
-      code.shrink(block, TRAMPOLINE_SIZE);
+    try {
+      // In place, the sites keep their values: this checks only that no interior reference is left behind.
+      checkBackpatch(this.core, fn, to, currentBody(graph, fn, keepsOld));
+    } catch (error) {
+      if (!inPlace) code.free(block);
+      throw error;
     }
+    if (inPlace) code.shrink(block, TRAMPOLINE_SIZE);
     stubs.writeTrampoline(block);
     const { old, patched } = swapBody(this.core, fn, block, true, keepsOld);
     this.patches += patched;

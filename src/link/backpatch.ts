@@ -22,45 +22,55 @@ import type { LinkContext } from './link-context.js';
 const { NONE } = base;
 const { CHECK, OUT_OF_RANGE, WRITE, applyRelocation, describeValue } = apply;
 
-/** Heap positions [from, to) whose sites a backpatch leaves alone. */
-export interface LocRange {
+/**
+ * The bytes of a function's current body, and whether replacing it frees them. Sites inside a
+ * dying body (a recursive function's calls to itself, its jump table's entries) are left alone;
+ * a kept body (retired: pinned code may still be running in it) has its calls patched like any
+ * other site.
+ */
+export interface BodyRange {
   readonly from: number;
   readonly to: number;
+  readonly dying: boolean;
 }
 
-export const NO_SKIP: LocRange = { from: 0, to: 0 };
+export const NO_BODY: BodyRange = { from: 0, to: 0, dying: false };
 
-/**
- * The bytes of fn's current body when replacing it frees them (the old body is not kept), so the
- * backpatch need not rewrite the body's calls to itself; an empty range otherwise.
- */
-export function dyingBody(graph: HeapGraph, fn: number, keepsOld: boolean): LocRange {
-  if (keepsOld || graph.nodes.isLazy(fn)) return NO_SKIP;
+/** fn's current body, dying unless `keepsOld`; NO_BODY for a lazy function. */
+export function currentBody(graph: HeapGraph, fn: number, keepsOld: boolean): BodyRange {
+  if (graph.nodes.isLazy(fn)) return NO_BODY;
   const block = graph.nodes.block[fn]!;
   const from = graph.arenas.code.loc(block);
-  return { from, to: from + graph.arenas.code.sizeOf(block) };
+  return { from, to: from + graph.arenas.code.sizeOf(block), dying: !keepsOld };
 }
 
 /**
  * Throws RELOCATION_OUT_OF_RANGE, naming the site, when re-pointing the sites that target
- * `target` at address `to` would push any site's value out of its field. Pre: nothing has been
- * written yet.
+ * `target` at address `to` would push any site's value out of its field; and INVALID_ARGUMENT
+ * when an interior reference (DESIGN semantics 9: `body + offset`, a jump-table entry) would have
+ * to follow the body: it belongs to the old body's layout, so only the body's own dying bytes may
+ * hold one. Pre: nothing has been written yet.
  */
-export function checkBackpatch(ctx: LinkContext, target: number, to: number, skip: LocRange): void {
+export function checkBackpatch(ctx: LinkContext, target: number, to: number, body: BodyRange): void {
   const { graph, arch, settled } = ctx;
   const { sites, arenas } = graph;
   const { kinds } = arch;
   const { view } = arenas;
-  const { from, to: end } = skip;
+  const { from, to: end, dying } = body;
+  const codeEnd = arenas.code.locBase + arenas.code.size;
   for (let site = graph.nodes.firstIn[target]!; site !== NONE; site = sites.nextIn[site]!) {
     const loc = sites.loc[site]!;
-    if (loc >= from && loc < end) continue;
+    const inBody = loc >= from && loc < end;
+    if (inBody && dying) continue;
     const kindId = sites.kindOf(site);
+    const custom = sites.hasCustomAddend(site);
     // A site with its type's usual addend fits wherever its target moves in the heap.
-    if (settled[kindId] === 1 && !sites.hasCustomAddend(site)) continue;
+    if (settled[kindId] === 1 && !custom) continue;
     const kind = kinds[kindId]!;
     const A = sites.addendOf(site, kind.usualAddend);
     const P = arenas.addressOfLoc(loc);
+    const interior = custom ? interiorOffset(kind, A, loc < codeEnd) : 0;
+    if (interior !== 0) throw interiorRefusal(graph, target, site, kind.name, interior, inBody);
     if (applyRelocation(arch, view, CHECK, kind, loc, to, A, P) === OUT_OF_RANGE) {
       throw new CodeHeapError('RELOCATION_OUT_OF_RANGE',
         `moving ${graph.nodes.nameOf(target)} to ${hex(to)} would make the ${kind.name} site at ${hex(P)} (${siteOwner(graph, site)}) `
@@ -69,13 +79,30 @@ export function checkBackpatch(ctx: LinkContext, target: number, to: number, ski
   }
 }
 
+/**
+ * Where a body reference points inside its target's body: A less the addend of a reference to the
+ * entry (0 in data, the type's usual -4 for a rel32 ending an instruction in code). Not 0: an
+ * interior reference.
+ */
+export function interiorOffset(kind: { pcRelative: boolean; usualAddend: number }, A: number, inCode: boolean): number {
+  return A - (kind.pcRelative && inCode ? kind.usualAddend : 0);
+}
+
+function interiorRefusal(graph: HeapGraph, target: number, site: number, type: string, offset: number, inBody: boolean): CodeHeapError {
+  const name = graph.nodes.nameOf(target);
+  const where = `the ${type} site at ${siteOwner(graph, site)} holds an interior reference to ${name}+${hex(offset)}`;
+  return new CodeHeapError('INVALID_ARGUMENT', inBody
+    ? `${name}'s body must be kept (pinned, or a native call is running) and ${where}: a kept body's interior references would follow the new body; release its pins first`
+    : `${where}, which belongs to the layout of ${name}'s current body: replacing or evicting that body would leave it pointing outside ${name}'s body; free its holder first, or define them together (one unit of redefinition)`);
+}
+
 /** Re-points every site targeting `target` at address `to`. Pre: checkBackpatch passed. Returns the sites patched. */
-export function backpatch(ctx: LinkContext, target: number, to: number, skip: LocRange): number {
+export function backpatch(ctx: LinkContext, target: number, to: number, body: BodyRange): number {
   const { graph, arch } = ctx;
   const { sites, arenas } = graph;
   const { kinds } = arch;
   const { view } = arenas;
-  const { from, to: end } = skip;
+  const { from, to: end } = skip(body);
   let patched = 0;
   for (let site = graph.nodes.firstIn[target]!; site !== NONE; site = sites.nextIn[site]!) {
     const loc = sites.loc[site]!;
@@ -97,20 +124,26 @@ export function backpatch(ctx: LinkContext, target: number, to: number, skip: Lo
 export function swapBody(ctx: LinkContext, fn: number, block: number, lazy: boolean, keepsOld: boolean): { old: OldBody; patched: number } {
   const { graph } = ctx;
   const to = graph.arenas.code.addressOf(block);
-  const patched = to === graph.addressOf(fn) ? countIncoming(graph, fn, dyingBody(graph, fn, keepsOld))
-    : backpatch(ctx, fn, to, dyingBody(graph, fn, keepsOld));
+  const body = currentBody(graph, fn, keepsOld);
+  const patched = to === graph.addressOf(fn) ? countIncoming(graph, fn, body) : backpatch(ctx, fn, to, body);
   return { old: graph.swapBody(fn, block, lazy), patched };
 }
 
 /** The sites a backpatch to the same address would rewrite (each already holds its value). */
-function countIncoming(graph: HeapGraph, fn: number, skip: LocRange): number {
+function countIncoming(graph: HeapGraph, fn: number, body: BodyRange): number {
   const { sites } = graph;
+  const { from, to } = skip(body);
   let count = 0;
   for (let site = graph.nodes.firstIn[fn]!; site !== NONE; site = sites.nextIn[site]!) {
     const loc = sites.loc[site]!;
-    if (loc < skip.from || loc >= skip.to) count++;
+    if (loc < from || loc >= to) count++;
   }
   return count;
+}
+
+/** The locs whose sites a backpatch leaves alone: a dying body's. */
+function skip(body: BodyRange): { from: number; to: number } {
+  return body.dying ? body : NO_BODY;
 }
 
 /** The name and offset of the node whose bytes hold a site; for messages (scans the heap). */

@@ -9,7 +9,7 @@
 import { CodeHeapError, hex } from '../errors.js';
 import * as base from '../base.js';
 import * as apply from '../reloc/apply.js';
-import { checkBackpatch, dyingBody } from './backpatch.js';
+import { checkBackpatch, currentBody } from './backpatch.js';
 import type { LinkContext } from './link-context.js';
 import { unplace, type Placed } from './place.js';
 
@@ -56,7 +56,7 @@ function checkSites(placed: Placed, ctx: LinkContext): void {
           `${kind.name} at ${d.name}+${hex(sites.offset[s]!)} to ${sites.symbol[s]}: ${describeValue(kind, S, A, P)} does not fit in [${hex(kind.min)}, ${hex(kind.max)}]`);
       }
     }
-    if (d.replaces !== NONE) checkBackpatch(ctx, d.replaces, address, dyingBody(graph, d.replaces, d.keepsOld));
+    if (d.replaces !== NONE) checkBackpatch(ctx, d.replaces, address, currentBody(graph, d.replaces, d.keepsOld));
   }
 }
 

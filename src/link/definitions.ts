@@ -31,6 +31,7 @@ export interface RelocationInput {
   readonly symbol: unknown;
   readonly addend: unknown;
   readonly via: unknown;
+  readonly address: unknown;
 }
 
 /** A function or global to link, as the planner takes it. */
@@ -212,10 +213,10 @@ function relocationsOf(name: string, list: unknown, inputs: RelocationInput[] | 
 function relocationInputs(list: unknown[], bytes: number): RelocationInput[] {
   return elements(list, 'relocations', bytes).map((element): RelocationInput => {
     if (typeof element !== 'object' || element === null) {
-      return { isObject: false, element, offset: undefined, type: undefined, symbol: undefined, addend: undefined, via: undefined };
+      return { isObject: false, element, offset: undefined, type: undefined, symbol: undefined, addend: undefined, via: undefined, address: undefined };
     }
-    const { offset, type, symbol, addend, via } = element as Record<string, unknown>;
-    return { isObject: true, element, offset, type, symbol, addend, via };
+    const { offset, type, symbol, addend, via, address } = element as Record<string, unknown>;
+    return { isObject: true, element, offset, type, symbol, addend, via, address };
   });
 }
 

@@ -8,8 +8,10 @@
 // back what it took and throws OUT_OF_MEMORY: the caller may collect and plan again.
 
 import * as base from '../base.js';
+import { hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
 import * as apply from '../reloc/apply.js';
+import * as x86 from '../reloc/x86-64.js';
 import type { StubReservation } from '../stubs/stub-manager.js';
 import type { LinkContext } from './link-context.js';
 import { stubAddend, type Plan, type PlannedStub } from './plan.js';
@@ -19,6 +21,7 @@ import * as planning from './plan.js';
 const { NONE } = base;
 const { APPLIED, CHECK, applyRelocation } = apply;
 const { STUB_SLOT } = planning;
+const { R_X86_64_64 } = x86;
 
 export interface Placed {
   readonly stage: 'placed';
@@ -140,7 +143,7 @@ function route(plan: Plan, ctx: LinkContext, addresses: readonly number[]): {
         fixedNodes = [...fixedNodes];
         externalStubs = new LargeMap<string, number>();
       }
-      const symbol = sites.symbol[s]!;
+      const symbol = externalStubName(ctx, sites.symbol[s]!, S, stubs, externalStubs);
       const existing = graph.nodes.externalStubs.get(symbol);
       if (existing !== undefined) {
         siteSlot[s] = n + fixedNodes.push(existing) - 1;
@@ -155,4 +158,21 @@ function route(plan: Plan, ctx: LinkContext, addresses: readonly number[]): {
     }
   }
   return { stubs, fixedNodes, siteSlot };
+}
+
+/**
+ * The name of the stub that calls `symbol` at address S: the symbol's own, unless the heap's stub
+ * or this link's of that name calls another address (two objects that resolve one name their own
+ * ways, each with a resolver of its own): then one named after the address too.
+ */
+function externalStubName(
+  ctx: LinkContext, symbol: string, S: number, stubs: readonly PlannedStub[], planned: LargeMap<string, number>,
+): string {
+  const { graph, arch } = ctx;
+  const existing = graph.nodes.externalStubs.get(symbol);
+  const index = planned.get(symbol);
+  let calls: number | undefined;
+  if (existing !== undefined) calls = arch.read(graph.arenas.view, graph.arenas.data.loc(graph.nodes.slotOf(existing)), arch.kinds[R_X86_64_64]!);
+  else if (index !== undefined) calls = (stubs[index] as { address: number }).address;
+  return calls === undefined || calls === S ? symbol : `${symbol}@${hex(S)}`;
 }

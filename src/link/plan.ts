@@ -22,7 +22,7 @@ import type { Architecture, RelocationKind } from '../reloc/architecture.js';
 import type { Definition, RelocationInput } from './definitions.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { GLOBAL, NONE, STUB } = base;
+const { FUNCTION, GLOBAL, NONE, STUB } = base;
 
 /** A stub the link creates: for a node of the unit, an existing function, or an external. */
 export type PlannedStub =
@@ -146,10 +146,11 @@ class Planner {
     sites.kind[s] = kind.id;
     sites.addend[s] = addend;
     sites.symbol[s] = symbol;
-    const slot = this.resolve(symbol, body, d, r, kind);
+    const slot = r.address === undefined ? this.resolve(symbol, body, d, r, kind) : this.external(symbol, r.address);
     sites.slot[s] = slot;
     if (body && this.isExternal(slot)) sites.externalCall[s] = 1;
     const expected = stubAddend(kind, d.kind);
+    if (body && addend !== expected) this.checkInterior(slot, addend - expected, d, r, kind);
     if (this.isStubSlot(slot) && addend !== expected) {
       invalid(`${whereOf(d, r)} (${kind.name}) is a pointer reference to ${symbol}, through its stub, with addend ${addend}: `
         + `a stub reference carries no offset, so its addend must be ${expected} (a reference into a body takes via: 'body')`);
@@ -172,10 +173,41 @@ class Planner {
     if (address === undefined) {
       throw new CodeHeapError('UNDEFINED_SYMBOL', `${whereOf(d, r)} (${kind.name}) refers to ${symbol}, which is neither in the heap nor resolved externally`);
     }
+    return this.external(`resolveExternal(${symbol}) returned`, address);
+  }
+
+  /** The slot of an address outside the heap: resolveExternal's, or a relocation's own `address`. */
+  private external(what: string, address: unknown): number {
     if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0) {
-      invalid(`resolveExternal(${symbol}) returned ${show(address)}; an address must be a non-negative safe integer`);
+      invalid(`${what} ${show(address)}; an address must be a non-negative safe integer`);
     }
     return this.fixed(NONE, address);
+  }
+
+  /**
+   * An interior reference (DESIGN semantics 9) must land inside its target's body: a function of
+   * the unit (its new code) or a live function of the heap. A lazy function has no body to point
+   * into. A global takes any offset (its bytes do not move), and so does an address outside.
+   */
+  private checkInterior(slot: number, offset: number, d: Definition, r: RelocationInput, kind: RelocationKind): void {
+    const { definitions } = this;
+    const { nodes, arenas } = this.resolver.graph;
+    let size: number;
+    if (slot < definitions.length) {
+      const target = definitions[slot]!;
+      if (target.kind === GLOBAL) return;
+      size = target.size;
+    } else {
+      const id = this.fixedNodes[slot - definitions.length];
+      if (id === undefined || id === NONE || nodes.kindOf(id) !== FUNCTION) return;
+      if (nodes.isLazy(id)) {
+        invalid(`${whereOf(d, r)} (${kind.name}) refers into the body of ${r.symbol as string} at +${hex(offset)}, but ${r.symbol as string} is lazy: it has no body to point into`);
+      }
+      size = arenas.code.sizeOf(nodes.block[id]!);
+    }
+    if (offset < 0 || offset >= size) {
+      invalid(`${whereOf(d, r)} (${kind.name}) refers to ${r.symbol as string}+${hex(offset)}, outside the ${size} bytes of its body: an interior reference must lie inside the body`);
+    }
   }
 
   private isExternal(slot: number): boolean {

@@ -1,6 +1,6 @@
 // x86-64 relocations: the System V AMD64 psABI types a JIT emits for code and data.
 //
-// Implements the calculations of psABI table 4.10 for the five types below. Departure from the
+// Implements the calculations of psABI table 4.10 for the six types below. Departure from the
 // psABI: R_X86_64_PLT32 is computed as L + A - P with L the callee's body (or its stub when the
 // callee is external and out of rel32 reach), which is what a static linker does when it
 // resolves a PLT call locally.
@@ -11,6 +11,7 @@
 //   R_X86_64_PLT32  s32    L + A - P    -2^31 <= v < 2^31
 //   R_X86_64_32     u32    S + A        0 <= v < 2^32   (zero-extended by the CPU)
 //   R_X86_64_32S    s32    S + A        -2^31 <= v < 2^31 (sign-extended by the CPU)
+//   R_X86_64_PC64   s64    S + A - P    any (64-bit differences in data: `.quad f - .`)
 
 import type { Architecture, RelocationKind } from './architecture.js';
 
@@ -40,6 +41,10 @@ const kinds: readonly RelocationKind[] = [
   {
     name: 'R_X86_64_32S', id: 4, width: 4, pcRelative: false,
     min: INT32_MIN, max: INT32_MAX, bodyByDefault: false, usualAddend: 0,
+  },
+  {
+    name: 'R_X86_64_PC64', id: 5, width: 8, pcRelative: true,
+    min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER, bodyByDefault: false, usualAddend: 0,
   },
 ];
 

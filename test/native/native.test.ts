@@ -316,11 +316,18 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
     expect(low.stats().nodes.stubs).toBe(1);
   });
 
-  it('processSymbols: false leaves C symbols unresolved; a resolveExternal option takes precedence', () => {
+  it('processSymbols: false leaves C symbols unresolved; a resolveExternal option is asked first, the process after it', () => {
     const off = new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: nativeMemory({ processSymbols: false }) });
     expectCode(() => off.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] }), 'UNDEFINED_SYMBOL');
-    const own = nativeHeap({ resolveExternal: () => undefined });
-    expectCode(() => own.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] }), 'UNDEFINED_SYMBOL');
+    const asked: string[] = [];
+    const own = nativeHeap({ resolveExternal: (name) => { asked.push(name); return undefined; } });
+    own.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] });
+    expect(asked).toEqual(['labs']);
+    expect(own.call(own.lookup('abs'), -7)).toBe(7n);
+    const allowList = new CodeHeap({
+      arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: nativeMemory({ processSymbols: false }), resolveExternal: () => undefined,
+    });
+    expectCode(() => allowList.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] }), 'UNDEFINED_SYMBOL');
   });
 
   it('code writes a global in the data arena, and the heap reads the same bytes', () => {

@@ -621,8 +621,11 @@ export class Model {
         }
         break;
       case 5:
-        // A body reference whose S + A > 2^31 - 1.
-        if (functions.length > 0) return [{ offset, type: 'R_X86_64_32S', symbol: functions[pick % functions.length]!.name, addend: 0x4000_0000, via: 'body' }, range];
+        // A body reference with an offset far outside the body: an interior reference must lie
+        // inside it (DESIGN semantics 9), INVALID_ARGUMENT when planned.
+        if (functions.length > 0) {
+          return [{ offset, type: 'R_X86_64_32S', symbol: functions[pick % functions.length]!.name, addend: 0x4000_0000, via: 'body' }, { code: 'INVALID_ARGUMENT', stage: 'plan' }];
+        }
         break;
       default:
         break;
@@ -686,7 +689,8 @@ export class Model {
       // Only a target that stays where it is during this call (not the unit's own, not self, and
       // not a live name the unit redefines: the collection that frees it hands the name to the unit).
       const stays = target.t === 'live' && live.length > 0 && !unit.some((u) => u.name === symbol);
-      const edgeTarget = ref.edge && stays ? this.symbol(symbol) : undefined;
+      // An edge addend makes S + A land far from a function's body, which only a global allows.
+      const edgeTarget = ref.edge && stays && targetKind === 'global' ? this.symbol(symbol) : undefined;
       if (edgeTarget?.address !== undefined) {
         const S = edgeTarget.address;
         return ref.jitter % 2 === 0
@@ -699,7 +703,9 @@ export class Model {
       // a pointer to a function, and a call to a far external, which goes through its stub.
       const body = via === 'body' || (via === 'none' && ref.type === 'R_X86_64_PLT32');
       const throughStub = external ? body && isFar(symbol) && width === 4 : targetKind === 'function' && !body;
-      if (throughStub) addend = stubAddend(ref.type, source);
+      // A body reference to a function reaches its entry: interior references (into the middle of a
+      // body, which evict and redefine refuse to leave behind) are checked by example tests.
+      if (throughStub || (!external && targetKind === 'function' && body)) addend = stubAddend(ref.type, source);
       if (addend !== 0) relocation.addend = addend;
       if (via !== 'none') relocation.via = via;
       return relocation;

@@ -28,6 +28,7 @@ export const FIELD_WIDTH: Readonly<Record<RelocationType, 4 | 8>> = {
   R_X86_64_PLT32: 4,
   R_X86_64_32: 4,
   R_X86_64_32S: 4,
+  R_X86_64_PC64: 8,
 };
 
 export function isPcRelative(type: RelocationType): boolean {

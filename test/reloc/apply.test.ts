@@ -27,13 +27,13 @@ describe('settledKinds', () => {
     x86_64.kinds.filter((k) => settledKinds(x86_64, low, high)[k.id] === 1).map((k) => k.name);
 
   test('a heap at 1 GiB settles every kind: all its addresses fit 32 bits, signed or not', () => {
-    expect(settled(0x4000_0000, 0x4010_0000)).toEqual(['R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32', 'R_X86_64_32', 'R_X86_64_32S']);
+    expect(settled(0x4000_0000, 0x4010_0000)).toEqual(['R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32', 'R_X86_64_32', 'R_X86_64_32S', 'R_X86_64_PC64']);
   });
 
   test('straddling 2^31 unsettles R_X86_64_32S; above 4 GiB, R_X86_64_32 too', () => {
     expect(settled(0x7fff_0000, 0x8001_0000)).not.toContain('R_X86_64_32S');
     expect(settled(0x7fff_0000, 0x8001_0000)).toContain('R_X86_64_32');
-    expect(settled(0x1_0000_0000, 0x1_0010_0000)).toEqual(['R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32']);
+    expect(settled(0x1_0000_0000, 0x1_0010_0000)).toEqual(['R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32', 'R_X86_64_PC64']);
   });
 
   test('a span of 2 GiB unsettles the PC-relative kinds: -4 past the far end does not fit', () => {
