@@ -194,6 +194,8 @@ describe('no structure has a hidden size limit', () => {
       for (const match of text.matchAll(/new (Map|Set|WeakMap)\b/g)) {
         // The relocation kinds of an architecture: a table of a few fixed entries.
         if (name === 'reloc/x86-64.ts' && match[1] === 'Map') continue;
+        // The object loader's registry: one entry per heap, which goes with the heap.
+        if (name === 'elf/registry.ts' && match[1] === 'WeakMap') continue;
         offences.push(`${name}: new ${match[1]}`);
       }
     }

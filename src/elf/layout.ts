@@ -1,0 +1,166 @@
+// Which node of the heap each section of an object becomes.
+//
+// Every allocatable section with bytes becomes a node: a function per executable section, a
+// global per data section (`.bss` by size). A section that only one function uses and that
+// reaches into that function's body (a switch's jump table in `.rodata.f`, the cold part
+// `.text.unlikely.f` that jumps back into `.text.f`) is laid out inside the function's node
+// instead, after its code: DESIGN semantics 9's "one unit of redefinition". Its interior
+// references then lie in the one body they point into, so they are resolved once, at load, as a
+// static linker resolves them, and evicting or recompiling the function takes its table with it.
+//
+// Sections the heap has no use for are not loaded: unwind tables (.eh_frame: the heap registers
+// no unwinder), notes, groups, and the constructor and destructor arrays (their entries are read,
+// then run by the loader, not kept).
+
+import { CodeHeapError, hex } from '../errors.js';
+import { LargeMap } from '../large-map.js';
+import {
+  SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY,
+  SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_SECTION, type ElfFile, type Rela, type Section,
+} from './elf-file.js';
+
+/** One node to be: a host section and the sections laid out inside it. */
+export interface NodeLayout {
+  /** The heap name, given by naming(). */
+  name: string;
+  readonly kind: 'function' | 'global';
+  readonly host: Section;
+  /** Sections in the node, the host first at 0, each at its offset. */
+  readonly parts: { readonly section: Section; readonly at: number }[];
+  size: number;
+  align: number;
+  /** Only a global of .bss-like sections: zero-filled, no bytes. */
+  readonly zeroFill: boolean;
+}
+
+export interface Layout {
+  readonly nodes: NodeLayout[];
+  /** By section index: the node holding it and its offset there. */
+  readonly placeOf: LargeMap<number, { readonly node: NodeLayout; readonly at: number }>;
+  /** Constructor and destructor arrays, in the order the ELF gABI runs them. */
+  readonly initArrays: Section[];
+  readonly finiArrays: Section[];
+}
+
+function unsupported(object: string, message: string): never {
+  throw new CodeHeapError('UNSUPPORTED', `${object}: ${message}`);
+}
+
+/** Whether the loader gives this section a node. */
+function loads(s: Section): boolean {
+  if ((s.flags & SHF_ALLOC) === 0 || s.size === 0) return false;
+  if (s.type === SHT_X86_64_UNWIND || s.name === '.eh_frame' || s.type === SHT_GROUP || s.type === 7) return false;
+  return s.type !== SHT_INIT_ARRAY && s.type !== SHT_FINI_ARRAY && s.type !== SHT_PREINIT_ARRAY;
+}
+
+/** The arrays' priority (`.init_array.00100`): lower runs first; the plain array after all of them. */
+function priority(s: Section): number {
+  const match = /\.(\d+)$/.exec(s.name);
+  return match === null ? 65536 : Number(match[1]);
+}
+
+/**
+ * Lays the object's sections out as nodes. `relocations` are the RELA entries of each loaded
+ * section (by section index); `symbolSection` gives the section a relocation's symbol lies in.
+ */
+export function layOut(
+  file: ElfFile, object: string, relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
+): Layout {
+  const initArrays: Section[] = [];
+  const finiArrays: Section[] = [];
+  const loaded: Section[] = [];
+  for (const s of file.sections) {
+    if ((s.flags & SHF_TLS) !== 0 && (s.flags & SHF_ALLOC) !== 0 && s.size > 0) {
+      unsupported(object, `section ${s.name} holds thread-local storage, which the heap does not give objects (compile without __thread, or keep TLS in the host program)`);
+    }
+    if (s.type === SHT_PREINIT_ARRAY && s.size > 0) unsupported(object, `section ${s.name}: .preinit_array is for executables only`);
+    if (s.type === SHT_INIT_ARRAY && s.size > 0) initArrays.push(s);
+    if (s.type === SHT_FINI_ARRAY && s.size > 0) finiArrays.push(s);
+    if (!loads(s)) continue;
+    if (s.align > 4096) unsupported(object, `section ${s.name} asks for alignment ${s.align}; the heap aligns to at most 4096`);
+    loaded.push(s);
+  }
+  initArrays.sort((a, b) => priority(a) - priority(b));
+  finiArrays.sort((a, b) => priority(a) - priority(b));
+  const hostOf = absorptions(file, loaded, relocations, symbolSection);
+  const nodes: NodeLayout[] = [];
+  const placeOf = new LargeMap<number, { node: NodeLayout; at: number }>();
+  for (const s of loaded) {
+    if (hostOf.has(s.index)) continue;
+    const executable = (s.flags & SHF_EXECINSTR) !== 0;
+    const node: NodeLayout = {
+      name: '', kind: executable ? 'function' : 'global', host: s, parts: [{ section: s, at: 0 }],
+      size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS,
+    };
+    nodes.push(node);
+    placeOf.set(s.index, { node, at: 0 });
+  }
+  for (const s of loaded) {
+    const host = hostOf.get(s.index);
+    if (host === undefined) continue;
+    const node = placeOf.get(host)!.node;
+    const align = Math.max(1, s.align);
+    const at = Math.ceil(node.size / align) * align;
+    node.parts.push({ section: s, at });
+    node.size = at + s.size;
+    node.align = Math.max(node.align, align);
+    placeOf.set(s.index, { node, at });
+  }
+  return { nodes, placeOf, initArrays, finiArrays };
+}
+
+/**
+ * The sections laid out inside a function, by section index to the host function's section:
+ * read-only or executable sections that no exported symbol names, whose every referrer is one
+ * function section, and that refer to it back.
+ */
+function absorptions(
+  file: ElfFile, loaded: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
+): LargeMap<number, number> {
+  const exported = new LargeMap<number, true>();
+  for (const sym of file.symbols) {
+    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE) exported.set(sym.shndx, true);
+  }
+  const isLoaded = new LargeMap<number, Section>();
+  for (const s of loaded) isLoaded.set(s.index, s);
+  // For each section: its one referrer (-1 before any, -2 once there are two), and whether it refers to that one.
+  const referrer = new LargeMap<number, number>();
+  const refersTo = new LargeMap<number, LargeMap<number, true>>();
+  for (const s of loaded) {
+    const targets = new LargeMap<number, true>();
+    for (const r of relocations.get(s.index) ?? []) {
+      const target = symbolSection(r.symbol);
+      if (target < 0 || target === s.index) continue;
+      targets.set(target, true);
+      const seen = referrer.get(target);
+      referrer.set(target, seen === undefined || seen === s.index ? s.index : -2);
+    }
+    refersTo.set(s.index, targets);
+  }
+  const hostOf = new LargeMap<number, number>();
+  for (const s of loaded) {
+    if (exported.has(s.index) || (s.flags & SHF_WRITE) !== 0) continue;
+    const host = referrer.get(s.index);
+    if (host === undefined || host < 0) continue;
+    const hostSection = isLoaded.get(host);
+    if (hostSection === undefined || (hostSection.flags & SHF_EXECINSTR) === 0) continue;
+    if (refersTo.get(s.index)?.has(host) !== true) continue;
+    hostOf.set(s.index, host);
+  }
+  // One level: a host is never laid out inside another section.
+  for (const [section, host] of [...hostOf]) if (hostOf.has(host)) hostOf.delete(section);
+  return hostOf;
+}
+
+/** `a:b` names a private symbol or section of object `a`; `#n` tells apart sections of one name. */
+export function privateName(object: string, name: string): string {
+  return `${object}:${name}`;
+}
+
+export function sectionLabel(s: Section): string {
+  return `${s.name || `section ${s.index}`} (section ${s.index})`;
+}
+
+export function at(s: Section, offset: number): string {
+  return `${s.name}+${hex(offset)}`;
+}

@@ -1,0 +1,230 @@
+// loadObject: an ELF64 x86-64 relocatable object (what `gcc -c` writes) into a CodeHeap, as
+// MCJIT's runtime dynamic linker loads one into memory: each allocatable section a node, each
+// relocation a counted edge, symbols resolved per object, constructors run.
+//
+// The stages, each done before the heap is touched so that a refusal leaves it as it was:
+//   read    elf-file.ts   headers, sections, symbols, RELA entries, every index checked
+//   lay out layout.ts     sections to nodes (a function's own jump tables laid inside it)
+//   name    here          exported symbols keep their names; the rest are private to the object
+//   resolve targets.ts    each symbol to a node, the heap, an address or 0
+//   translate translate.ts relocations to the heap's, constants written, GOT entries made
+//   link    the heap      one define (all or nothing); lazy functions declared first
+// then constructors run, and the object's handles go to the LoadedObject it returns.
+
+import type { CodeHeap } from '../code-heap.js';
+import { CodeHeapError, invalid, show } from '../errors.js';
+import type { Handle } from '../handle.js';
+import { LargeMap } from '../large-map.js';
+import type { FunctionDefinition, GlobalDefinition } from '../types.js';
+import { readElf, readRelocations, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION, type ElfFile, type ElfSymbol, type Rela, type Section } from './elf-file.js';
+import { layOut, privateName, type Layout, type NodeLayout } from './layout.js';
+import { createLoadedObject, type Constructor, type LoadedObject } from './loaded-object.js';
+import { freeName, objectsOf } from './registry.js';
+import { isExported, resolveSymbols, type Export } from './targets.js';
+import { Translator, type NodeContents } from './translate.js';
+import * as x86 from './x86-64-sites.js';
+
+export interface LoadOptions {
+  /** The object's name, for messages and its private symbols (`name:symbol`); default 'object'. */
+  name?: string;
+  /** Declare every function and compile each from its section on its first call; default false. */
+  lazy?: boolean;
+  /** The address of a symbol outside the heap, asked before the heap's resolveExternal and the process. */
+  resolve?: (symbol: string) => number | undefined;
+  /** 'run' (default): constructors run on load, destructors on unload; 'defer': `lib.runConstructors()` runs them. */
+  constructors?: 'run' | 'defer';
+}
+
+interface Options {
+  readonly name: string;
+  readonly lazy: boolean;
+  readonly resolve: ((symbol: string) => unknown) | undefined;
+  readonly constructors: 'run' | 'defer';
+}
+
+function readOptions(options: unknown): Options {
+  if (options === undefined) return { name: 'object', lazy: false, resolve: undefined, constructors: 'run' };
+  if (typeof options !== 'object' || options === null) invalid(`loadObject: options must be an object, got ${show(options)}`);
+  const { name, lazy, resolve, constructors } = options as Record<string, unknown>;
+  if (name !== undefined && (typeof name !== 'string' || name === '' || name.includes('\0') || name.length > 256)) {
+    invalid(`loadObject: name must be a non-empty string without NUL of at most 256 characters, got ${show(name)}`);
+  }
+  if (lazy !== undefined && typeof lazy !== 'boolean') invalid(`loadObject: lazy must be a boolean, got ${show(lazy)}`);
+  if (resolve !== undefined && typeof resolve !== 'function') invalid(`loadObject: resolve must be a function, got ${show(resolve)}`);
+  if (constructors !== undefined && constructors !== 'run' && constructors !== 'defer') invalid(`loadObject: constructors must be 'run' or 'defer', got ${show(constructors)}`);
+  return {
+    name: (name as string | undefined) ?? 'object', lazy: lazy === true,
+    resolve: resolve as Options['resolve'], constructors: (constructors as Options['constructors'] | undefined) ?? 'run',
+  };
+}
+
+/** Loads an ELF64 x86-64 ET_REL object into the heap; returns the library that owns what it loaded. */
+export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOptions): LoadedObject {
+  if (!(bytes instanceof Uint8Array)) invalid(`loadObject: the object must be a Uint8Array, got ${show(bytes)}`);
+  const opts = readOptions(options);
+  const object = freeName(heap, opts.name);
+  // A snapshot: the caller's buffer may change after this without effect.
+  const file = readElf(bytes.slice(), object);
+  const relocations = new LargeMap<number, readonly Rela[]>();
+  for (const [target, rela] of file.relocationsOf) {
+    const section = file.sections[target]!;
+    if ((section.flags & 2) !== 0 && section.size > 0) relocations.set(target, readRelocations(file, rela, section, object));
+  }
+  const symbolSection = (index: number): number => {
+    const sym = file.symbols[index]!;
+    return sym.shndx > 0 && sym.shndx < 0xff00 ? sym.shndx : -1;
+  };
+  const layout = layOut(file, object, relocations, symbolSection);
+  const registry = objectsOf(heap);
+  const existing = (name: string): boolean => registry.exports.has(name) || heap.node(name) !== undefined;
+  const yielded = (sym: ElfSymbol): boolean => sym.bind === STB_WEAK && existing(sym.name);
+  nameNodes(file, object, layout, yielded);
+  const commons: NodeLayout[] = [];
+  const commonNode = (sym: ElfSymbol): NodeLayout => {
+    const host: Section = { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: 3, offset: 0, size: sym.size, link: 0, info: 0, align: sym.value, entsize: 0 };
+    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true };
+    commons.push(node);
+    return node;
+  };
+  const { targets, exports } = resolveSymbols(file, object, layout, {
+    exportOf: (name) => registry.exports.get(name),
+    heapKind: (name) => {
+      const kind = heap.node(name)?.kind;
+      return kind === 'function' || kind === 'global' ? kind : undefined;
+    },
+    resolve: (name) => resolveAddress(opts.resolve, name, object),
+    processSymbol: (name) => heap.region.resolveSymbol?.(name),
+  }, commonNode, yielded);
+  for (const [name, e] of exports) {
+    const other = registry.exports.get(name);
+    if (other !== undefined && !other.weak && !e.weak) {
+      throw new CodeHeapError('DUPLICATE_SYMBOL', `${object} defines ${name}, which a loaded object already exports (${other.node})`);
+    }
+  }
+  const translator = new Translator(file, object, targets, { exists: (name) => heap.node(name) !== undefined });
+  const contents = new LargeMap<NodeLayout, NodeContents>();
+  for (const node of [...layout.nodes, ...commons]) contents.set(node, translator.contents(node, (s) => relocations.get(s) ?? []));
+  const constructors = arrayEntries(file, object, layout.initArrays, relocations, targets);
+  const destructors = arrayEntries(file, object, layout.finiArrays, relocations, targets);
+  if (opts.constructors === 'run' && (constructors.length > 0 || destructors.length > 0) && !heap.region.executable) {
+    throw new CodeHeapError('NOT_EXECUTABLE', `${object} has ${constructors.length} constructors and ${destructors.length} destructors, and the heap's memory cannot run them; load with constructors: 'defer' to skip them`);
+  }
+  const eager = interiorTargets(layout, contents);
+  const handles = link(heap, object, opts.lazy, [...layout.nodes, ...commons], contents, translator.gots, eager);
+  const lib = createLoadedObject(heap, object, handles, exports, constructors, destructors, opts.lazy);
+  for (const [name, e] of exports) if (!registry.exports.has(name)) registry.exports.set(name, e);
+  registry.names.set(object, true);
+  if (opts.constructors === 'run') lib.runConstructors();
+  return lib;
+}
+
+function resolveAddress(resolve: Options['resolve'], name: string, object: string): number | undefined {
+  if (resolve === undefined) return undefined;
+  const address = resolve(name);
+  if (address === undefined) return undefined;
+  if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0) {
+    invalid(`${object}: resolve(${name}) returned ${show(address)}; an address must be a non-negative safe integer`);
+  }
+  return address;
+}
+
+/** Exported symbols at a node's start name it; other nodes get a private name from a symbol or their section. */
+function nameNodes(file: ElfFile, object: string, layout: Layout, yielded: (sym: ElfSymbol) => boolean): void {
+  const used = new LargeMap<string, true>();
+  const claim = (name: string): string => {
+    let unique = name;
+    for (let n = 2; used.has(unique); n++) unique = `${name}#${n}`;
+    used.set(unique, true);
+    return unique;
+  };
+  const byNode = new LargeMap<NodeLayout, { exported?: string; local?: string }>();
+  for (const sym of file.symbols) {
+    if (sym.index === 0 || sym.type === STT_SECTION || sym.type === STT_FILE || sym.name === '') continue;
+    const place = layout.placeOf.get(sym.shndx);
+    if (place === undefined || place.at !== 0 || sym.value !== 0) continue;
+    const names = byNode.get(place.node) ?? {};
+    if (isExported(sym) && !yielded(sym)) names.exported ??= sym.name;
+    else if (sym.bind === STB_LOCAL) names.local ??= sym.name;
+    byNode.set(place.node, names);
+  }
+  for (const node of layout.nodes) {
+    const names = byNode.get(node);
+    if (names?.exported !== undefined) node.name = claim(names.exported);
+  }
+  for (const node of layout.nodes) {
+    if (node.name !== '') continue;
+    const names = byNode.get(node);
+    node.name = claim(privateName(object, names?.local ?? node.host.name));
+  }
+}
+
+/** The functions a constructor or destructor array calls, in the order of its entries. */
+function arrayEntries(
+  file: ElfFile, object: string, arrays: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, targets: ReturnType<typeof resolveSymbols>['targets'],
+): Constructor[] {
+  const entries: Constructor[] = [];
+  for (const array of arrays) {
+    const list = [...(file.relocationsOf.has(array.index) ? readRelocations(file, file.relocationsOf.get(array.index)!, array, object) : [])];
+    if (list.length !== array.size / 8) {
+      throw new CodeHeapError('UNSUPPORTED', `${object}: ${array.name} has ${array.size / 8} entries and ${list.length} relocations; each entry must name a function`);
+    }
+    list.sort((a, b) => a.offset - b.offset);
+    for (const r of list) {
+      const target = targets[r.symbol];
+      if (r.type !== x86.R_X86_64_64 || target === undefined || target.t !== 'node' || target.node.kind !== 'function' || target.at + r.addend !== 0) {
+        throw new CodeHeapError('UNSUPPORTED', `${object}: the entry at ${array.name}+${r.offset} must be an R_X86_64_64 to the start of a function of the object`);
+      }
+      entries.push({ node: target.node.name, section: array.name });
+    }
+  }
+  void relocations;
+  return entries;
+}
+
+/** Functions that another node points into (interior references): they cannot be lazy. */
+function interiorTargets(layout: Layout, contents: LargeMap<NodeLayout, NodeContents>): LargeMap<string, true> {
+  const functions = new LargeMap<string, true>();
+  for (const node of layout.nodes) if (node.kind === 'function') functions.set(node.name, true);
+  const eager = new LargeMap<string, true>();
+  for (const [node, c] of contents) {
+    const code = node.kind === 'function';
+    for (const r of c.relocations) {
+      if (r.via !== 'body' || !functions.has(r.symbol) || r.symbol === node.name) continue;
+      const pc = r.type === 'R_X86_64_PC32' || r.type === 'R_X86_64_PLT32' || r.type === 'R_X86_64_PC64';
+      if ((r.addend ?? 0) !== (pc && code ? -4 : 0)) eager.set(r.symbol, true);
+    }
+  }
+  return eager;
+}
+
+/** The heap side: lazy functions declared, then one define of everything else; undone on failure. */
+function link(
+  heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: LargeMap<NodeLayout, NodeContents>,
+  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>,
+): Handle[] {
+  const functions: FunctionDefinition[] = [];
+  const globals: GlobalDefinition[] = [...gots];
+  const declared: Handle[] = [];
+  try {
+    for (const node of nodes) {
+      const { bytes, relocations } = contents.get(node)!;
+      if (node.kind === 'function') {
+        const body = { code: bytes, relocations, align: node.align };
+        if (lazy && !eager.has(node.name)) declared.push(heap.declare(node.name, () => body));
+        else functions.push({ name: node.name, ...body, compile: () => body });
+      } else if (node.zeroFill) {
+        globals.push({ name: node.name, size: node.size, align: node.align, relocations });
+      } else {
+        globals.push({ name: node.name, data: bytes, align: node.align, relocations });
+      }
+    }
+    const unit = heap.define({ functions, globals });
+    return [...declared, ...unit.handles()];
+  } catch (error) {
+    for (const handle of declared) handle.free();
+    if (error instanceof CodeHeapError) throw error;
+    throw new CodeHeapError('INVALID_OBJECT', `${object}: linking failed: ${String(error)}`, { cause: error });
+  }
+}
+
+export type { Export };

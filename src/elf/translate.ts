@@ -1,0 +1,201 @@
+// An object's relocations as the heap's: one counted edge per reference that can change, and
+// bytes written once for what cannot.
+//
+// Per relocation, one switch over its type (as a static linker's):
+//  - within one node, a PC-relative reference is a constant (both ends move together): written
+//    now, no site. That covers a function's calls to itself and its laid-in jump tables;
+//  - to a function: a body reference for a branch (PLT32, or a PC32 behind call/jmp/jcc) and for
+//    an address inside the body (interior); a pointer reference (through the canonical stub, so
+//    function pointers compare equal) for the entry's address;
+//  - GOT loads: relaxed to lea or a direct call/jump when the target is in the heap, as ld does;
+//    otherwise an 8-byte GOT entry, one per target, shared by every object (named `target@GOT`);
+//  - SIZE32/64 are the symbol's size, written now; GOTPC32 reaches the object's GOT base.
+// What the heap cannot hold (TLS, the large code model's GOT offsets) is UNSUPPORTED, naming the
+// symbol, the section and the offset.
+
+import { CodeHeapError, hex } from '../errors.js';
+import { LargeMap } from '../large-map.js';
+import type { GlobalDefinition, Relocation } from '../types.js';
+import { SHF_EXECINSTR, type ElfFile, type Rela, type Section } from './elf-file.js';
+import { at, type NodeLayout } from './layout.js';
+import type { Target } from './targets.js';
+import * as x86 from './x86-64-sites.js';
+
+const { heapType, isBranch, isGotLoad, isTls, relax, relaxationOf, typeName } = x86;
+
+export interface NodeContents {
+  readonly bytes: Uint8Array;
+  readonly relocations: Relocation[];
+}
+
+/** What translation asks of the heap: whether a GOT entry of this name exists already. */
+export interface GotLookup {
+  exists(name: string): boolean;
+}
+
+export class Translator {
+  /** GOT entries this object defines, in order. */
+  readonly gots: GlobalDefinition[] = [];
+  readonly #gotNames = new LargeMap<string, true>();
+  #gotBase: string | null = null;
+
+  constructor(
+    private readonly file: ElfFile,
+    private readonly object: string,
+    private readonly targets: readonly (Target | undefined)[],
+    private readonly heapGots: GotLookup,
+  ) {}
+
+  /** The bytes and relocations of a node, from its sections and their RELA entries. */
+  contents(node: NodeLayout, relocationsOf: (section: number) => readonly Rela[]): NodeContents {
+    const bytes = new Uint8Array(node.zeroFill ? 0 : node.size);
+    const relocations: Relocation[] = [];
+    for (const part of node.parts) {
+      if (!node.zeroFill) bytes.set(this.file.bytes.subarray(part.section.offset, part.section.offset + part.section.size), part.at);
+      for (const r of relocationsOf(part.section.index)) this.#translate(node, part.section, part.at, r, bytes, relocations);
+    }
+    relocations.sort((a, b) => a.offset - b.offset);
+    return { bytes, relocations };
+  }
+
+  #translate(node: NodeLayout, section: Section, base: number, r: Rela, bytes: Uint8Array, out: Relocation[]): void {
+    const { type } = r;
+    if (type === x86.R_X86_64_NONE) return;
+    const sym = this.file.symbols[r.symbol]!;
+    const where = `${this.object}: the ${typeName(type)} relocation at ${at(section, r.offset)}${sym.name === '' ? '' : ` to ${sym.name}`}`;
+    if (isTls(type) || sym.type === 6) throw new CodeHeapError('UNSUPPORTED', `${where} uses thread-local storage, which the heap does not give objects`);
+    const width = type === x86.R_X86_64_64 || type === x86.R_X86_64_PC64 || type === x86.R_X86_64_SIZE64 ? 8 : 4;
+    if (r.offset + width > section.size) {
+      throw new CodeHeapError('INVALID_OBJECT', `${where}: its ${width}-byte field runs past the ${section.size} bytes of ${section.name}`);
+    }
+    const offset = base + r.offset;
+    if (type === x86.R_X86_64_SIZE32 || type === x86.R_X86_64_SIZE64) {
+      const size = sym.type === 3 ? this.file.sections[sym.shndx]?.size ?? 0 : sym.size;
+      writeConstant(bytes, offset, width, size + r.addend, where);
+      return;
+    }
+    const target = this.targets[r.symbol];
+    if (target === undefined) {
+      throw new CodeHeapError('INVALID_OBJECT', `${where} refers to symbol ${r.symbol}, which lies in no loaded section (a discarded or empty section)`);
+    }
+    const code = (section.flags & SHF_EXECINSTR) !== 0;
+    if (type === x86.R_X86_64_GOTPC32) {
+      out.push({ offset, type: 'R_X86_64_PC32', symbol: this.#gotBaseName(), addend: r.addend });
+      return;
+    }
+    if (isGotLoad(type)) {
+      const how = code ? relaxationOf(bytes, offset, type, r.addend) : 'none';
+      const inHeap = target.t === 'node' || target.t === 'heap';
+      if (how === 'lea' && inHeap) {
+        relax(bytes, offset, how);
+        this.#reference(node, offset, 'R_X86_64_PC32', target, r.addend, false, true, bytes, out, where);
+        return;
+      }
+      if ((how === 'call' || how === 'jmp') && target.t !== 'zero') {
+        const field = relax(bytes, offset, how);
+        this.#reference(node, field, 'R_X86_64_PLT32', target, r.addend, true, true, bytes, out, where);
+        return;
+      }
+      out.push({ offset, type: 'R_X86_64_PC32', symbol: this.#got(target), addend: r.addend });
+      return;
+    }
+    const heap = heapType(type);
+    if (heap === undefined) {
+      throw new CodeHeapError('UNSUPPORTED', `${where}: the loader does not implement ${typeName(type)} (large code model, or not for objects)`);
+    }
+    const branch = type === x86.R_X86_64_PLT32 || (type === x86.R_X86_64_PC32 && code && isBranch(bytes, offset));
+    this.#reference(node, offset, heap, target, r.addend, branch, code, bytes, out, where);
+  }
+
+  /** One reference to a target, as a constant when it cannot change, else as a heap relocation. */
+  #reference(
+    node: NodeLayout, offset: number, type: x86.HeapType, target: Target, addend: number, branch: boolean, code: boolean,
+    bytes: Uint8Array, out: Relocation[], where: string,
+  ): void {
+    const pcRelative = type === 'R_X86_64_PC32' || type === 'R_X86_64_PLT32' || type === 'R_X86_64_PC64';
+    switch (target.t) {
+      case 'node': {
+        if (target.node === node && pcRelative) {
+          writeConstant(bytes, offset, type === 'R_X86_64_PC64' ? 8 : 4, target.at + addend - offset, where);
+          return;
+        }
+        out.push(this.#toNode(offset, type, target.node.name, target.node.kind, target.at + addend, branch, code, pcRelative));
+        return;
+      }
+      case 'heap':
+        out.push(this.#toNode(offset, type, target.name, target.kind, target.offset + addend, branch, code, pcRelative));
+        return;
+      case 'address':
+        out.push({ offset, type, symbol: target.name, addend, address: target.address, ...(branch ? { via: 'body' as const } : {}) });
+        return;
+      case 'zero':
+        out.push({ offset, type, symbol: target.name, addend, address: 0 });
+        return;
+      case 'external':
+        out.push({ offset, type, symbol: target.name, addend, ...(branch ? { via: 'body' as const } : {}) });
+        return;
+    }
+  }
+
+  /** A reference to a node: a function's entry is a pointer unless branched to; any other point in it is interior. */
+  #toNode(offset: number, type: x86.HeapType, symbol: string, kind: 'function' | 'global', addend: number, branch: boolean, code: boolean, pcRelative: boolean): Relocation {
+    if (kind === 'global') return { offset, type, symbol, addend };
+    const entry = pcRelative && code ? -4 : 0;
+    const via = branch || addend !== entry ? 'body' : 'stub';
+    return { offset, type, symbol, addend, via };
+  }
+
+  /** The name of the GOT entry holding target's address, defined by this object unless the heap has it. */
+  #got(target: Target): string {
+    let name: string;
+    let relocation: Relocation | undefined;
+    switch (target.t) {
+      case 'node':
+        name = `${target.node.name}${target.at === 0 ? '' : `+${hex(target.at)}`}@GOT`;
+        relocation = this.#toNode(0, 'R_X86_64_64', target.node.name, target.node.kind, target.at, false, false, false);
+        break;
+      case 'heap':
+        name = `${target.name}${target.offset === 0 ? '' : `+${hex(target.offset)}`}@GOT`;
+        relocation = this.#toNode(0, 'R_X86_64_64', target.name, target.kind, target.offset, false, false, false);
+        break;
+      case 'address':
+        name = `${target.name}@${hex(target.address)}@GOT`;
+        relocation = { offset: 0, type: 'R_X86_64_64', symbol: target.name, address: target.address };
+        break;
+      case 'zero':
+        name = `${this.object}:${target.name}@GOT`;
+        relocation = undefined;
+        break;
+      case 'external':
+        name = `${target.name}@GOT`;
+        relocation = { offset: 0, type: 'R_X86_64_64', symbol: target.name };
+        break;
+    }
+    if (!this.#gotNames.has(name) && !this.heapGots.exists(name)) {
+      this.#gotNames.set(name, true);
+      this.gots.push({ name, data: new Uint8Array(8), align: 8, relocations: relocation === undefined ? [] : [relocation] });
+    }
+    return name;
+  }
+
+  /** The object's GOT base (_GLOBAL_OFFSET_TABLE_), for GOTPC32: an 8-byte global of its own. */
+  #gotBaseName(): string {
+    if (this.#gotBase === null) {
+      this.#gotBase = `${this.object}:_GLOBAL_OFFSET_TABLE_`;
+      this.gots.push({ name: this.#gotBase, size: 8, align: 8 });
+    }
+    return this.#gotBase;
+  }
+}
+
+function writeConstant(bytes: Uint8Array, offset: number, width: 4 | 8, value: number, where: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (width === 8) {
+    view.setBigInt64(offset, BigInt(value), true);
+    return;
+  }
+  if (value < -0x8000_0000 || value > 0xffff_ffff) {
+    throw new CodeHeapError('RELOCATION_OUT_OF_RANGE', `${where}: the value ${hex(value)} does not fit its 32-bit field`);
+  }
+  view.setUint32(offset, value >>> 0, true);
+}
