@@ -46,6 +46,8 @@ export class LoadedObject {
   readonly #constructors: readonly Constructor[];
   readonly #destructors: readonly Constructor[];
   readonly #lazy: readonly Handle[];
+  /** Entries made by get() for functions in the middle of a section. */
+  readonly #entries: Handle[] = [];
   #constructed = false;
   #freed = false;
 
@@ -76,10 +78,32 @@ export class LoadedObject {
    */
   get(name: string): Handle {
     const symbol = this.symbol(name);
-    if (symbol.offset !== 0) {
-      invalid(`${this.name}: ${name} lies at +0x${symbol.offset.toString(16)} of ${symbol.handle.name}, not at the start of a node of its own; use symbol(${JSON.stringify(name)})`);
+    if (symbol.offset === 0) return symbol.handle;
+    if (symbol.handle.kind !== 'function') {
+      invalid(`${this.name}: ${name} lies at +0x${symbol.offset.toString(16)} of ${symbol.handle.name}, not at the start of a node of its own; symbol(${JSON.stringify(name)}).address is its address`);
     }
-    return symbol.handle;
+    return this.#entry(name, symbol);
+  }
+
+  /**
+   * A function in the middle of its section (an object built without -ffunction-sections) gets an
+   * entry of its own, made on first get: `jmp name`, an interior reference into the section's node,
+   * so heap.call, heap.bind and heap.pointer work on it like on any function. It goes on unload.
+   */
+  #entry(name: string, symbol: ObjectSymbol): Handle {
+    const entryName = `${this.name}:${name}@entry`;
+    const made = this.#byNode.get(entryName);
+    if (made !== undefined) return made;
+    // An interior reference needs a body to point into: a lazy section is compiled first.
+    this.#heap.materialize(symbol.handle);
+    const code = new Uint8Array([0xe9, 0, 0, 0, 0]);
+    const unit = this.#heap.define({
+      functions: [{ name: entryName, code, relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: symbol.handle.name, addend: symbol.offset - 4 }] }],
+    });
+    const handle = unit.get(entryName);
+    this.#entries.push(handle);
+    this.#byNode.set(entryName, handle);
+    return handle;
   }
 
   /** Where an exported symbol lies: its node's handle, its offset there, and its address now. */
@@ -118,6 +142,7 @@ export class LoadedObject {
     try {
       if (this.#constructed) for (let i = this.#destructors.length - 1; i >= 0; i--) this.#heap.call(this.#byNode.get(this.#destructors[i]!.node)!);
     } finally {
+      for (const handle of this.#entries) handle.free();
       for (const handle of this.#handles) handle.free();
       const registry = objectsOf(this.#heap);
       for (const [name, e] of this.#exports) if (registry.exports.get(name) === e) registry.exports.delete(name);
