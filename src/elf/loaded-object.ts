@@ -116,6 +116,11 @@ export class LoadedObject {
     return { name, handle, offset: e.offset, get address() { return handle.address + e.offset; } };
   }
 
+  /** How many functions (executable sections) the object defined or declared. */
+  get functions(): number {
+    return this.#handles.filter((h) => h.kind === 'function').length;
+  }
+
   /** Of a lazily loaded object's functions, how many have been compiled (materialized) so far. */
   get materialized(): number {
     let count = 0;
