@@ -18,6 +18,7 @@
 //                                48 sh_addralign u64, 56 sh_entsize u64
 
 import { CodeHeapError } from '../errors.js';
+import { LargeMap } from '../large-map.js';
 
 export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
@@ -89,7 +90,7 @@ export interface ElfFile {
   /** Index 0 is the null symbol. */
   readonly symbols: readonly ElfSymbol[];
   /** The RELA sections, by the index of the section they apply to. */
-  readonly relocationsOf: ReadonlyMap<number, Section>;
+  readonly relocationsOf: LargeMap<number, Section>;
 }
 
 function bad(name: string, message: string): never {
@@ -164,7 +165,7 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   const shstr = { ...raw[shstrndx]!, name: '' };
   const sections = raw.map((s, i): Section => ({ ...s, name: i === 0 ? '' : stringAt(bytes, shstr, names[i]!, name, `section ${i}`) }));
   const symbols = readSymbols(bytes, view, sections, name);
-  const relocationsOf = new Map<number, Section>();
+  const relocationsOf = new LargeMap<number, Section>();
   for (const s of sections) {
     if (s.type === SHT_REL) bad(name, `section ${s.index} (${s.name}) holds REL relocations: x86-64 objects use RELA`);
     if (s.type !== SHT_RELA) continue;

@@ -14,10 +14,11 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
-import {
-  SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY,
-  SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_SECTION, type ElfFile, type Rela, type Section,
-} from './elf-file.js';
+import type { ElfFile, Rela, Section } from './elf-file.js';
+import * as elf from './elf-file.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_SECTION } = elf;
 
 /** One node to be: a host section and the sections laid out inside it. */
 export interface NodeLayout {

@@ -16,13 +16,17 @@ import { CodeHeapError, invalid, show } from '../errors.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
 import type { FunctionDefinition, GlobalDefinition } from '../types.js';
-import { readElf, readRelocations, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION, type ElfFile, type ElfSymbol, type Rela, type Section } from './elf-file.js';
+import { readElf, readRelocations, type ElfFile, type ElfSymbol, type Rela, type Section } from './elf-file.js';
+import * as elf from './elf-file.js';
 import { layOut, privateName, type Layout, type NodeLayout } from './layout.js';
 import { createLoadedObject, type Constructor, type LoadedObject } from './loaded-object.js';
 import { freeName, objectsOf } from './registry.js';
 import { isExported, resolveSymbols, type Export } from './targets.js';
 import { Translator, type NodeContents } from './translate.js';
 import * as x86 from './x86-64-sites.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
 
 export interface LoadOptions {
   /** The object's name, for messages and its private symbols (`name:symbol`); default 'object'. */

@@ -10,11 +10,12 @@
 
 import { CodeHeapError } from '../errors.js';
 import { LargeMap } from '../large-map.js';
-import {
-  SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_GNU_IFUNC, STT_SECTION, STT_TLS,
-  type ElfFile, type ElfSymbol,
-} from './elf-file.js';
+import { type ElfFile, type ElfSymbol } from './elf-file.js';
+import * as elf from './elf-file.js';
 import type { Layout, NodeLayout } from './layout.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_GNU_IFUNC, STT_SECTION, STT_TLS } = elf;
 
 export type Target =
   | { readonly t: 'node'; readonly node: NodeLayout; readonly at: number }

@@ -16,10 +16,14 @@
 import { CodeHeapError, hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
 import type { GlobalDefinition, Relocation } from '../types.js';
-import { SHF_EXECINSTR, type ElfFile, type Rela, type Section } from './elf-file.js';
+import type { ElfFile, Rela, Section } from './elf-file.js';
+import * as elf from './elf-file.js';
 import { at, type NodeLayout } from './layout.js';
 import type { Target } from './targets.js';
 import * as x86 from './x86-64-sites.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { SHF_EXECINSTR } = elf;
 
 const { heapType, isBranch, isGotLoad, isTls, relax, relaxationOf, typeName } = x86;
 

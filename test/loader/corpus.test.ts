@@ -5,9 +5,9 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { CodeHeap, type HeapStats } from '../../src/index.js';
 import { loadObject } from '../../src/elf/index.js';
-import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
+import { isNativeAvailable } from '../../src/native/index.js';
+import { footprint, nativeHeap } from './heaps.js';
 import { expectCode } from '../helpers/errors.js';
 import { compileObject, corpusPath, gccSkip, nativeResults, VARIANTS } from './gcc.js';
 
@@ -16,15 +16,6 @@ const FILES = ['calls.c', 'switch.c', 'pointers.c', 'data.c', 'libc.c'];
 
 function entriesOf(file: string): string[] {
   return [...readFileSync(corpusPath(file), 'utf8').matchAll(/long (test_\w+)\(void\)/g)].map((m) => m[1]!);
-}
-
-export function nativeHeap(): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 20, memory: nativeMemory(), cycleThreshold: Infinity, validateCollections: true });
-}
-
-/** The figures an unload must bring back. */
-export function footprint(stats: HeapStats): object {
-  return { nodes: stats.nodes, sites: stats.sites, code: stats.code.usedBytes, data: stats.data.usedBytes, candidates: stats.candidates };
 }
 
 describe.skipIf(skip)('gcc output loads and runs from the heap, as the same source linked natively', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import { CodeHeap } from '../../src/index.js';
 import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
-import { footprint } from './corpus.test.js';
+import { footprint } from './heaps.js';
 import { gccSkip } from './gcc.js';
 import { HeapSqlite, runWithBetterSqlite3, shimObject, sqliteObject, workload, type Outcome } from './sqlite-driver.js';
 

@@ -1,0 +1,87 @@
+// Malformed objects: whatever bytes of a valid object are changed, truncated or garbled, loadObject
+// either loads something that verify() accepts, or throws a CodeHeapError, and a refusal leaves
+// the heap exactly as it was. Runs on ArrayBuffer memory (nothing is executed), constructors
+// deferred, so only the reading and linking are under test.
+
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect } from 'vitest';
+import { CodeHeap, CodeHeapError } from '../../src/index.js';
+import { loadObject } from '../../src/elf/index.js';
+import { expectCode } from '../helpers/errors.js';
+import { compileObject, corpusPath, gccSkip } from './gcc.js';
+import { footprint } from './heaps.js';
+
+const skip = gccSkip();
+const flags = ['-O2', '-fPIC', '-ffunction-sections', '-fdata-sections'];
+
+function arrayHeap(): CodeHeap {
+  return new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 20, cycleThreshold: Infinity, resolveExternal: () => 0x5000_0000 });
+}
+
+function snapshot(heap: CodeHeap): string {
+  return JSON.stringify(footprint(heap.stats())) + Buffer.from(heap.read(heap.stats().code.address, 1 << 16)).toString('base64');
+}
+
+const ALLOWED = new Set(['INVALID_OBJECT', 'UNSUPPORTED', 'UNDEFINED_SYMBOL', 'RELOCATION_OUT_OF_RANGE', 'RELOCATION_OUT_OF_BOUNDS', 'INVALID_ARGUMENT', 'DUPLICATE_SYMBOL', 'OUT_OF_MEMORY']);
+
+describe.skipIf(skip)('malformed objects', () => {
+  const valid = skip ? new Uint8Array(0) : compileObject(corpusPath('pointers.c'), flags);
+
+  test('truncated, the wrong class, machine or type: INVALID_OBJECT naming what is wrong', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    expect(expectCode(() => loadObject(heap, valid.subarray(0, 40)), 'INVALID_OBJECT').message).toMatch(/shorter than an ELF header/);
+    expect(expectCode(() => loadObject(heap, valid.subarray(0, valid.length - 100)), 'INVALID_OBJECT').message).toMatch(/past the end/);
+    const patched = (at: number, value: number): Uint8Array => {
+      const copy = valid.slice();
+      copy[at] = value;
+      return copy;
+    };
+    expect(expectCode(() => loadObject(heap, patched(4, 1)), 'INVALID_OBJECT').message).toMatch(/ELFCLASS64/);
+    expect(expectCode(() => loadObject(heap, patched(18, 3)), 'INVALID_OBJECT').message).toMatch(/EM_X86_64/);
+    expect(expectCode(() => loadObject(heap, patched(16, 2)), 'INVALID_OBJECT').message).toMatch(/ET_REL/);
+    expect(snapshot(heap)).toBe(before);
+  });
+
+  test('a relocation past its section, or naming a symbol out of range: INVALID_OBJECT, heap unchanged', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    const view = new DataView(valid.buffer, valid.byteOffset, valid.byteLength);
+    const shoff = Number(view.getBigUint64(40, true));
+    const count = view.getUint16(60, true);
+    let rela = -1;
+    for (let i = 0; i < count && rela < 0; i++) if (view.getUint32(shoff + i * 64 + 4, true) === 4) rela = i;
+    const entry = Number(view.getBigUint64(shoff + rela * 64 + 24, true));
+    const pastSection = valid.slice();
+    new DataView(pastSection.buffer).setBigUint64(entry, 1n << 40n, true);
+    expect(expectCode(() => loadObject(heap, pastSection), 'INVALID_OBJECT').message).toMatch(/relocation 0 of \.rela.*past the/);
+    const badSymbol = valid.slice();
+    new DataView(badSymbol.buffer).setUint32(entry + 12, 100_000, true);
+    expect(expectCode(() => loadObject(heap, badSymbol), 'INVALID_OBJECT').message).toMatch(/names symbol 100000/);
+    expect(snapshot(heap)).toBe(before);
+  });
+
+  test.prop([fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 8 }), fc.option(fc.nat())], { numRuns: 300 })(
+    'bytes changed or cut anywhere: a CodeHeapError and the heap unchanged, or a load that verify() accepts and unload undoes',
+    (changes, cut) => {
+      const heap = arrayHeap();
+      const empty = snapshot(heap);
+      const bytes = valid.slice(0, cut === null ? valid.length : cut % (valid.length + 1));
+      for (const [at, value] of changes) if (bytes.length > 0) bytes[at % bytes.length] = value;
+      let lib;
+      try {
+        lib = loadObject(heap, bytes, { constructors: 'defer' });
+      } catch (error) {
+        if (!(error instanceof CodeHeapError)) throw error;
+        expect(ALLOWED.has(error.code), `${error.code}: ${error.message}`).toBe(true);
+        expect(snapshot(heap)).toBe(empty);
+        heap.verify();
+        return;
+      }
+      heap.verify();
+      lib.free();
+      heap.verify();
+      expect(heap.stats().nodes.total).toBe(0);
+    },
+  );
+});
