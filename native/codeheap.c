@@ -18,7 +18,8 @@
 // of vm.max_map_count (the registry, below).
 //
 // Calls. call(address, resolve, ...args) runs the code at `address` with up to six integer
-// arguments (System V: rdi, rsi, rdx, rcx, r8, r9) and returns rax as a BigInt. While it runs,
+// arguments (System V: rdi, rsi, rdx, rcx, r8, r9) and returns rax as a BigInt; callTyped (for
+// heap.bind) passes integer-class and float arguments by class and converts the result. While it runs,
 // a lazy function's reentry trampoline enters codeheap_resolver_entry (below), which saves the
 // argument registers, asks `resolve` (JavaScript, synchronously) for the function's new body,
 // restores them and jumps there, so the original call completes. When `resolve` throws, the
@@ -593,6 +594,17 @@ extern void codeheap_resolver_entry(void);
 
 typedef int64_t (*native_function)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 
+// A call() or callTyped() into `address` begins on this thread: `frame` is the innermost call from
+// now on, until the caller puts back frame->outer (it sets frame->abandon with setjmp itself: the
+// jump must land in the frame that runs the code).
+static void enter_call(call_frame* frame, napi_env env, napi_value resolve, uint64_t address) {
+  frame->env = env;
+  frame->resolve = resolve;
+  frame->address = address;
+  frame->outer = current_call;
+  current_call = frame;
+}
+
 static int get_integer(napi_env env, napi_value value, int64_t* out) {
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok) return 0;
@@ -627,11 +639,7 @@ static napi_value Call(napi_env env, napi_callback_info info) {
     }
   }
   call_frame frame;
-  frame.env = env;
-  frame.resolve = argv[1];
-  frame.address = address;
-  frame.outer = current_call;
-  current_call = &frame;
+  enter_call(&frame, env, argv[1], address);
   if (setjmp(frame.abandon) != 0) {
     current_call = frame.outer;
     return NULL;  // resolve threw: its exception is pending
@@ -642,6 +650,144 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(napi_create_bigint_int64(env, result, &out));
   return out;
+}
+
+// ---- typed calls (heap.bind) ----
+//
+// callTyped(address, resolve, result, floats, ...ints) runs the code at `address` with up to six
+// integer-class arguments `ints` in rdi, rsi, rdx, rcx, r8, r9 (0 for those not given) and the
+// eight values of `floats` (a Float64Array of 8, raw bits; undefined for all 0) in xmm0..xmm7.
+// System V gives each class its own registers in order, whatever the interleaving in the C
+// prototype, so one call shape serves every signature of up to six integer-class and eight float
+// parameters. An f32 argument is the double whose low 32 bits hold the float's bits (the callee
+// reads only those); an integer argument is a number (a safe integer), a BigInt (64 bits, signed
+// or not), a Uint8Array (the address of its bytes) or null / undefined (0).
+//
+// The call goes through a variadic prototype, so the compiler sets al = 8 (the bound on vector
+// registers used, which a variadic callee such as snprintf reads) besides the registers; a
+// callee with fixed parameters ignores al. The result is rax, or xmm0 for f32 / f64, converted as
+// `result` says (the numbers of RESULT_KINDS in src/native-signature.ts):
+//
+//   kind      0     1   2   3    4    5    6    7    8    9        10   11
+//   result    void  i8  u8  i16  u16  i32  u32  i64  u64  pointer  f32  f64
+//   JS value  undefined | number (low bits of rax, sign- or zero-extended) | BigInt | number (xmm0)
+//
+// A Uint8Array's bytes stay where they are for the whole call: napi_get_typedarray_info moves the
+// bytes of a small on-heap typed array out of V8's moving heap before it answers, and JavaScript
+// runs only inside the resolver, where heap.bind's resolver checks that no buffer was detached or
+// resized before the native code continues.
+
+enum result_kind {
+  RESULT_VOID, RESULT_I8, RESULT_U8, RESULT_I16, RESULT_U16, RESULT_I32, RESULT_U32,
+  RESULT_I64, RESULT_U64, RESULT_POINTER, RESULT_F32, RESULT_F64, RESULT_KINDS
+};
+
+#define TYPED_INTEGERS 6
+#define TYPED_FLOATS 8
+
+typedef uint64_t (*integer_function)(uint64_t, ...);
+typedef double (*double_function)(uint64_t, ...);
+typedef float (*float_function)(uint64_t, ...);
+
+// One integer-class argument of callTyped as register bits; 0 when it is none of the kinds above.
+static int get_register(napi_env env, napi_value value, uint64_t* out) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) return 0;
+  if (type == napi_null || type == napi_undefined) {
+    *out = 0;
+    return 1;
+  }
+  if (type == napi_number) {
+    int64_t bits;
+    if (napi_get_value_int64(env, value, &bits) != napi_ok) return 0;
+    *out = (uint64_t)bits;
+    return 1;
+  }
+  if (type == napi_bigint) {
+    bool lossless;  // an unsigned read keeps the bits of a negative BigInt too: it is their two's complement
+    return napi_get_value_bigint_uint64(env, value, out, &lossless) == napi_ok;
+  }
+  if (type != napi_object) return 0;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
+  napi_typedarray_type kind;
+  void* data = NULL;
+  if (napi_get_typedarray_info(env, value, &kind, NULL, &data, NULL, NULL) != napi_ok || kind != napi_uint8_array) return 0;
+  *out = (uint64_t)(uintptr_t)data;
+  return 1;
+}
+
+static napi_value typed_result(napi_env env, int kind, uint64_t bits, double real) {
+  napi_value out = NULL;
+  napi_status status;
+  switch (kind) {
+    case RESULT_VOID: status = napi_get_undefined(env, &out); break;
+    case RESULT_I8: status = napi_create_int32(env, (int8_t)bits, &out); break;
+    case RESULT_U8: status = napi_create_int32(env, (uint8_t)bits, &out); break;
+    case RESULT_I16: status = napi_create_int32(env, (int16_t)bits, &out); break;
+    case RESULT_U16: status = napi_create_int32(env, (uint16_t)bits, &out); break;
+    case RESULT_I32: status = napi_create_int32(env, (int32_t)bits, &out); break;
+    case RESULT_U32: status = napi_create_uint32(env, (uint32_t)bits, &out); break;
+    case RESULT_I64: status = napi_create_bigint_int64(env, (int64_t)bits, &out); break;
+    case RESULT_U64:
+    case RESULT_POINTER: status = napi_create_bigint_uint64(env, bits, &out); break;
+    default: status = napi_create_double(env, real, &out); break;  // RESULT_F32, RESULT_F64
+  }
+  return status == napi_ok ? out : throw_last(env, "creating the result of callTyped");
+}
+
+static napi_value CallTyped(napi_env env, napi_callback_info info) {
+  size_t argc = 4 + TYPED_INTEGERS;
+  napi_value argv[4 + TYPED_INTEGERS];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  uint64_t address;
+  int32_t kind;
+  if (argc < 4 || argc > 4 + TYPED_INTEGERS || !get_address(env, argv[0], &address) || address == 0 ||
+      napi_get_value_int32(env, argv[2], &kind) != napi_ok || kind < 0 || kind >= RESULT_KINDS) {
+    napi_throw_type_error(env, NULL, "callTyped(address, resolve, result, floats, ...ints): an address, a result kind and at most six integers");
+    return NULL;
+  }
+  double f[TYPED_FLOATS] = {0, 0, 0, 0, 0, 0, 0, 0};
+  napi_valuetype floats_type;
+  CHECK(napi_typeof(env, argv[3], &floats_type));
+  if (floats_type != napi_undefined) {
+    bool is_typed = false;
+    napi_typedarray_type float_type = napi_uint8_array;
+    size_t float_count = 0;
+    void* float_data = NULL;
+    if (napi_is_typedarray(env, argv[3], &is_typed) != napi_ok || !is_typed ||
+        napi_get_typedarray_info(env, argv[3], &float_type, &float_count, &float_data, NULL, NULL) != napi_ok ||
+        float_type != napi_float64_array || float_count < TYPED_FLOATS) {
+      napi_throw_type_error(env, NULL, "callTyped: floats must be a Float64Array of 8, or undefined for none");
+      return NULL;
+    }
+    memcpy(f, float_data, sizeof f);
+  }
+  uint64_t a[TYPED_INTEGERS] = {0, 0, 0, 0, 0, 0};
+  for (size_t i = 4; i < argc; i++) {
+    if (!get_register(env, argv[i], &a[i - 4])) {
+      napi_throw_type_error(env, NULL, "callTyped: integer arguments are numbers, BigInts, Uint8Arrays or null");
+      return NULL;
+    }
+  }
+  call_frame frame;
+  enter_call(&frame, env, argv[1], address);
+  if (setjmp(frame.abandon) != 0) {
+    current_call = frame.outer;
+    return NULL;  // resolve threw: its exception is pending
+  }
+  uint64_t bits = 0;
+  double real = 0;
+  void* code = (void*)(uintptr_t)address;
+  if (kind == RESULT_F64) {
+    real = ((double_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  } else if (kind == RESULT_F32) {
+    real = ((float_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  } else {
+    bits = ((integer_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  }
+  current_call = frame.outer;
+  return typed_result(env, kind, bits, real);
 }
 
 // The longest symbol name dlsym() looks up, in UTF-8 bytes (mangled C++ names run long).
@@ -673,6 +819,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"unmap", NULL, Unmap, NULL, NULL, NULL, napi_default, NULL},
       {"reserveRange", NULL, ReserveRange, NULL, NULL, NULL, napi_default, NULL},
       {"call", NULL, Call, NULL, NULL, NULL, napi_default, NULL},
+      {"callTyped", NULL, CallTyped, NULL, NULL, NULL, napi_default, NULL},
       {"dlsym", NULL, Dlsym, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));

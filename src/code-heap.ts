@@ -2,7 +2,8 @@
 //
 // It checks what the caller hands in (handles, names, arguments), keeps the heap's phase, and
 // hands the work to the layer that owns it: function bodies to bodies/, counting to rc/,
-// collection to cycles/, reading to inspect.ts and verify.ts.
+// collection to cycles/, reading to inspect.ts and verify.ts, running code to native-calls.ts
+// (heap.call, and the functions heap.bind makes in bind.ts), writing bytes to write.ts.
 //
 // Every public call validates first and mutates after, so a call that throws leaves bytes,
 // counts and figures exactly as they were, but for what a collection it ran reclaimed: a call
@@ -30,16 +31,20 @@ import { settledKinds } from './reloc/apply.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import type {
-  CodeHeapApi, CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NodeInfo, UnitDefinition,
+  BoundFunction, CodeHeapApi, CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NativeParameterType,
+  NativeResultType, NativeSignature, NodeInfo, UnitDefinition,
 } from './types.js';
 import { createUnit, type Unit } from './unit.js';
 import { verifyHeap } from './verify.js';
 import { Phases } from './phases.js';
 import { Roots } from './roots.js';
 import * as callArguments from './call-arguments.js';
+import { NativeCalls } from './native-calls.js';
+import { bindFunction } from './bind.js';
+import { HeapWriter } from './write.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, NONE } = base;
+const { FUNCTION } = base;
 const { checkCallArguments } = callArguments;
 
 export class CodeHeap implements CodeHeapApi {
@@ -51,6 +56,8 @@ export class CodeHeap implements CodeHeapApi {
   readonly #policy: CollectionPolicy;
   readonly #bodies: FunctionBodies;
   readonly #roots: Roots;
+  readonly #native: NativeCalls;
+  readonly #writer: HeapWriter;
 
   constructor(options: CodeHeapOptions) {
     this.#options = resolveOptions(options);
@@ -80,6 +87,9 @@ export class CodeHeap implements CodeHeapApi {
     };
     this.#bodies = new FunctionBodies(core, this.#options.compile);
     this.#roots = new Roots(graph, phases, this.#bodies);
+    this.#native = new NativeCalls(phases, this.#roots, graph, this.#bodies.calls, this.#stubs,
+      (fn, name) => this.#materialize(fn, name, undefined));
+    this.#writer = new HeapWriter(graph, x86_64, this.#stubs);
   }
 
   /** The architecture the heap lays code out for. */
@@ -218,27 +228,34 @@ export class CodeHeap implements CodeHeapApi {
   }
 
   /**
-   * Runs a live or lazy function on native memory with up to six integer arguments (System V)
-   * and returns rax as a signed BigInt. The call holds a count on its function, and on every
-   * function it compiles on the way, until it returns (bodies/calls.ts); a body replaced during
-   * the call retires until the outermost call returns.
+   * Runs a live or lazy function on native memory with up to six integer arguments (System V),
+   * returning rax as a signed BigInt; the call holds its function, and each it compiles on the
+   * way, until it returns (native-calls.ts), and bodies replaced meanwhile retire until then.
    */
   call(handle: Handle, ...args: (number | bigint)[]): bigint {
-    this.#phases.enter('call');
-    const id = this.#roots.idOf(handle, 'call', FUNCTION);
-    const region = this.#graph.arenas.region;
-    if (!region.executable || region.call === undefined) {
-      throw new CodeHeapError('NOT_EXECUTABLE', `call(${handle.name}): the heap's memory (${region.description}) cannot execute code`);
-    }
+    const native = this.#native;
+    const id = native.enter(handle, 'call', false);
     checkCallArguments(handle.name, args);
-    const { calls } = this.#bodies;
-    calls.beginCall(id);
+    const address = native.begin(id);
     try {
-      return region.call(this.#graph.addressOf(id), this.#resolveLazy, args);
+      return native.region.call!(address, native.resolveLazy, args);
     } finally {
-      // Letting go of the call's counts runs no code of the caller's (events wait for settle).
-      if (calls.endCall()) this.#phases.settle();
+      native.end();
     }
+  }
+
+  /** A JavaScript function with C parameter and result types that runs fn as heap.call does (bind.ts). */
+  bind<const P extends readonly NativeParameterType[], const R extends NativeResultType>(
+    handle: Handle, signature: NativeSignature<P, R>,
+  ): BoundFunction<P, R> {
+    this.#phases.open('bind');
+    return bindFunction(this.#native, handle, signature) as BoundFunction<P, R>;
+  }
+
+  /** Copies bytes into one function body or global at a target address, off its relocation fields (write.ts). */
+  write(address: number, bytes: Uint8Array): void {
+    this.#phases.enter('write');
+    this.#writer.write(address, bytes);
   }
 
   /**
@@ -261,21 +278,6 @@ export class CodeHeap implements CodeHeapApi {
   }
 
   // ---- internals ----
-
-  /**
-   * What a reentry trampoline's resolver asks while heap.call runs: hold the lazy function the
-   * trampoline belongs to for the rest of the innermost call, compile it (materialize: compile
-   * callback, backpatch) and return the address where the call continues.
-   */
-  readonly #resolveLazy = (returnAddress: number): number => {
-    const fn = this.#stubs.functionEnteredAt(returnAddress);
-    if (!this.#bodies.calls.running || fn === NONE) {
-      throw new CodeHeapError('CORRUPT', `call: code entered the resolver from ${hex(returnAddress)}, which is no lazy function's trampoline`);
-    }
-    this.#phases.mutate('call', () => this.#bodies.calls.hold(fn));
-    this.#materialize(fn, this.#graph.nodes.names[fn]!, undefined);
-    return this.#graph.addressOf(fn);
-  };
 
   /** Compiles the lazy function fn (held by `handle`, or by a running call) and installs its body. */
   #materialize(fn: number, name: string, handle: Handle | undefined): void {

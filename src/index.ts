@@ -8,10 +8,13 @@ export type { Phase } from './phases.js';
 export { Handle, Pin } from './handle.js';
 export { Unit } from './unit.js';
 export { CodeHeapError, ErrorCodes, type ErrorCode } from './errors.js';
-export { arrayBufferMemory, type ArenaLayout, type Memory, type Region, type ResolveLazy } from './heap/region.js';
+export { arrayBufferMemory, type ArenaLayout, type Memory, type Region, type RegisterValue, type ResolveLazy } from './heap/region.js';
 export { DEFAULT_CODE_ADDRESS } from './options.js';
 export type {
   AllocEvent, Arch, ArenaStats, CodeHeapApi, CodeHeapOptions, CollectionResult, CompileCallback, FreeEvent,
   FunctionBody, FunctionDefinition, GlobalDefinition, HandleApi, HeapStats, NodeInfo, NodeKind, NodeState, Observer,
   ObserverEvent, PatchEvent, Relocation, RelocationType, UnitDefinition,
+} from './types.js';
+export type {
+  BoundFunction, NativeIntegerType, NativeParameterType, NativeParameterValue, NativeResultType, NativeResultValue, NativeSignature,
 } from './types.js';

@@ -23,6 +23,11 @@ export const MAX_SPAN = 0x8000_0000;
 
 export class Arena {
   readonly allocator: BlockAllocator;
+  /**
+   * Blocks allocated, freed or shrunk so far: it changes whenever which bytes are used does, so a
+   * table derived from the blocks (heap.write's index of owners) knows when it is out of date.
+   */
+  changes = 0;
 
   constructor(
     readonly name: 'code' | 'data',
@@ -37,20 +42,24 @@ export class Arena {
 
   /** A block of at least size bytes (rounded up to 8) at align, or -1 when nothing can hold it. */
   allocate(size: number, align: number): number {
+    this.changes++;
     return this.allocator.allocate(size, align);
   }
 
   free(block: number): void {
+    this.changes++;
     this.allocator.free(block);
   }
 
   /** Keeps the first `size` bytes of a used block and frees the rest: see BlockAllocator.shrink. */
   shrink(block: number, size: number): void {
+    this.changes++;
     this.allocator.shrink(block, size);
   }
 
   /** Frees a block as one of a batch: see BlockAllocator.freeInBatch. */
   freeInBatch(block: number): void {
+    this.changes++;
     this.allocator.freeInBatch(block);
   }
 

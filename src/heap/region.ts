@@ -31,6 +31,12 @@ export interface ArenaLayout {
  */
 export type ResolveLazy = (returnAddress: number) => number;
 
+/**
+ * An integer-class argument of a typed call as it goes to the region: register bits as a number
+ * (a safe integer) or a BigInt, a Uint8Array (the address of its bytes) or null (0).
+ */
+export type RegisterValue = number | bigint | Uint8Array | null;
+
 /** The local bytes behind both arenas: code at [0, codeSize), data right after it. */
 export interface Region {
   /** Writable local view of codeSize + dataSize bytes. */
@@ -46,6 +52,15 @@ export interface Region {
    * (System V) and returns rax, signed. Pre: each argument fits in 64 bits.
    */
   call?(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint;
+  /**
+   * Executable regions only, for heap.bind: runs the code at a target address with up to six
+   * integer-class arguments `ints` in rdi .. r9 and the eight `floats` (raw bits, an f32 in the low
+   * half; undefined: all 0) in xmm0 .. xmm7, and returns rax or xmm0 converted as `result` says
+   * (RESULT_KINDS in native-signature.ts). Pre: each argument was checked against its type.
+   */
+  callTyped?(
+    address: number, resolve: ResolveLazy, result: number, floats: Float64Array | undefined, ints: readonly RegisterValue[],
+  ): number | bigint | undefined;
   /** The address of a symbol of the process the code runs in (the default resolveExternal). */
   resolveSymbol?(name: string): number | undefined;
   /**

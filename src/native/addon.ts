@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { RegisterValue } from '../heap/region.js';
 
 /**
  * The addon's exports. Addresses are numbers: x86-64 user space fits in 47 bits. Refusals are
@@ -31,6 +32,13 @@ export interface NativeAddon {
   reserveRange(size: number): number;
   /** Runs the code at `address` (System V, up to six integer arguments); rax as a signed BigInt. */
   call(address: number, resolve: (returnAddress: number) => number, ...args: (number | bigint)[]): bigint;
+  /**
+   * Runs the code at `address` with up to six integer-class arguments (rdi .. r9: a number, a
+   * BigInt, a Uint8Array's address, or 0 for null) and the eight raw doubles of `floats` (undefined:
+   * all 0) in xmm0 .. xmm7; returns rax or xmm0 as `result` (a RESULT_KINDS number) says.
+   */
+  callTyped(address: number, resolve: (returnAddress: number) => number, result: number, floats: Float64Array | undefined,
+    ...ints: RegisterValue[]): number | bigint | undefined;
   /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined; also for a name with a NUL or over symbolBytes. */
   dlsym(name: string): number | undefined;
   /** The machine-code resolver every reentry trampoline calls. */

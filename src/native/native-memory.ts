@@ -10,7 +10,7 @@
 // (OUT_OF_MEMORY here), so heaps dropped faster than V8 collects them cannot starve the process.
 
 import { CodeHeapError, hex } from '../errors.js';
-import type { ArenaLayout, Memory, Region, ResolveLazy } from '../heap/region.js';
+import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 
 export interface NativeAvailability {
@@ -23,7 +23,7 @@ export interface NativeMemoryOptions {
   /**
    * Whether symbols the heap cannot resolve are looked up in the process (dlsym), so JIT code
    * can call C library functions such as labs, memcpy or malloc. Default true. A heap's own
-   * resolveExternal option takes precedence either way.
+   * resolveExternal option is asked first; the process is asked when it returns undefined.
    */
   processSymbols?: boolean;
 }
@@ -137,6 +137,23 @@ class NativeRegion implements Region {
    */
   call(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint {
     return this.#addon.call(address, resolve, ...args);
+  }
+
+  /**
+   * Pre: as call's; and each argument was checked against its parameter type (heap.bind). Only
+   * the arguments there are go to the addon (each one costs it a look at its type).
+   */
+  callTyped(
+    address: number, resolve: ResolveLazy, result: number, floats: Float64Array | undefined, ints: readonly RegisterValue[],
+  ): number | bigint | undefined {
+    const addon = this.#addon;
+    switch (ints.length) {
+      case 0: return addon.callTyped(address, resolve, result, floats);
+      case 1: return addon.callTyped(address, resolve, result, floats, ints[0]!);
+      case 2: return addon.callTyped(address, resolve, result, floats, ints[0]!, ints[1]!);
+      case 3: return addon.callTyped(address, resolve, result, floats, ints[0]!, ints[1]!, ints[2]!);
+      default: return addon.callTyped(address, resolve, result, floats, ...ints);
+    }
   }
 
   /**
