@@ -10,6 +10,7 @@ import type { CoreResults } from './core.bench.js';
 import type { CyclesBenchResult } from './cycles.bench.js';
 import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
+import type { ElfResults } from './elf.bench.js';
 import type { MacroResult } from './macro.bench.js';
 import type { NativeResults } from './native.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
@@ -40,6 +41,8 @@ export interface BenchResults {
   readonly objectGraph: ObjectGraphResult;
   readonly promptness: PromptnessResult;
   readonly macro: MacroResult;
+  /** Absent in results written before the object loader's suite existed. */
+  readonly elf?: ElfResults;
 }
 
 export interface Row {
@@ -73,7 +76,7 @@ const ms = (x: number): string => formatNs(x * 1e6);
 
 /** The summary table: every target of the suite, in the order of the issue's table. */
 export function summaryRows(r: BenchResults): Row[] {
-  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...nativeRows(r.native), ...promptnessRows(r.promptness)];
+  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...nativeRows(r.native), ...elfRows(r.elf), ...promptnessRows(r.promptness)];
 }
 
 export function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): Row[] {
@@ -239,6 +242,36 @@ export function nativeRows(n: NativeResults | undefined): Row[] {
       ratio: `${times(f.lazyFirstCall.medianNs / f.directCall.medianNs)} direct; materialize alone ${formatNs(f.materialize.medianNs)}`,
       target: '— (reported)',
       met: '—',
+    },
+  ];
+}
+
+/** SQLite loaded from gcc output (bench/elf.bench.ts), each figure beside its peer in the same run. */
+export function elfRows(e: ElfResults | undefined): Row[] {
+  if (e === undefined) return [];
+  const f = e.figures;
+  if (f === null) return [{ point: 'SQLite from gcc output', codeheap: 'not run', limit: '—', peer: '—', ratio: e.reason, target: '—', met: '—' }];
+  return [
+    {
+      point: 'load sqlite3.o (cold process)', codeheap: `${f.loadMs.toFixed(0)} ms`, limit: '—', peer: `${f.ldMs.toFixed(0)} ms ld -shared`,
+      ratio: times(f.loadMs / f.ldMs), target: '<= 1x ld', met: met(f.loadMs <= f.ldMs),
+    },
+    {
+      point: 'load sqlite3.o: sites linked per second (in process)', codeheap: `${(f.sitesPerSecond / 1e6).toFixed(2)}M/s`,
+      limit: '—', peer: '—', ratio: `${f.sites} sites in ${f.loadInProcessMs.toFixed(0)} ms`, target: '>= 1M/s', met: met(f.sitesPerSecond >= 1e6),
+    },
+    {
+      point: 'SQL workload through the heap\'s SQLite (heap.bind)', codeheap: `${f.runMs.toFixed(0)} ms`, limit: '—',
+      peer: `${f.betterSqlite3Ms.toFixed(0)} ms better-sqlite3`, ratio: times(f.runMs / f.betterSqlite3Ms), target: '<= 1.2x', met: met(f.runMs <= 1.2 * f.betterSqlite3Ms),
+    },
+    {
+      point: 'unload SQLite (the collection that reclaims it)', codeheap: `${f.unloadNsPerNode.toFixed(0)} ns/node`, limit: '—', peer: '—',
+      ratio: `${f.unloadMs.toFixed(1)} ms for ${f.unloadNodes} nodes`, target: '— (reported)', met: '—',
+    },
+    {
+      point: 'lazy load of SQLite vs eager', codeheap: `${f.lazyLoadMs.toFixed(0)} ms, ${(f.lazyBytes / 1024).toFixed(0)} KiB`, limit: '—',
+      peer: `${f.eagerLoadMs.toFixed(0)} ms, ${(f.eagerBytes / 1024).toFixed(0)} KiB eager`,
+      ratio: `${f.lazyMaterialized} of ${f.functions} functions compiled`, target: '— (reported)', met: '—',
     },
   ];
 }

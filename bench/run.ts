@@ -27,6 +27,7 @@ import type { NativeResults } from './native.bench.js';
 import type { CyclesBenchResult } from './cycles.bench.js';
 import { printResult as printCycles } from './cycles.bench.js';
 import { formatNs } from './harness.js';
+import type { ElfResults } from './elf.bench.js';
 import type { MacroResult } from './macro.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
 import type { PromptnessResult } from './promptness.bench.js';
@@ -66,6 +67,8 @@ async function runSuites(): Promise<BenchResults> {
   const promptness = runChild<PromptnessResult>('promptness.bench.ts', [], quick);
   console.log('\n--- bench/macro.bench.ts (a process of its own, no V8 flags)');
   const macro = runChild<MacroResult>('macro.bench.ts', [], quick);
+  console.log('\n--- bench/elf.bench.ts (a process of its own: SQLite loaded from gcc output)');
+  const elf = runChild<ElfResults>('elf.bench.ts', [], quick);
 
   const environment: Environment = {
     date: new Date().toISOString(),
@@ -89,6 +92,7 @@ async function runSuites(): Promise<BenchResults> {
     objectGraph,
     promptness,
     macro,
+    elf,
   };
 }
 
