@@ -8,5 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Compiles SQLite's amalgamation for the ELF suites once, before the workers start.
+    globalSetup: ['test/elf/helpers/global-setup.ts'],
   },
 });
