@@ -17,7 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodeHeap } from '../src/index.js';
 import { isNativeAvailable, nativeMemory } from '../src/native/index.js';
-import { HeapSqlite, runWithBetterSqlite3, shimObject, sqliteObject, workload } from '../test/loader/sqlite-driver.js';
+import { HeapSqlite } from '../test/elf/helpers/sqlite-driver.js';
+import { runWithBetterSqlite3, workload } from '../test/elf/helpers/sql-workload.js';
+import { shimObject, sqliteObject } from '../test/elf/helpers/sqlite.js';
 import { childArgs, isEntry, writeResult } from './child.js';
 
 export interface ElfResults {
@@ -87,7 +89,7 @@ export function main(opts: { quick?: boolean } = {}): ElfResults {
     ldMs.push(timed('ld', ['-shared', path, '-o', join(dir, 'sqlite3.so')]));
   }
   // In this process: the load alone, its sites, then the workload against better-sqlite3, then unload.
-  const statements = workload(quick ? 2_000 : 10_000);
+  const statements = workload();
   const inProcess: number[] = [];
   const runMs: number[] = [];
   const peerMs: number[] = [];
@@ -101,9 +103,7 @@ export function main(opts: { quick?: boolean } = {}): ElfResults {
     inProcess.push(performance.now() - start);
     sites = h.stats().sites;
     start = performance.now();
-    const handle = db.open();
-    for (const { sql, parameters } of statements) db.run(handle, sql, parameters);
-    db.close(handle);
+    db.runAll(statements);
     runMs.push(performance.now() - start);
     start = performance.now();
     runWithBetterSqlite3(statements);
@@ -122,9 +122,7 @@ export function main(opts: { quick?: boolean } = {}): ElfResults {
       const start = performance.now();
       const db = new HeapSqlite(h, object, shim, mode);
       const ms = performance.now() - start;
-      const handle = db.open();
-      for (const { sql, parameters } of statements) db.run(handle, sql, parameters);
-      db.close(handle);
+      db.runAll(statements);
       const used = h.stats().usedBytes;
       if (mode) {
         lazy.load.push(ms);

@@ -47,6 +47,7 @@ export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
 export const STB_GNU_UNIQUE = 10;
+export const STT_FUNC = 2;
 export const STT_SECTION = 3;
 export const STT_FILE = 4;
 export const STT_TLS = 6;

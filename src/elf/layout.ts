@@ -18,7 +18,7 @@ import type { ElfFile, Rela, Section } from './elf-file.js';
 import * as elf from './elf-file.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_SECTION } = elf;
+const { SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_FUNC, STT_SECTION } = elf;
 
 /** One node to be: a host section and the sections laid out inside it. */
 export interface NodeLayout {
@@ -32,6 +32,12 @@ export interface NodeLayout {
   align: number;
   /** Only a global of .bss-like sections: zero-filled, no bytes. */
   readonly zeroFill: boolean;
+  /**
+   * More than one function lies in it (no -ffunction-sections): the assembler resolved the
+   * references among them, `lea f(%rip)` included, to plain offsets, so every pointer to one of
+   * its functions must be its body address too (a stub would make two pointers to f differ).
+   */
+  readonly shared: boolean;
 }
 
 export interface Layout {
@@ -84,6 +90,8 @@ export function layOut(
   initArrays.sort((a, b) => priority(a) - priority(b));
   finiArrays.sort((a, b) => priority(a) - priority(b));
   const hostOf = absorptions(file, loaded, relocations, symbolSection);
+  const functionsIn = new LargeMap<number, number>();
+  for (const sym of file.symbols) if (sym.type === STT_FUNC) functionsIn.set(sym.shndx, (functionsIn.get(sym.shndx) ?? 0) + 1);
   const nodes: NodeLayout[] = [];
   const placeOf = new LargeMap<number, { node: NodeLayout; at: number }>();
   for (const s of loaded) {
@@ -91,7 +99,7 @@ export function layOut(
     const executable = (s.flags & SHF_EXECINSTR) !== 0;
     const node: NodeLayout = {
       name: '', kind: executable ? 'function' : 'global', host: s, parts: [{ section: s, at: 0 }],
-      size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS,
+      size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS, shared: executable && (functionsIn.get(s.index) ?? 0) > 1,
     };
     nodes.push(node);
     placeOf.set(s.index, { node, at: 0 });

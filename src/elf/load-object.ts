@@ -86,7 +86,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   const commons: NodeLayout[] = [];
   const commonNode = (sym: ElfSymbol): NodeLayout => {
     const host: Section = { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: 3, offset: 0, size: sym.size, link: 0, info: 0, align: sym.value, entsize: 0 };
-    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true };
+    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true, shared: false };
     commons.push(node);
     return node;
   };
@@ -114,6 +114,10 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
     throw new CodeHeapError('NOT_EXECUTABLE', `${object} has ${constructors.length} constructors and ${destructors.length} destructors, and the heap's memory cannot run them; load with constructors: 'defer' to skip them`);
   }
   const eager = interiorTargets(layout, contents);
+  // A function another object may call in the middle of its node (an export at an offset, or a
+  // constructor there) needs a body to point into from the start.
+  for (const [, e] of exports) if (e.kind === 'function' && e.offset !== 0) eager.set(e.node, true);
+  for (const c of [...constructors, ...destructors]) if (c.offset !== 0) eager.set(c.node, true);
   const handles = link(heap, object, opts.lazy, [...layout.nodes, ...commons], contents, translator.gots, eager);
   const lib = createLoadedObject(heap, object, handles, exports, constructors, destructors, opts.lazy);
   for (const [name, e] of exports) if (!registry.exports.has(name)) registry.exports.set(name, e);
@@ -175,10 +179,11 @@ function arrayEntries(
     list.sort((a, b) => a.offset - b.offset);
     for (const r of list) {
       const target = targets[r.symbol];
-      if (r.type !== x86.R_X86_64_64 || target === undefined || target.t !== 'node' || target.node.kind !== 'function' || target.at + r.addend !== 0) {
-        throw new CodeHeapError('UNSUPPORTED', `${object}: the entry at ${array.name}+${r.offset} must be an R_X86_64_64 to the start of a function of the object`);
+      const offset = target?.t === 'node' ? target.at + r.addend : -1;
+      if (r.type !== x86.R_X86_64_64 || target?.t !== 'node' || target.node.kind !== 'function' || offset < 0 || offset >= target.node.size) {
+        throw new CodeHeapError('UNSUPPORTED', `${object}: the entry at ${array.name}+${r.offset} must be an R_X86_64_64 to a function of the object`);
       }
-      entries.push({ node: target.node.name, section: array.name });
+      entries.push({ node: target.node.name, offset, section: array.name });
     }
   }
   void relocations;

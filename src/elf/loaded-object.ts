@@ -17,6 +17,8 @@ import type { Export } from './targets.js';
 /** A constructor or destructor: the function a `.init_array` or `.fini_array` entry names. */
 export interface Constructor {
   readonly node: string;
+  /** Where in the node the function starts (not 0 in an object built without -ffunction-sections). */
+  readonly offset: number;
   readonly section: string;
 }
 
@@ -82,7 +84,7 @@ export class LoadedObject {
     if (symbol.handle.kind !== 'function') {
       invalid(`${this.name}: ${name} lies at +0x${symbol.offset.toString(16)} of ${symbol.handle.name}, not at the start of a node of its own; symbol(${JSON.stringify(name)}).address is its address`);
     }
-    return this.#entry(name, symbol);
+    return this.#entry(`${this.name}:${name}@entry`, symbol.handle, symbol.offset);
   }
 
   /**
@@ -90,15 +92,14 @@ export class LoadedObject {
    * entry of its own, made on first get: `jmp name`, an interior reference into the section's node,
    * so heap.call, heap.bind and heap.pointer work on it like on any function. It goes on unload.
    */
-  #entry(name: string, symbol: ObjectSymbol): Handle {
-    const entryName = `${this.name}:${name}@entry`;
+  #entry(entryName: string, node: Handle, offset: number): Handle {
     const made = this.#byNode.get(entryName);
     if (made !== undefined) return made;
     // An interior reference needs a body to point into: a lazy section is compiled first.
-    this.#heap.materialize(symbol.handle);
+    this.#heap.materialize(node);
     const code = new Uint8Array([0xe9, 0, 0, 0, 0]);
     const unit = this.#heap.define({
-      functions: [{ name: entryName, code, relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: symbol.handle.name, addend: symbol.offset - 4 }] }],
+      functions: [{ name: entryName, code, relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: node.name, addend: offset - 4 }] }],
     });
     const handle = unit.get(entryName);
     this.#entries.push(handle);
@@ -133,7 +134,13 @@ export class LoadedObject {
     this.#live();
     if (this.#constructed) return;
     this.#constructed = true;
-    for (const c of this.#constructors) this.#heap.call(this.#byNode.get(c.node)!);
+    for (const c of this.#constructors) this.#heap.call(this.#function(c));
+  }
+
+  /** The handle that runs a constructor or destructor: its node's, or an entry at its offset. */
+  #function(c: Constructor): Handle {
+    const node = this.#byNode.get(c.node)!;
+    return c.offset === 0 ? node : this.#entry(`${this.name}:${c.node}+0x${c.offset.toString(16)}@entry`, node, c.offset);
   }
 
   /**
@@ -145,7 +152,7 @@ export class LoadedObject {
     if (this.#freed) return;
     this.#freed = true;
     try {
-      if (this.#constructed) for (let i = this.#destructors.length - 1; i >= 0; i--) this.#heap.call(this.#byNode.get(this.#destructors[i]!.node)!);
+      if (this.#constructed) for (let i = this.#destructors.length - 1; i >= 0; i--) this.#heap.call(this.#function(this.#destructors[i]!));
     } finally {
       for (const handle of this.#entries) handle.free();
       for (const handle of this.#handles) handle.free();

@@ -19,7 +19,7 @@ const { SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, S
 
 export type Target =
   | { readonly t: 'node'; readonly node: NodeLayout; readonly at: number }
-  | { readonly t: 'heap'; readonly name: string; readonly offset: number; readonly kind: 'function' | 'global' }
+  | { readonly t: 'heap'; readonly name: string; readonly offset: number; readonly kind: 'function' | 'global'; readonly shared: boolean }
   | { readonly t: 'address'; readonly name: string; readonly address: number }
   | { readonly t: 'zero'; readonly name: string }
   | { readonly t: 'external'; readonly name: string };
@@ -30,6 +30,8 @@ export interface Export {
   readonly offset: number;
   readonly kind: 'function' | 'global';
   readonly weak: boolean;
+  /** The node holds several functions: pointers into it are body addresses (NodeLayout.shared). */
+  readonly shared: boolean;
 }
 
 export interface Resolution {
@@ -71,9 +73,9 @@ export function resolveSymbols(
   const exports = new LargeMap<string, Export>();
   const outside = (name: string, weak: boolean): Target => {
     const other = around.exportOf(name);
-    if (other !== undefined) return { t: 'heap', name: other.node, offset: other.offset, kind: other.kind };
+    if (other !== undefined) return { t: 'heap', name: other.node, offset: other.offset, kind: other.kind, shared: other.shared };
     const kind = around.heapKind(name);
-    if (kind !== undefined) return { t: 'heap', name, offset: 0, kind };
+    if (kind !== undefined) return { t: 'heap', name, offset: 0, kind, shared: false };
     const address = around.resolve(name);
     if (address !== undefined) return { t: 'address', name, address };
     if (!weak) return { t: 'external', name };
@@ -102,7 +104,7 @@ export function resolveSymbols(
       const existing = outside(sym.name, true);
       const target: Target = existing.t === 'heap' ? existing : { t: 'node', node: commonNode(sym), at: 0 };
       targets.push(target);
-      if (target.t === 'node') exports.set(sym.name, { node: target.node.name, offset: 0, kind: 'global', weak: false });
+      if (target.t === 'node') exports.set(sym.name, { node: target.node.name, offset: 0, kind: 'global', weak: false, shared: false });
       continue;
     }
     const place = layout.placeOf.get(sym.shndx);
@@ -119,7 +121,7 @@ export function resolveSymbols(
       continue;
     }
     targets.push({ t: 'node', node: place.node, at });
-    if (isExported(sym)) exports.set(sym.name, { node: place.node.name, offset: at, kind: place.node.kind, weak: sym.bind === STB_WEAK });
+    if (isExported(sym)) exports.set(sym.name, { node: place.node.name, offset: at, kind: place.node.kind, weak: sym.bind === STB_WEAK, shared: place.node.shared });
   }
   return { targets, exports };
 }

@@ -119,15 +119,18 @@ export class Translator {
     const pcRelative = type === 'R_X86_64_PC32' || type === 'R_X86_64_PLT32' || type === 'R_X86_64_PC64';
     switch (target.t) {
       case 'node': {
-        if (target.node === node && pcRelative) {
+        const relocation = this.#toNode(offset, type, target.node.name, target.node.kind, target.at + addend, branch || target.node.shared, code, pcRelative);
+        // Within one node a PC-relative reference is a constant, but for a pointer to a function's
+        // entry: that is its stub, so that it equals the same pointer taken anywhere else.
+        if (target.node === node && pcRelative && relocation.via !== 'stub') {
           writeConstant(bytes, offset, type === 'R_X86_64_PC64' ? 8 : 4, target.at + addend - offset, where);
           return;
         }
-        out.push(this.#toNode(offset, type, target.node.name, target.node.kind, target.at + addend, branch, code, pcRelative));
+        out.push(relocation);
         return;
       }
       case 'heap':
-        out.push(this.#toNode(offset, type, target.name, target.kind, target.offset + addend, branch, code, pcRelative));
+        out.push(this.#toNode(offset, type, target.name, target.kind, target.offset + addend, branch || target.shared, code, pcRelative));
         return;
       case 'address':
         out.push({ offset, type, symbol: target.name, addend, address: target.address, ...(branch ? { via: 'body' as const } : {}) });
@@ -141,11 +144,14 @@ export class Translator {
     }
   }
 
-  /** A reference to a node: a function's entry is a pointer unless branched to; any other point in it is interior. */
-  #toNode(offset: number, type: x86.HeapType, symbol: string, kind: 'function' | 'global', addend: number, branch: boolean, code: boolean, pcRelative: boolean): Relocation {
+  /**
+   * A reference to a node: a function's entry is a pointer (its stub) unless `body` (a branch, or a
+   * node of several functions); any other point in it is interior.
+   */
+  #toNode(offset: number, type: x86.HeapType, symbol: string, kind: 'function' | 'global', addend: number, body: boolean, code: boolean, pcRelative: boolean): Relocation {
     if (kind === 'global') return { offset, type, symbol, addend };
     const entry = pcRelative && code ? -4 : 0;
-    const via = branch || addend !== entry ? 'body' : 'stub';
+    const via = body || addend !== entry ? 'body' : 'stub';
     return { offset, type, symbol, addend, via };
   }
 
@@ -156,11 +162,11 @@ export class Translator {
     switch (target.t) {
       case 'node':
         name = `${target.node.name}${target.at === 0 ? '' : `+${hex(target.at)}`}@GOT`;
-        relocation = this.#toNode(0, 'R_X86_64_64', target.node.name, target.node.kind, target.at, false, false, false);
+        relocation = this.#toNode(0, 'R_X86_64_64', target.node.name, target.node.kind, target.at, target.node.shared, false, false);
         break;
       case 'heap':
         name = `${target.name}${target.offset === 0 ? '' : `+${hex(target.offset)}`}@GOT`;
-        relocation = this.#toNode(0, 'R_X86_64_64', target.name, target.kind, target.offset, false, false, false);
+        relocation = this.#toNode(0, 'R_X86_64_64', target.name, target.kind, target.offset, target.shared, false, false);
         break;
       case 'address':
         name = `${target.name}@${hex(target.address)}@GOT`;

@@ -129,10 +129,8 @@ export class StubManager {
     if (through !== arenas.data.addressOf(slot)) {
       problems.push(`${nodes.nameOf(stub)} at ${hex(address)} does not jump through its slot ${hex(arenas.data.addressOf(slot))}`);
     }
-    if (nodes.isExternStub(stub)) {
-      const value = this.arch.read(arenas.view, arenas.data.loc(slot), this.arch.kinds[R_X86_64_64]!);
-      if (value === 0) problems.push(`${nodes.nameOf(stub)} has an empty slot`);
-    }
+    // An external's slot holds the address it was resolved to, which verify cannot know; 0 is a
+    // weak undefined symbol's (a call guarded by `if (f)`, as in a shared library).
     return problems;
   }
 

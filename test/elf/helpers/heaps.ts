@@ -1,7 +1,7 @@
 // The heaps the loader suites load into, and the figures an unload must bring back.
 
-import { CodeHeap, type HeapStats } from '../../src/index.js';
-import { nativeMemory } from '../../src/native/index.js';
+import { CodeHeap, type HeapStats } from '../../../src/index.js';
+import { nativeMemory } from '../../../src/native/index.js';
 
 export function nativeHeap(): CodeHeap {
   return new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 20, memory: nativeMemory(), cycleThreshold: Infinity, validateCollections: true });

@@ -8,10 +8,12 @@ import { describe, expect } from 'vitest';
 import { CodeHeap, CodeHeapError } from '../../src/index.js';
 import { loadObject } from '../../src/elf/index.js';
 import { expectCode } from '../helpers/errors.js';
-import { compileObject, corpusPath, gccSkip } from './gcc.js';
-import { footprint } from './heaps.js';
+import { corpusPath } from './corpus/index.js';
+import { footprint } from './helpers/heaps.js';
+import { skipWithoutGcc } from './helpers/skip.js';
+import { compileObject } from './helpers/toolchain.js';
 
-const skip = gccSkip();
+const skip = skipWithoutGcc('malformed objects');
 const flags = ['-O2', '-fPIC', '-ffunction-sections', '-fdata-sections'];
 
 function arrayHeap(): CodeHeap {
@@ -25,7 +27,7 @@ function snapshot(heap: CodeHeap): string {
 const ALLOWED = new Set(['INVALID_OBJECT', 'UNSUPPORTED', 'UNDEFINED_SYMBOL', 'RELOCATION_OUT_OF_RANGE', 'RELOCATION_OUT_OF_BOUNDS', 'INVALID_ARGUMENT', 'DUPLICATE_SYMBOL', 'OUT_OF_MEMORY']);
 
 describe.skipIf(skip)('malformed objects', () => {
-  const valid = skip ? new Uint8Array(0) : compileObject(corpusPath('pointers.c'), flags);
+  const valid = skip ? new Uint8Array(0) : compileObject({ path: corpusPath('fnptr.c') }, flags);
 
   test('truncated, the wrong class, machine or type: INVALID_OBJECT naming what is wrong', () => {
     const heap = arrayHeap();

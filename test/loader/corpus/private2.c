@@ -1,4 +1,0 @@
-// Two objects each with a static `count` and a static `bump`: private to their object.
-static int count = 200;
-static int bump(void) { return ++count; }
-long test_private2(void) { bump(); return bump(); }
