@@ -94,34 +94,51 @@ export interface ElfFile {
   readonly relocationsOf: LargeMap<number, Section>;
 }
 
+// Names are bytes: latin1 keeps each one a character, whatever encoding the compiler used.
+const latin1 = new TextDecoder('latin1');
+
 function bad(name: string, message: string): never {
   throw new CodeHeapError('INVALID_OBJECT', `${name}: ${message}`);
 }
 
-/** A u64 that must be a safe integer (offsets and sizes past 2^53 are not a real object's). */
-function u64(view: DataView, at: number, name: string, what: string): number {
+/**
+ * A u64 that must be a safe integer (offsets and sizes past 2^53 are not a real object's). The
+ * field is named by parts (`section 12 size`), joined only when refused: this runs for every
+ * field of every section, symbol and relocation.
+ */
+function u64(view: DataView, at: number, name: string, owner: string, index: number, field: string): number {
   const low = view.getUint32(at, true);
   const high = view.getUint32(at + 4, true);
-  if (high >= 0x20_0000) bad(name, `${what} ${high.toString(16)}${low.toString(16).padStart(8, '0')} is not a plausible offset or size`);
+  if (high >= 0x20_0000) bad(name, `${owner} ${index} ${field} ${view.getBigUint64(at, true)} is not a plausible offset or size`);
   return high * 0x1_0000_0000 + low;
 }
 
-/** An s64 addend: within ±2^53 (the heap's addends are safe integers). */
-function s64(view: DataView, at: number, name: string, what: string): number {
-  const value = view.getBigInt64(at, true);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) bad(name, `${what} ${value} is not a safe integer`);
-  return Number(value);
+/** An s64 addend: within ±2^53 (the heap's addends are safe integers), read as two words (a BigInt each would cost more than the rest). */
+function s64(view: DataView, at: number, name: string, owner: string, index: number, field: string): number {
+  const high = view.getInt32(at + 4, true);
+  if (high >= 0x20_0000 || high < -0x20_0000) bad(name, `${owner} ${index} ${field} ${view.getBigInt64(at, true)} is not a safe integer`);
+  return high * 0x1_0000_0000 + view.getUint32(at, true);
 }
 
-/** A NUL-terminated string of a string table. */
-function stringAt(bytes: Uint8Array, table: Section, at: number, name: string, what: string): string {
-  if (at >= table.size) bad(name, `${what}: name offset ${at} is past the ${table.size}-byte string table (section ${table.index})`);
-  const start = table.offset + at;
-  const end = bytes.indexOf(0, start);
-  if (end < 0 || end >= table.offset + table.size) bad(name, `${what}: the name at offset ${at} of section ${table.index} is not NUL-terminated`);
-  let text = '';
-  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
-  return text;
+/**
+ * A string table, decoded once: names are then slices of one string, where decoding each name
+ * on its own (thousands of them in a large object) would cost more than all the rest of reading.
+ */
+class StringTable {
+  readonly #text: string;
+
+  constructor(bytes: Uint8Array, readonly section: Section) {
+    this.#text = latin1.decode(bytes.subarray(section.offset, section.offset + section.size));
+  }
+
+  /** The NUL-terminated string at `at`; `name`, `owner` and `index` say whose, in messages. */
+  at(at: number, name: string, owner: string, index: number): string {
+    const { section } = this;
+    if (at >= section.size) bad(name, `${owner} ${index}: name offset ${at} is past the ${section.size}-byte string table (section ${section.index})`);
+    const end = this.#text.indexOf('\0', at);
+    if (end < 0) bad(name, `${owner} ${index}: the name at offset ${at} of section ${section.index} is not NUL-terminated`);
+    return this.#text.slice(at, end);
+  }
 }
 
 /** Parses and checks the object; `name` names it in messages. */
@@ -136,13 +153,13 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   if (type !== 1) bad(name, `e_type ${type} is not ET_REL (1): only relocatable objects (gcc -c) load`);
   const machine = view.getUint16(18, true);
   if (machine !== 62) bad(name, `e_machine ${machine} is not EM_X86_64 (62)`);
-  const shoff = u64(view, 40, name, 'e_shoff');
+  const shoff = u64(view, 40, name, 'the header', 0, 'e_shoff');
   if (view.getUint16(58, true) !== 64) bad(name, `e_shentsize ${view.getUint16(58, true)} is not 64`);
   if (shoff + 64 > bytes.length || shoff === 0) bad(name, `the section table at ${shoff} is past the end of the ${bytes.length}-byte file`);
   let count = view.getUint16(60, true);
   let shstrndx = view.getUint16(62, true);
   // Extended numbering: more than 0xff00 sections keep their count and string table index in section 0.
-  if (count === 0) count = u64(view, shoff + 32, name, 'the extended section count');
+  if (count === 0) count = u64(view, shoff + 32, name, 'section', 0, 'size (the extended section count)');
   if (shstrndx === SHN_XINDEX) shstrndx = view.getUint32(shoff + 40, true);
   if (shoff + count * 64 > bytes.length) bad(name, `${count} section headers at ${shoff} run past the end of the ${bytes.length}-byte file`);
   const raw: Omit<Section, 'name'>[] = [];
@@ -150,10 +167,10 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   for (let i = 0; i < count; i++) {
     const at = shoff + i * 64;
     const header = {
-      index: i, type: view.getUint32(at + 4, true), flags: u64(view, at + 8, name, `section ${i} flags`),
-      offset: u64(view, at + 24, name, `section ${i} offset`), size: u64(view, at + 32, name, `section ${i} size`),
+      index: i, type: view.getUint32(at + 4, true), flags: u64(view, at + 8, name, 'section', i, 'flags'),
+      offset: u64(view, at + 24, name, 'section', i, 'offset'), size: u64(view, at + 32, name, 'section', i, 'size'),
       link: view.getUint32(at + 40, true), info: view.getUint32(at + 44, true),
-      align: u64(view, at + 48, name, `section ${i} alignment`), entsize: u64(view, at + 56, name, `section ${i} entsize`),
+      align: u64(view, at + 48, name, 'section', i, 'alignment'), entsize: u64(view, at + 56, name, 'section', i, 'entsize'),
     };
     if (header.type !== SHT_NOBITS && i > 0 && header.offset + header.size > bytes.length) {
       bad(name, `section ${i} (offset ${header.offset}, ${header.size} bytes) runs past the end of the ${bytes.length}-byte file`);
@@ -164,7 +181,8 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   }
   if (shstrndx >= count) bad(name, `the section name table index ${shstrndx} is not one of the ${count} sections`);
   const shstr = { ...raw[shstrndx]!, name: '' };
-  const sections = raw.map((s, i): Section => ({ ...s, name: i === 0 ? '' : stringAt(bytes, shstr, names[i]!, name, `section ${i}`) }));
+  const sectionNames = new StringTable(bytes, shstr);
+  const sections = raw.map((s, i): Section => ({ ...s, name: i === 0 ? '' : sectionNames.at(names[i]!, name, 'section', i) }));
   const symbols = readSymbols(bytes, view, sections, name);
   const relocationsOf = new LargeMap<number, Section>();
   for (const s of sections) {
@@ -185,6 +203,7 @@ function readSymbols(bytes: Uint8Array, view: DataView, sections: readonly Secti
   if (table.entsize !== 24 || table.size % 24 !== 0) bad(name, `the symbol table (section ${table.index}) has entries of ${table.entsize} bytes, not 24`);
   const strings = sections[table.link];
   if (strings === undefined || table.link === 0) bad(name, `the symbol table's string table index ${table.link} is not a section`);
+  const symbolNames = new StringTable(bytes, strings);
   const extended = sections.find((s) => s.type === SHT_SYMTAB_SHNDX && s.link === table.index);
   const symbols: ElfSymbol[] = [];
   for (let i = 0; i < table.size / 24; i++) {
@@ -201,9 +220,9 @@ function readSymbols(bytes: Uint8Array, view: DataView, sections: readonly Secti
       bad(name, `symbol ${i} is defined in section ${shndx}, and the object has ${sections.length}`);
     }
     symbols.push({
-      index: i, name: stringAt(bytes, strings, view.getUint32(at, true), name, `symbol ${i}`),
+      index: i, name: symbolNames.at(view.getUint32(at, true), name, 'symbol', i),
       bind: info >> 4, type: info & 0xf, visibility: bytes[at + 5]! & 3, shndx,
-      value: u64(view, at + 8, name, `symbol ${i} value`), size: u64(view, at + 16, name, `symbol ${i} size`),
+      value: u64(view, at + 8, name, 'symbol', i, 'value'), size: u64(view, at + 16, name, 'symbol', i, 'size'),
     });
   }
   return symbols;
@@ -214,12 +233,13 @@ export function readRelocations(file: ElfFile, rela: Section, target: Section, n
   const { bytes, symbols } = file;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Rela[] = [];
+  const relocationOwner = `${rela.name}: relocation`;
   for (let i = 0; i < rela.size / 24; i++) {
     const at = rela.offset + i * 24;
-    const offset = u64(view, at, name, `relocation ${i} of ${rela.name} offset`);
+    const offset = u64(view, at, name, relocationOwner, i, 'offset');
     const type = view.getUint32(at + 8, true);
     const symbol = view.getUint32(at + 12, true);
-    const addend = s64(view, at + 16, name, `relocation ${i} of ${rela.name} addend`);
+    const addend = s64(view, at + 16, name, relocationOwner, i, 'addend');
     if (symbol >= symbols.length) bad(name, `relocation ${i} of ${rela.name} names symbol ${symbol}, and the symbol table has ${symbols.length}`);
     if (offset >= target.size) bad(name, `relocation ${i} of ${rela.name} at offset ${offset} is past the ${target.size} bytes of ${target.name}`);
     out.push({ offset, type, symbol, addend });

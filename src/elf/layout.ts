@@ -126,34 +126,32 @@ export function layOut(
 function absorptions(
   file: ElfFile, loaded: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
 ): LargeMap<number, number> {
-  const exported = new LargeMap<number, true>();
+  const count = file.sections.length;
+  const exported = new Uint8Array(count);
   for (const sym of file.symbols) {
-    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE) exported.set(sym.shndx, true);
+    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE && sym.shndx < count) exported[sym.shndx] = 1;
   }
-  const isLoaded = new LargeMap<number, Section>();
-  for (const s of loaded) isLoaded.set(s.index, s);
-  // For each section: its one referrer (-1 before any, -2 once there are two), and whether it refers to that one.
-  const referrer = new LargeMap<number, number>();
-  const refersTo = new LargeMap<number, LargeMap<number, true>>();
+  const isLoaded = new Uint8Array(count);
+  for (const s of loaded) isLoaded[s.index] = 1;
+  // Per section: its one referrer, NO_REFERRER before any, SEVERAL once there are two.
+  const NO_REFERRER = -1;
+  const SEVERAL = -2;
+  const referrer = new Int32Array(count).fill(NO_REFERRER);
   for (const s of loaded) {
-    const targets = new LargeMap<number, true>();
     for (const r of relocations.get(s.index) ?? []) {
       const target = symbolSection(r.symbol);
-      if (target < 0 || target === s.index) continue;
-      targets.set(target, true);
-      const seen = referrer.get(target);
-      referrer.set(target, seen === undefined || seen === s.index ? s.index : -2);
+      if (target < 0 || target === s.index || target >= count) continue;
+      const seen = referrer[target]!;
+      referrer[target] = seen === NO_REFERRER || seen === s.index ? s.index : SEVERAL;
     }
-    refersTo.set(s.index, targets);
   }
   const hostOf = new LargeMap<number, number>();
   for (const s of loaded) {
-    if (exported.has(s.index) || (s.flags & SHF_WRITE) !== 0) continue;
-    const host = referrer.get(s.index);
-    if (host === undefined || host < 0) continue;
-    const hostSection = isLoaded.get(host);
-    if (hostSection === undefined || (hostSection.flags & SHF_EXECINSTR) === 0) continue;
-    if (refersTo.get(s.index)?.has(host) !== true) continue;
+    if (exported[s.index] === 1 || (s.flags & SHF_WRITE) !== 0) continue;
+    const host = referrer[s.index]!;
+    if (host < 0 || isLoaded[host] === 0 || (file.sections[host]!.flags & SHF_EXECINSTR) === 0) continue;
+    // It must point back into its one referrer: a jump table or a cold part, not any constant.
+    if (!(relocations.get(s.index) ?? []).some((r) => symbolSection(r.symbol) === host)) continue;
     hostOf.set(s.index, host);
   }
   // One level: a host is never laid out inside another section.

@@ -42,6 +42,8 @@ export class Translator {
   readonly gots: GlobalDefinition[] = [];
   readonly #gotNames = new LargeMap<string, true>();
   #gotBase: string | null = null;
+  #section: Section | null = null;
+  #rela: Rela | null = null;
 
   constructor(
     private readonly file: ElfFile,
@@ -66,21 +68,23 @@ export class Translator {
     const { type } = r;
     if (type === x86.R_X86_64_NONE) return;
     const sym = this.file.symbols[r.symbol]!;
-    const where = `${this.object}: the ${typeName(type)} relocation at ${at(section, r.offset)}${sym.name === '' ? '' : ` to ${sym.name}`}`;
-    if (isTls(type) || sym.type === 6) throw new CodeHeapError('UNSUPPORTED', `${where} uses thread-local storage, which the heap does not give objects`);
+    // For messages, built only when one is thrown (this runs once per relocation).
+    this.#section = section;
+    this.#rela = r;
+    if (isTls(type) || sym.type === 6) throw new CodeHeapError('UNSUPPORTED', `${this.#where()} uses thread-local storage, which the heap does not give objects`);
     const width = type === x86.R_X86_64_64 || type === x86.R_X86_64_PC64 || type === x86.R_X86_64_SIZE64 ? 8 : 4;
     if (r.offset + width > section.size) {
-      throw new CodeHeapError('INVALID_OBJECT', `${where}: its ${width}-byte field runs past the ${section.size} bytes of ${section.name}`);
+      throw new CodeHeapError('INVALID_OBJECT', `${this.#where()}: its ${width}-byte field runs past the ${section.size} bytes of ${section.name}`);
     }
     const offset = base + r.offset;
     if (type === x86.R_X86_64_SIZE32 || type === x86.R_X86_64_SIZE64) {
       const size = sym.type === 3 ? this.file.sections[sym.shndx]?.size ?? 0 : sym.size;
-      writeConstant(bytes, offset, width, size + r.addend, where);
+      this.#constant(bytes, offset, width, size + r.addend);
       return;
     }
     const target = this.targets[r.symbol];
     if (target === undefined) {
-      throw new CodeHeapError('INVALID_OBJECT', `${where} refers to symbol ${r.symbol}, which lies in no loaded section (a discarded or empty section)`);
+      throw new CodeHeapError('INVALID_OBJECT', `${this.#where()} refers to symbol ${r.symbol}, which lies in no loaded section (a discarded or empty section)`);
     }
     const code = (section.flags & SHF_EXECINSTR) !== 0;
     if (type === x86.R_X86_64_GOTPC32) {
@@ -92,12 +96,12 @@ export class Translator {
       const inHeap = target.t === 'node' || target.t === 'heap';
       if (how === 'lea' && inHeap) {
         relax(bytes, offset, how);
-        this.#reference(node, offset, 'R_X86_64_PC32', target, r.addend, false, true, bytes, out, where);
+        this.#reference(node, offset, 'R_X86_64_PC32', target, r.addend, false, true, bytes, out);
         return;
       }
       if ((how === 'call' || how === 'jmp') && target.t !== 'zero') {
         const field = relax(bytes, offset, how);
-        this.#reference(node, field, 'R_X86_64_PLT32', target, r.addend, true, true, bytes, out, where);
+        this.#reference(node, field, 'R_X86_64_PLT32', target, r.addend, true, true, bytes, out);
         return;
       }
       out.push({ offset, type: 'R_X86_64_PC32', symbol: this.#got(target), addend: r.addend });
@@ -105,16 +109,16 @@ export class Translator {
     }
     const heap = heapType(type);
     if (heap === undefined) {
-      throw new CodeHeapError('UNSUPPORTED', `${where}: the loader does not implement ${typeName(type)} (large code model, or not for objects)`);
+      throw new CodeHeapError('UNSUPPORTED', `${this.#where()}: the loader does not implement ${typeName(type)} (large code model, or not for objects)`);
     }
     const branch = type === x86.R_X86_64_PLT32 || (type === x86.R_X86_64_PC32 && code && isBranch(bytes, offset));
-    this.#reference(node, offset, heap, target, r.addend, branch, code, bytes, out, where);
+    this.#reference(node, offset, heap, target, r.addend, branch, code, bytes, out);
   }
 
   /** One reference to a target, as a constant when it cannot change, else as a heap relocation. */
   #reference(
     node: NodeLayout, offset: number, type: x86.HeapType, target: Target, addend: number, branch: boolean, code: boolean,
-    bytes: Uint8Array, out: Relocation[], where: string,
+    bytes: Uint8Array, out: Relocation[],
   ): void {
     const pcRelative = type === 'R_X86_64_PC32' || type === 'R_X86_64_PLT32' || type === 'R_X86_64_PC64';
     switch (target.t) {
@@ -123,7 +127,7 @@ export class Translator {
         // Within one node a PC-relative reference is a constant, but for a pointer to a function's
         // entry: that is its stub, so that it equals the same pointer taken anywhere else.
         if (target.node === node && pcRelative && relocation.via !== 'stub') {
-          writeConstant(bytes, offset, type === 'R_X86_64_PC64' ? 8 : 4, target.at + addend - offset, where);
+          this.#constant(bytes, offset, type === 'R_X86_64_PC64' ? 8 : 4, target.at + addend - offset);
           return;
         }
         out.push(relocation);
@@ -188,6 +192,26 @@ export class Translator {
     return name;
   }
 
+  /** The relocation being translated, for messages: `object: the TYPE relocation at section+off to symbol`. */
+  #where(): string {
+    const r = this.#rela!;
+    const sym = this.file.symbols[r.symbol]!;
+    return `${this.object}: the ${typeName(r.type)} relocation at ${at(this.#section!, r.offset)}${sym.name === '' ? '' : ` to ${sym.name}`}`;
+  }
+
+  #constant(bytes: Uint8Array, offset: number, width: 4 | 8, value: number): void {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (width === 8) {
+      view.setUint32(offset, value >>> 0, true);
+      view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000) >>> 0, true);
+      return;
+    }
+    if (value < -0x8000_0000 || value > 0xffff_ffff) {
+      throw new CodeHeapError('RELOCATION_OUT_OF_RANGE', `${this.#where()}: the value ${hex(value)} does not fit its 32-bit field`);
+    }
+    view.setUint32(offset, value >>> 0, true);
+  }
+
   /** The object's GOT base (_GLOBAL_OFFSET_TABLE_), for GOTPC32: an 8-byte global of its own. */
   #gotBaseName(): string {
     if (this.#gotBase === null) {
@@ -196,16 +220,4 @@ export class Translator {
     }
     return this.#gotBase;
   }
-}
-
-function writeConstant(bytes: Uint8Array, offset: number, width: 4 | 8, value: number, where: string): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (width === 8) {
-    view.setBigInt64(offset, BigInt(value), true);
-    return;
-  }
-  if (value < -0x8000_0000 || value > 0xffff_ffff) {
-    throw new CodeHeapError('RELOCATION_OUT_OF_RANGE', `${where}: the value ${hex(value)} does not fit its 32-bit field`);
-  }
-  view.setUint32(offset, value >>> 0, true);
 }
