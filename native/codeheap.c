@@ -813,6 +813,49 @@ static napi_value Dlsym(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// protect(view, address, length, writable): the CPU's view of data the heap keeps read-only (an
+// object's .rodata, .data.rel.ro after relocation). Only the data arena's CPU mapping changes:
+// the heap still writes through its own view (backpatching a function pointer in a table), and
+// the code arena stays r-x. `address` and `length` are whole pages inside the data arena.
+// Two splits of the data mapping at most per range: an object loader asks for one range each.
+static napi_value Protect(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_buffer = false;
+  if (argc >= 1) CHECK(napi_is_arraybuffer(env, argv[0], &is_buffer));
+  double address = 0, length = 0;
+  bool writable = false;
+  if (!is_buffer || argc < 4 || napi_get_value_double(env, argv[1], &address) != napi_ok ||
+      napi_get_value_double(env, argv[2], &length) != napi_ok || napi_get_value_bool(env, argv[3], &writable) != napi_ok) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "protect(view, address, length, writable): a heap view, two numbers and a boolean expected");
+    return NULL;
+  }
+  void* view = NULL;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &view, NULL));
+  long page = sysconf(_SC_PAGESIZE);
+  pthread_mutex_lock(&registry_lock);
+  mapping_t* found = NULL;
+  for (mapping_t* m = heaps; m != NULL; m = m->next) {
+    if (m->heap_view == view) found = m;
+  }
+  uintptr_t start = (uintptr_t)address;
+  uintptr_t data = found == NULL ? 0 : (uintptr_t)found->data;
+  int inside = found != NULL && address >= 0 && length > 0 && start % page == 0 && (uintptr_t)length % page == 0 &&
+               start >= data && start + (uintptr_t)length <= data + found->data_size;
+  int failed = inside ? mprotect((void*)start, (size_t)length, writable ? PROT_READ | PROT_WRITE : PROT_READ) : 0;
+  int error = errno;
+  pthread_mutex_unlock(&registry_lock);
+  if (!inside) {
+    napi_throw_error(env, "INVALID_ARGUMENT", "protect: the range is not whole pages of this heap's data arena");
+    return NULL;
+  }
+  if (failed != 0) return throw_errno(env, "OUT_OF_MEMORY", "protect: mprotect", error);
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"map", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
@@ -821,6 +864,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"call", NULL, Call, NULL, NULL, NULL, napi_default, NULL},
       {"callTyped", NULL, CallTyped, NULL, NULL, NULL, napi_default, NULL},
       {"dlsym", NULL, Dlsym, NULL, NULL, NULL, napi_default, NULL},
+      {"protect", NULL, Protect, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   napi_value resolver, page, symbol_bytes;

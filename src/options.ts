@@ -139,8 +139,8 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
   if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
   // Each field read once (methods included, from wherever they are defined).
   const fields = readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close } = region as Record<string, unknown>;
-    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close };
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect } = region as Record<string, unknown>;
+    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect };
   });
   try {
     return ownRegion(region, fields, layout);
@@ -154,13 +154,13 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
 /** The heap's own record of a reserved Region, every field checked. */
 function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, layout: ArenaLayout): Region {
   return readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close } = fields;
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect } = fields;
     const size = layout.codeSize + layout.dataSize;
     if (uint8Length(bytes) >= size && isResizable(plainUint8(bytes as Uint8Array).buffer)) {
       invalid('memory.reserve returned bytes over a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away');
     }
     if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
-    for (const [key, value] of [['call', call], ['callTyped', callTyped], ['resolveSymbol', resolveSymbol], ['close', close]] as const) {
+    for (const [key, value] of [['call', call], ['callTyped', callTyped], ['resolveSymbol', resolveSymbol], ['close', close], ['protect', protect]] as const) {
       if (value !== undefined && typeof value !== 'function') invalid(`memory.reserve returned a Region whose ${key} is ${show(value)}, not a function`);
     }
     if (resolverAddress !== undefined && !(Number.isSafeInteger(resolverAddress) && (resolverAddress as number) >= 0)) {
@@ -175,6 +175,11 @@ function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, la
     if (call !== undefined) own.call = (call as NonNullable<Region['call']>).bind(region);
     if (callTyped !== undefined) own.callTyped = (callTyped as NonNullable<Region['callTyped']>).bind(region);
     if (resolveSymbol !== undefined) own.resolveSymbol = (name: string) => (resolveSymbol as NonNullable<Region['resolveSymbol']>).call(region, name);
+    // The provider's errors become CodeHeapErrors: the arenas treat a refused protection as none.
+    if (protect !== undefined) {
+      own.protect = (address: number, length: number, writable: boolean) =>
+        readInput('memory.protect', () => (protect as NonNullable<Region['protect']>).call(region, address, length, writable));
+    }
     if (close !== undefined) {
       own.close = () => {
         (close as NonNullable<Region['close']>).call(region);

@@ -61,6 +61,12 @@ export interface GlobalDefinition {
   relocations?: readonly Relocation[];
   /** Power of two up to 4096; default 8. */
   align?: number;
+  /**
+   * Read-only where the code runs, once linked (an object's .rodata, .data.rel.ro): on native
+   * memory its pages are mapped read-only for the CPU, so it is placed on whole pages of its own.
+   * The heap still writes it (backpatching, heap.write). Default false.
+   */
+  readOnly?: boolean;
 }
 
 export interface UnitDefinition {

@@ -160,4 +160,17 @@ describe('what an object loader needs of relocations', () => {
     expect(words('b')).toBe(far2);
     expectCode(() => heap.define({ functions: [{ name: 'd', code, relocations: caller(-1) }] }), 'INVALID_ARGUMENT');
   });
+
+  test('a read-only global starts a page and has its pages to itself; readOnly must be a boolean', () => {
+    const heap = newHeap();
+    const unit = heap.define({ globals: [{ name: 'before', size: 8 }, { name: 'table', data: new Uint8Array(100), readOnly: true }, { name: 'after', size: 8 }] });
+    const table = unit.get('table').address;
+    expect(table % 4096).toBe(0);
+    for (const other of ['before', 'after']) {
+      const at = unit.get(other).address;
+      expect(at < table || at >= table + 4096, other).toBe(true);
+    }
+    heap.verify();
+    expectCode(() => heap.define({ globals: [{ name: 'bad', size: 8, readOnly: 1 as unknown as boolean }] }), 'INVALID_ARGUMENT');
+  });
 });

@@ -38,6 +38,10 @@ export interface NodeLayout {
    * its functions must be its body address too (a stub would make two pointers to f differ).
    */
   readonly shared: boolean;
+  /** Read-only once relocated (.rodata, .data.rel.ro): the CPU's view of it is made read-only. */
+  readonly readOnly: boolean;
+  /** The name it goes by when no symbol names it (the object's one node of read-only data). */
+  readonly label: string;
 }
 
 export interface Layout {
@@ -89,7 +93,16 @@ export function layOut(
   }
   initArrays.sort((a, b) => priority(a) - priority(b));
   finiArrays.sort((a, b) => priority(a) - priority(b));
-  const hostOf = absorptions(file, loaded, relocations, symbolSection);
+  const exported = exportedSections(file);
+  const hostOf = absorptions(file, loaded, relocations, symbolSection, exported);
+  // The object's read-only data that no exported symbol names goes into one node (`object:.rodata`):
+  // read-only pages are whole pages, and a page per string table or constant would waste most of it.
+  let rodata = -1;
+  for (const s of loaded) {
+    if (hostOf.has(s.index) || !isReadOnlyData(s) || exported[s.index] === 1) continue;
+    if (rodata < 0) rodata = s.index;
+    else hostOf.set(s.index, rodata);
+  }
   const functionsIn = new LargeMap<number, number>();
   for (const sym of file.symbols) if (sym.type === STT_FUNC) functionsIn.set(sym.shndx, (functionsIn.get(sym.shndx) ?? 0) + 1);
   const nodes: NodeLayout[] = [];
@@ -100,6 +113,7 @@ export function layOut(
     const node: NodeLayout = {
       name: '', kind: executable ? 'function' : 'global', host: s, parts: [{ section: s, at: 0 }],
       size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS, shared: executable && (functionsIn.get(s.index) ?? 0) > 1,
+      readOnly: isReadOnlyData(s), label: s.index === rodata ? '.rodata' : s.name,
     };
     nodes.push(node);
     placeOf.set(s.index, { node, at: 0 });
@@ -125,12 +139,9 @@ export function layOut(
  */
 function absorptions(
   file: ElfFile, loaded: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
+  exported: Uint8Array,
 ): LargeMap<number, number> {
   const count = file.sections.length;
-  const exported = new Uint8Array(count);
-  for (const sym of file.symbols) {
-    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE && sym.shndx < count) exported[sym.shndx] = 1;
-  }
   const isLoaded = new Uint8Array(count);
   for (const s of loaded) isLoaded[s.index] = 1;
   // Per section: its one referrer, NO_REFERRER before any, SEVERAL once there are two.
@@ -157,6 +168,22 @@ function absorptions(
   // One level: a host is never laid out inside another section.
   for (const [section, host] of [...hostOf]) if (hostOf.has(host)) hostOf.delete(section);
   return hostOf;
+}
+
+/** 1 for each section an exported symbol is defined in. */
+function exportedSections(file: ElfFile): Uint8Array {
+  const count = file.sections.length;
+  const exported = new Uint8Array(count);
+  for (const sym of file.symbols) {
+    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE && sym.shndx < count) exported[sym.shndx] = 1;
+  }
+  return exported;
+}
+
+/** Data no code may write once the loader has relocated it. */
+function isReadOnlyData(s: Section): boolean {
+  if ((s.flags & SHF_EXECINSTR) !== 0 || s.type === SHT_NOBITS) return false;
+  return (s.flags & SHF_WRITE) === 0 || s.name === '.data.rel.ro' || s.name.startsWith('.data.rel.ro.');
 }
 
 /** `a:b` names a private symbol or section of object `a`; `#n` tells apart sections of one name. */

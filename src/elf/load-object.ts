@@ -86,7 +86,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   const commons: NodeLayout[] = [];
   const commonNode = (sym: ElfSymbol): NodeLayout => {
     const host: Section = { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: 3, offset: 0, size: sym.size, link: 0, info: 0, align: sym.value, entsize: 0 };
-    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true, shared: false };
+    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true, shared: false, readOnly: false, label: sym.name };
     commons.push(node);
     return node;
   };
@@ -162,7 +162,8 @@ function nameNodes(file: ElfFile, object: string, layout: Layout, yielded: (sym:
   for (const node of layout.nodes) {
     if (node.name !== '') continue;
     const names = byNode.get(node);
-    node.name = claim(privateName(object, names?.local ?? node.host.name));
+    // The object's one node of read-only data is named for what it is, not for its first constant.
+    node.name = claim(privateName(object, node.parts.length > 1 && node.readOnly ? node.label : names?.local ?? node.label));
   }
 }
 
@@ -224,7 +225,7 @@ function link(
       } else if (node.zeroFill) {
         globals.push({ name: node.name, size: node.size, align: node.align, relocations });
       } else {
-        globals.push({ name: node.name, data: bytes, align: node.align, relocations });
+        globals.push({ name: node.name, data: bytes, align: node.align, relocations, readOnly: node.readOnly });
       }
     }
     const unit = heap.define({ functions, globals });

@@ -8,11 +8,12 @@
 
 import * as base from '../base.js';
 import { CodeHeapError, hex, show } from '../errors.js';
+import { LargeMap } from '../large-map.js';
 import { BlockAllocator } from './tlsf.js';
 import type { ArenaLayout, Region } from './region.js';
 
 // Imported functions, bound to module constants (README, Architecture).
-const { inDataArena } = base;
+const { inDataArena, MAX_ALIGN: PAGE } = base;
 
 /** The end of x86-64 user space (47-bit addresses): no arena may reach past it. */
 export const USER_SPACE_END = 2 ** 47;
@@ -36,8 +37,44 @@ export class Arena {
     readonly size: number,
     /** Local position of the arena's first byte in the backing store. */
     readonly locBase: number,
+    private readonly region: Region,
   ) {
     this.allocator = new BlockAllocator(size);
+  }
+
+  /** Blocks the CPU sees read-only (GlobalDefinition.readOnly), made writable again when freed. */
+  readonly #readOnly = new LargeMap<number, true>();
+
+  /**
+   * Makes a block read-only where the code runs: the whole pages it covers (a read-only global's
+   * block starts a page and is whole pages, so no other block shares them).
+   */
+  protect(block: number): void {
+    if (this.region.protect === undefined) return;
+    try {
+      this.region.protect(this.addressOf(block), this.#pagesOf(block), false);
+    } catch (error) {
+      // Called where a link commits, which cannot fail: protection is hardening, and when the
+      // system refuses it (no mappings left to split) the block stays writable, as it was.
+      if (error instanceof CodeHeapError) return;
+      throw error;
+    }
+    this.#readOnly.set(block, true);
+  }
+
+  #pagesOf(block: number): number {
+    return this.sizeOf(block) - (this.sizeOf(block) % PAGE);
+  }
+
+  /** Before a block goes back to the allocator: writable again, if it was made read-only. */
+  #unprotect(block: number): void {
+    if (this.#readOnly.size === 0 || !this.#readOnly.delete(block)) return;
+    try {
+      this.region.protect!(this.addressOf(block), this.#pagesOf(block), true);
+    } catch (error) {
+      // A free cannot fail; the pages stay as they are (native memory does not refuse this).
+      if (!(error instanceof CodeHeapError)) throw error;
+    }
   }
 
   /** A block of at least size bytes (rounded up to 8) at align, or -1 when nothing can hold it. */
@@ -48,6 +85,7 @@ export class Arena {
 
   free(block: number): void {
     this.changes++;
+    this.#unprotect(block);
     this.allocator.free(block);
   }
 
@@ -60,6 +98,7 @@ export class Arena {
   /** Frees a block as one of a batch: see BlockAllocator.freeInBatch. */
   freeInBatch(block: number): void {
     this.changes++;
+    this.#unprotect(block);
     this.allocator.freeInBatch(block);
   }
 
@@ -90,8 +129,8 @@ export class Arenas {
   readonly view: DataView;
 
   constructor(readonly layout: ArenaLayout, region: Region) {
-    this.code = new Arena('code', layout.codeAddress, layout.codeSize, 0);
-    this.data = new Arena('data', layout.dataAddress, layout.dataSize, layout.codeSize);
+    this.code = new Arena('code', layout.codeAddress, layout.codeSize, 0, region);
+    this.data = new Arena('data', layout.dataAddress, layout.dataSize, layout.codeSize, region);
     this.region = region;
     this.bytes = this.region.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);

@@ -68,6 +68,12 @@ export interface Region {
    * `bytes`); nothing of it may be used after. Without it, the memory goes with its last reference.
    */
   close?(): void;
+  /**
+   * Makes whole pages at a target address of the data arena read-only for the code that runs
+   * (`writable` false), or read-write again; `bytes` stays writable. Regions whose code does not
+   * run need not have it (nothing can write through the CPU's view then).
+   */
+  protect?(address: number, length: number, writable: boolean): void;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

@@ -73,6 +73,9 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
       : stubs.createFunctionStub(stub.of === 'unit' ? ids[stub.index]! : stub.id, reservation));
   }
   writeSites(placed, ctx, ids, stubIds);
+  // Read-only globals are complete now: from here on only the heap's own view writes them.
+  const planned = placed.plan.nodes;
+  for (let i = 0; i < planned.length; i++) if (planned[i]!.definition.readOnly) ctx.graph.arenas.data.protect(placed.blocks[i]!);
   return { stage: 'committed', placed, ids, oldBodies, stubIds, patched };
 }
 

@@ -51,6 +51,8 @@ export interface Definition {
    * be in it), so its own sites to the function are backpatched with everyone else's.
    */
   readonly keepsOld: boolean;
+  /** A global the CPU may only read once it is linked (GlobalDefinition.readOnly): on pages of its own. */
+  readonly readOnly: boolean;
 }
 
 /** Runs `read` over caller input; anything it throws that is not ours becomes INVALID_ARGUMENT. */
@@ -138,7 +140,7 @@ function functionDefinition(
   if (bytes.length === 0) invalid(`${name}: code must hold at least one byte`);
   return {
     kind: FUNCTION, name, bytes, size: bytes.length, align: alignment(name, body.align, FUNCTION_ALIGN),
-    relocations: relocationsOf(name, body.relocations, body.inputs), compile, replaces, keepsOld,
+    relocations: relocationsOf(name, body.relocations, body.inputs), compile, replaces, keepsOld, readOnly: false,
   };
 }
 
@@ -151,7 +153,9 @@ function globalDefinition(g: Record<string, unknown>): Definition {
   const room = Math.max(copied?.length ?? 0, typeof size === 'number' && size > 0 ? size : 0);
   const inputs = Array.isArray(relocations) ? relocationInputs(relocations, room) : undefined;
   const align = g['align'];
+  const readOnly = g['readOnly'];
   checkName(name, 'global');
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') invalid(`${name}: readOnly must be a boolean, got ${show(readOnly)}`);
   let bytes: Uint8Array;
   let length: number;
   if (data !== undefined) {
@@ -168,8 +172,10 @@ function globalDefinition(g: Record<string, unknown>): Definition {
     bytes = new Uint8Array(0);
   }
   return {
-    kind: GLOBAL, name, bytes, size: length, align: alignment(name, align, GLOBAL_ALIGN),
-    relocations: relocationsOf(name, relocations, inputs), compile: undefined, replaces: NONE, keepsOld: false,
+    kind: GLOBAL, name, bytes, size: length,
+    // Read-only pages hold nothing else: the block starts a page, and its size is rounded to pages.
+    align: readOnly === true ? Math.max(MAX_ALIGN, alignment(name, align, GLOBAL_ALIGN)) : alignment(name, align, GLOBAL_ALIGN),
+    relocations: relocationsOf(name, relocations, inputs), compile: undefined, replaces: NONE, keepsOld: false, readOnly: readOnly === true,
   };
 }
 

@@ -18,7 +18,7 @@ import { stubAddend, type Plan, type PlannedStub } from './plan.js';
 import * as planning from './plan.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { NONE } = base;
+const { NONE, MAX_ALIGN: PAGE } = base;
 const { APPLIED, CHECK, applyRelocation } = apply;
 const { STUB_SLOT } = planning;
 const { R_X86_64_64 } = x86;
@@ -54,6 +54,11 @@ function tiledSize(size: number, align: number): number {
   return size + (-size & (unit - 1));
 }
 
+/** A read-only global's block: whole pages, none shared with another block. */
+function pages(size: number): number {
+  return Math.max(PAGE, size + (-size & (PAGE - 1)));
+}
+
 /** Reserves every block and table entry the plan needs; OUT_OF_MEMORY (holding nothing) if not. */
 export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed {
   const { graph, stubs: stubManager } = ctx;
@@ -67,7 +72,7 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
     for (let i = 0; i < n; i++) {
       const d = plan.nodes[i]!.definition;
       const arena = arenas.of(d.kind);
-      const block = arena.allocate(tiledSize(d.size, d.align), d.align);
+      const block = arena.allocate(d.readOnly ? pages(d.size) : tiledSize(d.size, d.align), d.align);
       if (block === NONE) throw arenas.noRoom(what());
       blocks.push(block);
       addresses.push(arena.addressOf(block));

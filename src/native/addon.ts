@@ -39,6 +39,11 @@ export interface NativeAddon {
    */
   callTyped(address: number, resolve: (returnAddress: number) => number, result: number, floats: Float64Array | undefined,
     ...ints: RegisterValue[]): number | bigint | undefined;
+  /**
+   * Makes whole pages of the data arena's CPU mapping read-only, or read-write again; the heap's
+   * view stays writable. INVALID_ARGUMENT for a range that is not whole pages of the arena.
+   */
+  protect(view: ArrayBuffer, address: number, length: number, writable: boolean): void;
   /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined; also for a name with a NUL or over symbolBytes. */
   dlsym(name: string): number | undefined;
   /** The machine-code resolver every reentry trampoline calls. */

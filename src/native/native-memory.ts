@@ -127,6 +127,14 @@ class NativeRegion implements Region {
     return this.#closed ? `native memory, closed (${this.#mapped} until then)` : `native memory (${this.#mapped})`;
   }
 
+  protect(address: number, length: number, writable: boolean): void {
+    try {
+      this.#addon.protect(this.#buffer, address, length, writable);
+    } catch (error) {
+      throw refusal(error);
+    }
+  }
+
   resolveSymbol(name: string): number | undefined {
     return this.#processSymbols && isCName(name, this.#addon.symbolBytes) ? this.#addon.dlsym(name) : undefined;
   }
