@@ -31,6 +31,9 @@ describe.skipIf(skip)('SQLite out of the heap', () => {
     expect(expected.filter((r) => 'error' in r)).toHaveLength(steps.filter((s) => s.fails === true).length);
     const actual = db.runAll(steps);
     steps.forEach((step, i) => expect(actual[i], step.sql).toEqual(expected[i]));
+    // The same through the shim's packed rows and parameters: one bound call per row.
+    const packed = db.runAll(steps, true);
+    steps.forEach((step, i) => expect(packed[i], `packed: ${step.sql}`).toEqual(expected[i]));
     h.verify();
     db.free();
     h.verify();

@@ -93,9 +93,102 @@ export class HeapSqlite {
     }
   }
 
-  runAll(steps: readonly Step[]): StepResult[] {
+  /**
+   * One step with one FFI call per row: parameters bound from a packed buffer (shim_bind_packed,
+   * shim_run_packed), rows read into one (shim_step_row); the same results as run().
+   */
+  runPacked(db: bigint, step: Step): StepResult {
+    const c = this.#c;
+    if (c.sqlite3_prepare_v2(db, cString(step.sql), -1, this.#out, 0n) !== SQLITE.OK) return { error: this.#message(db) };
+    const stmt = this.#pointerOut();
+    try {
+      if ('each' in step) {
+        for (const params of step.each) {
+          const status = this.#shim.shim_run_packed(stmt, this.#pack(params));
+          if (status !== SQLITE.DONE) return { error: this.#message(db) };
+        }
+        return { rows: [] };
+      }
+      if (this.#shim.shim_bind_packed(stmt, this.#pack(step.params)) !== SQLITE.OK) return { error: this.#message(db) };
+      const rows: SqlValue[][] = [];
+      for (;;) {
+        const status = this.#shim.shim_step_row(stmt, this.#text, this.#text.length);
+        if (status === SQLITE.DONE) return { rows };
+        if (status !== SQLITE.ROW) return status === -2 ? this.run(db, step) : { error: this.#message(db) };
+        rows.push(this.#unpack());
+      }
+    } finally {
+      c.sqlite3_finalize(stmt);
+    }
+  }
+
+  #packed = new Uint8Array(1024);
+  #packedView = new DataView(this.#packed.buffer);
+  readonly #textView = new DataView(this.#text.buffer);
+
+  /** Parameters as shim_bind_packed reads them (sqlite-shim.c draws the layout). */
+  #pack(params: readonly Param[]): Uint8Array {
+    let need = 4;
+    for (const p of params) need += 9 + (typeof p === 'string' ? 3 * p.length : 0);
+    if (need > this.#packed.length) {
+      this.#packed = new Uint8Array(need * 2);
+      this.#packedView = new DataView(this.#packed.buffer);
+    }
+    const bytes = this.#packed;
+    const view = this.#packedView;
+    view.setUint32(0, params.length, true);
+    let at = 4;
+    for (const p of params) {
+      if (typeof p === 'bigint') {
+        bytes[at] = SQLITE.INTEGER;
+        view.setBigInt64(at + 1, p, true);
+        at += 9;
+      } else if (typeof p === 'number') {
+        bytes[at] = SQLITE.FLOAT;
+        view.setFloat64(at + 1, p, true);
+        at += 9;
+      } else if (p === null) {
+        bytes[at++] = SQLITE.NULL;
+      } else {
+        bytes[at] = SQLITE.TEXT;
+        const { written } = encoder.encodeInto(p, bytes.subarray(at + 5));
+        view.setUint32(at + 1, written, true);
+        at += 5 + written;
+      }
+    }
+    return bytes;
+  }
+
+  /** A row as shim_step_row wrote it. */
+  #unpack(): SqlValue[] {
+    const bytes = this.#text;
+    const view = this.#textView;
+    const columns = view.getUint32(0, true);
+    const row: SqlValue[] = [];
+    let at = 4;
+    for (let i = 0; i < columns; i++) {
+      const type = bytes[at++];
+      if (type === SQLITE.INTEGER) {
+        row.push(Number(view.getBigInt64(at, true)));
+        at += 8;
+      } else if (type === SQLITE.FLOAT) {
+        row.push(view.getFloat64(at, true));
+        at += 8;
+      } else if (type === SQLITE.TEXT) {
+        const length = view.getUint32(at, true);
+        row.push(decoder.decode(bytes.subarray(at + 4, at + 4 + length)));
+        at += 4 + length;
+      } else {
+        row.push(null);
+      }
+    }
+    return row;
+  }
+
+  /** The whole workload on one connection, by run() (a call per C function) or runPacked() (a call per row). */
+  runAll(steps: readonly Step[], packed = false): StepResult[] {
     const db = this.open();
-    const results = steps.map((step) => this.run(db, step));
+    const results = steps.map((step) => (packed ? this.runPacked(db, step) : this.run(db, step)));
     this.close(db);
     return results;
   }

@@ -88,4 +88,10 @@ export const SHIM_API = {
   shim_errmsg: { parameters: ['pointer', 'buffer', 'i32'], result: 'i32' },
   // stmt, index, UTF-8 bytes (no NUL needed), their length: bound as SQLITE_TRANSIENT
   shim_bind_text: { parameters: ['pointer', 'i32', 'buffer', 'i32'], result: 'i32' },
+  // stmt, out, capacity: steps once, a row packed into out (SQLITE_ROW), or -2 when it does not fit
+  shim_step_row: { parameters: ['pointer', 'buffer', 'i32'], result: 'i32' },
+  // stmt, packed parameters: reset, clear and bind them (SQLITE_OK or the first error)
+  shim_bind_packed: { parameters: ['pointer', 'buffer'], result: 'i32' },
+  // stmt, packed parameters: bind them and step to the end (what the last step returned)
+  shim_run_packed: { parameters: ['pointer', 'buffer'], result: 'i32' },
 } as const satisfies Record<string, NativeSignature>;
