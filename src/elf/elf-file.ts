@@ -18,7 +18,6 @@
 //                                48 sh_addralign u64, 56 sh_entsize u64
 
 import { CodeHeapError } from '../errors.js';
-import { LargeMap } from '../large-map.js';
 
 export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
@@ -91,7 +90,8 @@ export interface ElfFile {
   /** Index 0 is the null symbol. */
   readonly symbols: readonly ElfSymbol[];
   /** The RELA sections, by the index of the section they apply to. */
-  readonly relocationsOf: LargeMap<number, Section>;
+  /** By section index (a dense array: objects have thousands of sections, and these are read in every stage). */
+  readonly relocationsOf: readonly (Section | undefined)[];
 }
 
 // Names are bytes: latin1 keeps each one a character, whatever encoding the compiler used.
@@ -184,13 +184,13 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   const sectionNames = new StringTable(bytes, shstr);
   const sections = raw.map((s, i): Section => ({ ...s, name: i === 0 ? '' : sectionNames.at(names[i]!, name, 'section', i) }));
   const symbols = readSymbols(bytes, view, sections, name);
-  const relocationsOf = new LargeMap<number, Section>();
+  const relocationsOf: (Section | undefined)[] = new Array<Section | undefined>(count).fill(undefined);
   for (const s of sections) {
     if (s.type === SHT_REL) bad(name, `section ${s.index} (${s.name}) holds REL relocations: x86-64 objects use RELA`);
     if (s.type !== SHT_RELA) continue;
     if (s.entsize !== 24 || s.size % 24 !== 0) bad(name, `relocation section ${s.index} (${s.name}) has entries of ${s.entsize} bytes and ${s.size} bytes in all, not a multiple of 24`);
     if (s.info === 0 || s.info >= count) bad(name, `relocation section ${s.index} (${s.name}) applies to section ${s.info}, which does not exist`);
-    relocationsOf.set(s.info, s);
+    relocationsOf[s.info] = s;
   }
   return { bytes, sections, symbols, relocationsOf };
 }

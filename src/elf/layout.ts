@@ -47,7 +47,8 @@ export interface NodeLayout {
 export interface Layout {
   readonly nodes: NodeLayout[];
   /** By section index: the node holding it and its offset there. */
-  readonly placeOf: LargeMap<number, { readonly node: NodeLayout; readonly at: number }>;
+  /** By section index: the node holding it and its offset there (undefined for a section not loaded). */
+  readonly placeOf: readonly ({ readonly node: NodeLayout; readonly at: number } | undefined)[];
   /** Constructor and destructor arrays, in the order the ELF gABI runs them. */
   readonly initArrays: Section[];
   readonly finiArrays: Section[];
@@ -75,7 +76,7 @@ function priority(s: Section): number {
  * section (by section index); `symbolSection` gives the section a relocation's symbol lies in.
  */
 export function layOut(
-  file: ElfFile, object: string, relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
+  file: ElfFile, object: string, relocations: readonly (readonly Rela[])[], symbolSection: (symbol: number) => number,
 ): Layout {
   const initArrays: Section[] = [];
   const finiArrays: Section[] = [];
@@ -103,31 +104,31 @@ export function layOut(
     if (rodata < 0) rodata = s.index;
     else hostOf.set(s.index, rodata);
   }
-  const functionsIn = new LargeMap<number, number>();
-  for (const sym of file.symbols) if (sym.type === STT_FUNC) functionsIn.set(sym.shndx, (functionsIn.get(sym.shndx) ?? 0) + 1);
+  const functionsIn = new Int32Array(file.sections.length);
+  for (const sym of file.symbols) if (sym.type === STT_FUNC && sym.shndx < functionsIn.length) functionsIn[sym.shndx]!++;
   const nodes: NodeLayout[] = [];
-  const placeOf = new LargeMap<number, { node: NodeLayout; at: number }>();
+  const placeOf = new Array<{ node: NodeLayout; at: number } | undefined>(file.sections.length).fill(undefined);
   for (const s of loaded) {
     if (hostOf.has(s.index)) continue;
     const executable = (s.flags & SHF_EXECINSTR) !== 0;
     const node: NodeLayout = {
       name: '', kind: executable ? 'function' : 'global', host: s, parts: [{ section: s, at: 0 }],
-      size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS, shared: executable && (functionsIn.get(s.index) ?? 0) > 1,
+      size: s.size, align: Math.max(1, s.align), zeroFill: s.type === SHT_NOBITS, shared: executable && functionsIn[s.index]! > 1,
       readOnly: isReadOnlyData(s), label: s.index === rodata ? '.rodata' : s.name,
     };
     nodes.push(node);
-    placeOf.set(s.index, { node, at: 0 });
+    placeOf[s.index] = { node, at: 0 };
   }
   for (const s of loaded) {
     const host = hostOf.get(s.index);
     if (host === undefined) continue;
-    const node = placeOf.get(host)!.node;
+    const node = placeOf[host]!.node;
     const align = Math.max(1, s.align);
     const at = Math.ceil(node.size / align) * align;
     node.parts.push({ section: s, at });
     node.size = at + s.size;
     node.align = Math.max(node.align, align);
-    placeOf.set(s.index, { node, at });
+    placeOf[s.index] = { node, at };
   }
   return { nodes, placeOf, initArrays, finiArrays };
 }
@@ -138,7 +139,7 @@ export function layOut(
  * function section, and that refer to it back.
  */
 function absorptions(
-  file: ElfFile, loaded: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, symbolSection: (symbol: number) => number,
+  file: ElfFile, loaded: readonly Section[], relocations: readonly (readonly Rela[])[], symbolSection: (symbol: number) => number,
   exported: Uint8Array,
 ): LargeMap<number, number> {
   const count = file.sections.length;
@@ -149,7 +150,7 @@ function absorptions(
   const SEVERAL = -2;
   const referrer = new Int32Array(count).fill(NO_REFERRER);
   for (const s of loaded) {
-    for (const r of relocations.get(s.index) ?? []) {
+    for (const r of relocations[s.index]!) {
       const target = symbolSection(r.symbol);
       if (target < 0 || target === s.index || target >= count) continue;
       const seen = referrer[target]!;
@@ -162,7 +163,7 @@ function absorptions(
     const host = referrer[s.index]!;
     if (host < 0 || isLoaded[host] === 0 || (file.sections[host]!.flags & SHF_EXECINSTR) === 0) continue;
     // It must point back into its one referrer: a jump table or a cold part, not any constant.
-    if (!(relocations.get(s.index) ?? []).some((r) => symbolSection(r.symbol) === host)) continue;
+    if (!relocations[s.index]!.some((r) => symbolSection(r.symbol) === host)) continue;
     hostOf.set(s.index, host);
   }
   // One level: a host is never laid out inside another section.

@@ -28,6 +28,9 @@ import * as x86 from './x86-64-sites.js';
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
 
+/** The relocations of a section that has none, or that is not loaded. */
+const NO_RELAS: readonly Rela[] = [];
+
 export interface LoadOptions {
   /** The object's name, for messages and its private symbols (`name:symbol`); default 'object'. */
   name?: string;
@@ -69,10 +72,11 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   const object = freeName(heap, opts.name);
   // A snapshot: the caller's buffer may change after this without effect.
   const file = readElf(bytes.slice(), object);
-  const relocations = new LargeMap<number, readonly Rela[]>();
-  for (const [target, rela] of file.relocationsOf) {
-    const section = file.sections[target]!;
-    if ((section.flags & 2) !== 0 && section.size > 0) relocations.set(target, readRelocations(file, rela, section, object));
+  // The RELA entries of each loaded section, by section index (none for the rest: debug information).
+  const relocations: (readonly Rela[])[] = [];
+  for (const section of file.sections) {
+    const rela = file.relocationsOf[section.index];
+    relocations.push(rela !== undefined && (section.flags & 2) !== 0 && section.size > 0 ? readRelocations(file, rela, section, object) : NO_RELAS);
   }
   const symbolSection = (index: number): number => {
     const sym = file.symbols[index]!;
@@ -106,19 +110,19 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
     }
   }
   const translator = new Translator(file, object, targets, { exists: (name) => heap.node(name) !== undefined });
-  const contents = new LargeMap<NodeLayout, NodeContents>();
-  for (const node of [...layout.nodes, ...commons]) contents.set(node, translator.contents(node, (s) => relocations.get(s) ?? []));
-  const constructors = arrayEntries(file, object, layout.initArrays, relocations, targets);
-  const destructors = arrayEntries(file, object, layout.finiArrays, relocations, targets);
+  const all = [...layout.nodes, ...commons];
+  const contents = all.map((node) => translator.contents(node, relocations));
+  const constructors = arrayEntries(file, object, layout.initArrays, targets);
+  const destructors = arrayEntries(file, object, layout.finiArrays, targets);
   if (opts.constructors === 'run' && (constructors.length > 0 || destructors.length > 0) && !heap.region.executable) {
     throw new CodeHeapError('NOT_EXECUTABLE', `${object} has ${constructors.length} constructors and ${destructors.length} destructors, and the heap's memory cannot run them; load with constructors: 'defer' to skip them`);
   }
-  const eager = interiorTargets(layout, contents);
+  const eager = interiorTargets(all, contents);
   // A function another object may call in the middle of its node (an export at an offset, or a
   // constructor there) needs a body to point into from the start.
   for (const [, e] of exports) if (e.kind === 'function' && e.offset !== 0) eager.set(e.node, true);
   for (const c of [...constructors, ...destructors]) if (c.offset !== 0) eager.set(c.node, true);
-  const handles = link(heap, object, opts.lazy, [...layout.nodes, ...commons], contents, translator.gots, eager);
+  const handles = link(heap, object, opts.lazy, all, contents, translator.gots, eager);
   const lib = createLoadedObject(heap, object, handles, exports, constructors, destructors, opts.lazy);
   for (const [name, e] of exports) if (!registry.exports.has(name)) registry.exports.set(name, e);
   registry.names.set(object, true);
@@ -148,7 +152,7 @@ function nameNodes(file: ElfFile, object: string, layout: Layout, yielded: (sym:
   const byNode = new LargeMap<NodeLayout, { exported?: string; local?: string }>();
   for (const sym of file.symbols) {
     if (sym.index === 0 || sym.type === STT_SECTION || sym.type === STT_FILE || sym.name === '') continue;
-    const place = layout.placeOf.get(sym.shndx);
+    const place = layout.placeOf[sym.shndx];
     if (place === undefined || place.at !== 0 || sym.value !== 0) continue;
     const names = byNode.get(place.node) ?? {};
     if (isExported(sym) && !yielded(sym)) names.exported ??= sym.name;
@@ -169,11 +173,12 @@ function nameNodes(file: ElfFile, object: string, layout: Layout, yielded: (sym:
 
 /** The functions a constructor or destructor array calls, in the order of its entries. */
 function arrayEntries(
-  file: ElfFile, object: string, arrays: readonly Section[], relocations: LargeMap<number, readonly Rela[]>, targets: ReturnType<typeof resolveSymbols>['targets'],
+  file: ElfFile, object: string, arrays: readonly Section[], targets: ReturnType<typeof resolveSymbols>['targets'],
 ): Constructor[] {
   const entries: Constructor[] = [];
   for (const array of arrays) {
-    const list = [...(file.relocationsOf.has(array.index) ? readRelocations(file, file.relocationsOf.get(array.index)!, array, object) : [])];
+    const rela = file.relocationsOf[array.index];
+    const list = rela === undefined ? [] : readRelocations(file, rela, array, object);
     if (list.length !== array.size / 8) {
       throw new CodeHeapError('UNSUPPORTED', `${object}: ${array.name} has ${array.size / 8} entries and ${list.length} relocations; each entry must name a function`);
     }
@@ -187,16 +192,17 @@ function arrayEntries(
       entries.push({ node: target.node.name, offset, section: array.name });
     }
   }
-  void relocations;
   return entries;
 }
 
 /** Functions that another node points into (interior references): they cannot be lazy. */
-function interiorTargets(layout: Layout, contents: LargeMap<NodeLayout, NodeContents>): LargeMap<string, true> {
+function interiorTargets(nodes: readonly NodeLayout[], contents: readonly NodeContents[]): LargeMap<string, true> {
   const functions = new LargeMap<string, true>();
-  for (const node of layout.nodes) if (node.kind === 'function') functions.set(node.name, true);
+  for (const node of nodes) if (node.kind === 'function') functions.set(node.name, true);
   const eager = new LargeMap<string, true>();
-  for (const [node, c] of contents) {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    const c = contents[i]!;
     const code = node.kind === 'function';
     for (const r of c.relocations) {
       if (r.via !== 'body' || !functions.has(r.symbol) || r.symbol === node.name) continue;
@@ -209,15 +215,16 @@ function interiorTargets(layout: Layout, contents: LargeMap<NodeLayout, NodeCont
 
 /** The heap side: lazy functions declared, then one define of everything else; undone on failure. */
 function link(
-  heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: LargeMap<NodeLayout, NodeContents>,
+  heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: readonly NodeContents[],
   gots: readonly GlobalDefinition[], eager: LargeMap<string, true>,
 ): Handle[] {
   const functions: FunctionDefinition[] = [];
   const globals: GlobalDefinition[] = [...gots];
   const declared: Handle[] = [];
   try {
-    for (const node of nodes) {
-      const { bytes, relocations } = contents.get(node)!;
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const { bytes, relocations } = contents[i]!;
       if (node.kind === 'function') {
         const body = { code: bytes, relocations, align: node.align };
         if (lazy && !eager.has(node.name)) declared.push(heap.declare(node.name, () => body));

@@ -107,7 +107,7 @@ export function resolveSymbols(
       if (target.t === 'node') exports.set(sym.name, { node: target.node.name, offset: 0, kind: 'global', weak: false, shared: false });
       continue;
     }
-    const place = layout.placeOf.get(sym.shndx);
+    const place = layout.placeOf[sym.shndx];
     if (place === undefined) {
       // A symbol of a section that is not loaded (debug information, an empty section): only an
       // error if a relocation of a loaded section names it.

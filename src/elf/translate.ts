@@ -53,12 +53,12 @@ export class Translator {
   ) {}
 
   /** The bytes and relocations of a node, from its sections and their RELA entries. */
-  contents(node: NodeLayout, relocationsOf: (section: number) => readonly Rela[]): NodeContents {
+  contents(node: NodeLayout, relocationsOf: readonly (readonly Rela[])[]): NodeContents {
     const bytes = new Uint8Array(node.zeroFill ? 0 : node.size);
     const relocations: Relocation[] = [];
     for (const part of node.parts) {
       if (!node.zeroFill) bytes.set(this.file.bytes.subarray(part.section.offset, part.section.offset + part.section.size), part.at);
-      for (const r of relocationsOf(part.section.index)) this.#translate(node, part.section, part.at, r, bytes, relocations);
+      for (const r of relocationsOf[part.section.index] ?? []) this.#translate(node, part.section, part.at, r, bytes, relocations);
     }
     relocations.sort((a, b) => a.offset - b.offset);
     return { bytes, relocations };
