@@ -129,7 +129,7 @@ export class HeapSqlite {
   /** Parameters as shim_bind_packed reads them (sqlite-shim.c draws the layout). */
   #pack(params: readonly Param[]): Uint8Array {
     let need = 4;
-    for (const p of params) need += 9 + (typeof p === 'string' ? 3 * p.length : 0);
+    for (const p of params) need += typeof p === 'string' ? 5 + 3 * p.length : 9;
     if (need > this.#packed.length) {
       this.#packed = new Uint8Array(need * 2);
       this.#packedView = new DataView(this.#packed.buffer);
@@ -151,12 +151,22 @@ export class HeapSqlite {
         bytes[at++] = SQLITE.NULL;
       } else {
         bytes[at] = SQLITE.TEXT;
-        const { written } = encoder.encodeInto(p, bytes.subarray(at + 5));
-        view.setUint32(at + 1, written, true);
-        at += 5 + written;
+        view.setUint32(at + 1, this.#utf8(p, at + 5), true);
+        at += 5 + view.getUint32(at + 1, true);
       }
     }
     return bytes;
+  }
+
+  /** Writes text as UTF-8 at `at` of the packed buffer; its byte length. ASCII, the common case, without an encoder call. */
+  #utf8(text: string, at: number): number {
+    const bytes = this.#packed;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) return encoder.encodeInto(text, bytes.subarray(at)).written;
+      bytes[at + i] = code;
+    }
+    return text.length;
   }
 
   /** A row as shim_step_row wrote it. */
