@@ -63,6 +63,42 @@ describe.skipIf(skip)('malformed objects', () => {
     expect(snapshot(heap)).toBe(before);
   });
 
+  test('garbage section indices, and a relocation against a section that is not loaded: INVALID_OBJECT naming them', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    const view = new DataView(valid.buffer, valid.byteOffset, valid.byteLength);
+    const shoff = Number(view.getBigUint64(40, true));
+    const count = view.getUint16(60, true);
+    const header = (i: number) => shoff + i * 64;
+    const typeOf = (i: number) => view.getUint32(header(i) + 4, true);
+    const sections = Array.from({ length: count }, (_, i) => i);
+    const rela = sections.find((i) => typeOf(i) === 4)!;
+    const symtab = sections.find((i) => typeOf(i) === 2)!;
+    const patch = (edit: (v: DataView) => void): Uint8Array => {
+      const copy = valid.slice();
+      edit(new DataView(copy.buffer));
+      return copy;
+    };
+    // A relocation section applying to section 9999, of a file with a few dozen.
+    const target = patch((v) => v.setUint32(header(rela) + 44, 9999, true));
+    expect(expectCode(() => loadObject(heap, target), 'INVALID_OBJECT').message).toMatch(/applies to section 9999, which does not exist/);
+    // The symbol table's string table index pointing nowhere.
+    const link = patch((v) => v.setUint32(header(symtab) + 40, 9999, true));
+    expect(expectCode(() => loadObject(heap, link), 'INVALID_OBJECT').message).toMatch(/string table index 9999/);
+    // A symbol defined in section 5000.
+    const symbols = Number(view.getBigUint64(header(symtab) + 24, true));
+    const relocated = Number(view.getBigUint64(header(rela) + 24, true));
+    const symbol = view.getUint32(relocated + 12, true);
+    const defined = patch((v) => v.setUint16(symbols + symbol * 24 + 6, 5000, true));
+    expect(expectCode(() => loadObject(heap, defined), 'INVALID_OBJECT').message).toMatch(/defined in section 5000/);
+    // The first relocation's symbol moved into a section the loader does not load (non-allocatable).
+    const unloaded = sections.find((i) => typeOf(i) === 1 && (Number(view.getBigUint64(header(i) + 8, true)) & 2) === 0)!;
+    const discarded = patch((v) => v.setUint16(symbols + symbol * 24 + 6, unloaded, true));
+    expect(expectCode(() => loadObject(heap, discarded), 'INVALID_OBJECT').message).toMatch(/lies in no loaded section/);
+    expect(snapshot(heap)).toBe(before);
+    heap.verify();
+  });
+
   test.prop([fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 8 }), fc.option(fc.nat())], { numRuns: 300 })(
     'bytes changed or cut anywhere: a CodeHeapError and the heap unchanged, or a load that verify() accepts and unload undoes',
     (changes, cut) => {
