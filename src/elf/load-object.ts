@@ -12,7 +12,9 @@
 // then constructors run, and the object's handles go to the LoadedObject it returns.
 
 import type { CodeHeap } from '../code-heap.js';
+import { plainUint8, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
+import { readInput } from '../link/definitions.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
 import type { FunctionDefinition, GlobalDefinition } from '../types.js';
@@ -52,7 +54,11 @@ interface Options {
 function readOptions(options: unknown): Options {
   if (options === undefined) return { name: 'object', lazy: false, resolve: undefined, constructors: 'run' };
   if (typeof options !== 'object' || options === null) invalid(`loadObject: options must be an object, got ${show(options)}`);
-  const { name, lazy, resolve, constructors } = options as Record<string, unknown>;
+  // Each field read once; a getter or proxy that throws is INVALID_ARGUMENT.
+  const { name, lazy, resolve, constructors } = readInput('loadObject options', () => {
+    const { name, lazy, resolve, constructors } = options as Record<string, unknown>;
+    return { name, lazy, resolve, constructors };
+  });
   if (name !== undefined && (typeof name !== 'string' || name === '' || name.includes('\0') || name.length > 256)) {
     invalid(`loadObject: name must be a non-empty string without NUL of at most 256 characters, got ${show(name)}`);
   }
@@ -67,11 +73,16 @@ function readOptions(options: unknown): Options {
 
 /** Loads an ELF64 x86-64 ET_REL object into the heap; returns the library that owns what it loaded. */
 export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOptions): LoadedObject {
-  if (!(bytes instanceof Uint8Array)) invalid(`loadObject: the object must be a Uint8Array, got ${show(bytes)}`);
+  // A snapshot, read through the array's internal slots (a proxy or subclass cannot answer
+  // differently twice), so the caller's buffer may change after this without effect.
+  const length = uint8Length(bytes);
+  if (length < 0) invalid(`loadObject: the object must be a Uint8Array, got ${show(bytes)}`);
+  const copy = new Uint8Array(length);
+  // A detached buffer has no bytes (its length reads 0), and no view can be made over it.
+  if (length > 0) copy.set(plainUint8(bytes));
   const opts = readOptions(options);
   const object = freeName(heap, opts.name);
-  // A snapshot: the caller's buffer may change after this without effect.
-  const file = readElf(bytes.slice(), object);
+  const file = readElf(copy, object);
   // The RELA entries of each loaded section, by section index (none for the rest: debug information).
   const relocations: (readonly Rela[])[] = [];
   for (const section of file.sections) {
@@ -132,7 +143,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
 
 function resolveAddress(resolve: Options['resolve'], name: string, object: string): number | undefined {
   if (resolve === undefined) return undefined;
-  const address = resolve(name);
+  const address = readInput(`${object}: resolve(${name})`, () => resolve(name));
   if (address === undefined) return undefined;
   if (typeof address !== 'number' || !Number.isSafeInteger(address) || address < 0) {
     invalid(`${object}: resolve(${name}) returned ${show(address)}; an address must be a non-negative safe integer`);

@@ -99,6 +99,26 @@ describe.skipIf(skip)('malformed objects', () => {
     heap.verify();
   });
 
+  test('hostile inputs: a proxy or a detached buffer for the bytes, options whose getters throw, a resolve that throws or lies', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    expectCode(() => loadObject(heap, new Proxy(valid, {}) as Uint8Array), 'INVALID_ARGUMENT');
+    expectCode(() => loadObject(heap, [...valid] as unknown as Uint8Array), 'INVALID_ARGUMENT');
+    const detached = valid.slice();
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    expectCode(() => loadObject(heap, detached), 'INVALID_OBJECT');
+    const throwing = { get name(): string { throw new Error('no name'); } };
+    expectCode(() => loadObject(heap, valid, throwing), 'INVALID_ARGUMENT');
+    expectCode(() => loadObject(heap, valid, { name: '' }), 'INVALID_ARGUMENT');
+    expectCode(() => loadObject(heap, valid, { lazy: 'yes' as unknown as boolean }), 'INVALID_ARGUMENT');
+    const libc = compileObject({ path: corpusPath('libc.c') }, flags);
+    const error = expectCode(() => loadObject(heap, libc, { resolve: () => { throw new Error('resolver down'); } }), 'INVALID_ARGUMENT');
+    expect(error.message).toMatch(/resolve\(\w+\)/);
+    expectCode(() => loadObject(heap, libc, { resolve: () => -5 }), 'INVALID_ARGUMENT');
+    expect(snapshot(heap)).toBe(before);
+    heap.verify();
+  });
+
   test.prop([fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { minLength: 1, maxLength: 8 }), fc.option(fc.nat())], { numRuns: 300 })(
     'bytes changed or cut anywhere: a CodeHeapError and the heap unchanged, or a load that verify() accepts and unload undoes',
     (changes, cut) => {
