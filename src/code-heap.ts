@@ -168,6 +168,14 @@ export class CodeHeap implements CodeHeapApi {
     this.#roots.free(handle);
   }
 
+  /**
+   * Frees these handles and reclaims now what only their nodes held, cycles included, at a cost
+   * proportional to them (DESIGN semantics 10; a loaded object's free() uses it). Returns the nodes reclaimed.
+   */
+  unload(handles: Iterable<Handle>): number {
+    return this.#roots.unload(handles);
+  }
+
   /** Frees garbage cycles reachable from the candidates. */
   collectCycles(): CollectionResult {
     this.#phases.enter('collectCycles');

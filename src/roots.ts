@@ -7,7 +7,9 @@
 
 import * as base from './base.js';
 import type { FunctionBodies } from './bodies/function-bodies.js';
+import { collectSet } from './cycles/unload.js';
 import { invalid, show } from './errors.js';
+import { readInput } from './link/definitions.js';
 import { usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
 import * as handles from './handle.js';
 import type { Phases } from './phases.js';
@@ -65,6 +67,38 @@ export class Roots {
     this.phases.mutate('free', () => {
       handleState.markFreed(handle);
       this.graph.releaseRoot(handleState.id(handle));
+    });
+  }
+
+  /**
+   * Frees every handle given (each once; freed ones are skipped), then reclaims what only their
+   * nodes held, cycles among them included (cycles/unload.ts); returns the nodes that went. All
+   * are checked before any is freed. Nothing at all on a closed heap.
+   */
+  unload(handles: unknown): number {
+    // The iterable read once, into a snapshot; a getter or proxy that throws is INVALID_ARGUMENT.
+    const list = readInput('unload', () => {
+      if (handles === null || typeof handles !== 'object' || typeof (handles as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+        invalid(`unload takes an iterable of handles, got ${show(handles)}`);
+      }
+      return [...(handles as Iterable<unknown>)];
+    });
+    for (const value of list) {
+      if (!handleState.is(value) || handleState.owner(value) !== this.owner) invalid(`unload: ${show(value)} is not a handle of this heap`);
+    }
+    if (this.phases.closed) return 0;
+    return this.phases.mutate('unload', () => {
+      const { graph } = this;
+      const ids: number[] = [];
+      const before = graph.freed.rc.nodes + graph.freed.cycles.nodes;
+      for (const value of list as Handle[]) {
+        if (value.freed) continue;
+        handleState.markFreed(value);
+        ids.push(handleState.id(value));
+        graph.releaseRoot(handleState.id(value));
+      }
+      collectSet(graph, ids);
+      return graph.freed.rc.nodes + graph.freed.cycles.nodes - before;
     });
   }
 

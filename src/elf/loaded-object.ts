@@ -2,8 +2,8 @@
 //
 // It holds one handle on every node the object defined (and the lazy functions it declared),
 // exactly as a Unit holds define's counts. Unloading (free, or `using`) runs the destructors,
-// drops those handles, takes the object's exports off the heap's registry, and collects at once:
-// an object's code is usually a cycle (a static function calling itself, f and g calling each
+// drops those handles, takes the object's exports off the heap's registry, and reclaims at once
+// (heap.unload: trial deletion over the object's own nodes): an object's code is usually a cycle (a static function calling itself, f and g calling each
 // other, a table of pointers to functions that load the table), and an unload must give every
 // byte back in the call (DESIGN semantics 10), not when the adaptive collector next runs.
 
@@ -154,12 +154,10 @@ export class LoadedObject {
     try {
       if (this.#constructed) for (let i = this.#destructors.length - 1; i >= 0; i--) this.#heap.call(this.#function(this.#destructors[i]!));
     } finally {
-      for (const handle of this.#entries) handle.free();
-      for (const handle of this.#handles) handle.free();
+      this.#heap.unload([...this.#entries, ...this.#handles]);
       const registry = objectsOf(this.#heap);
       for (const [name, e] of this.#exports) if (registry.exports.get(name) === e) registry.exports.delete(name);
       registry.names.delete(this.name);
-      this.#heap.collectCycles();
     }
   }
 

@@ -133,6 +133,18 @@ export class CountedGraph {
     this.reclaimScheduled('rc');
   }
 
+  /**
+   * Drops a live node's outgoing sites, keeping the node (it is garbage, and goes when the last
+   * count on it does): how an unload breaks the cycles it found. `by` names the frees it causes.
+   * Pre: not a stub (a stub's site is the link to its function, which its reclaim follows).
+   */
+  dropOutgoing(id: number, by: ReclaimReason): number {
+    const list = this.nodes.firstOut[id]!;
+    this.nodes.setFirstOut(id, NONE);
+    this.dropList(list);
+    return this.reclaimScheduled(by);
+  }
+
   /** Unlinks a site from its target's incoming list, in O(1). */
   unlinkIn(site: number, target: number): void {
     const { nodes, sites } = this;
