@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { CodeHeap, CodeHeapError } from 'codeheap';
 import { isNativeAvailable, nativeMemory } from 'codeheap/native';
+import { loadObject } from 'codeheap/elf';
 
 const native = isNativeAvailable();
 if (process.env.CODEHEAP_EXPECT_NATIVE === '1') {
@@ -34,9 +35,11 @@ if (native.available) {
 } else {
   assert.throws(() => heap.call(inc, 41), (error) => error instanceof CodeHeapError && error.code === 'NOT_EXECUTABLE');
 }
+// codeheap/elf is there: bytes that are no object are refused with its code, the heap unchanged.
+assert.throws(() => loadObject(heap, new Uint8Array(16)), (error) => error instanceof CodeHeapError && error.code === 'INVALID_OBJECT');
 unit.free();
 assert.equal(heap.stats().nodes.total, 0);
 heap.verify();
-console.log(`consumer (plain ESM): codeheap and codeheap/native imported; ${native.available
+console.log(`consumer (plain ESM): codeheap, codeheap/native and codeheap/elf imported; ${native.available
   ? 'inc(41) = 42 and abs(-42) = 42 ran on native memory'
   : `inc defined on simulated memory (${native.reason})`}`);

@@ -7,6 +7,7 @@
 
 import { CodeHeap, CodeHeapError, type Arch, type CodeHeapApi, type CodeHeapOptions, type FunctionBody, type Handle, type HandleApi, type NodeInfo } from 'codeheap';
 import { isNativeAvailable, nativeMemory, type NativeAvailability } from 'codeheap/native';
+import { loadObject, type LoadedObject, type LoadOptions } from 'codeheap/elf';
 
 function check(condition: boolean, what: string): asserts condition {
   if (!condition) throw new Error(`consumer (strict TypeScript): ${what}`);
@@ -53,3 +54,12 @@ try {
   check(error instanceof CodeHeapError && error.code === 'USE_AFTER_FREE', `a freed handle throws USE_AFTER_FREE, not ${String(error)}`);
 }
 heap.verify();
+
+// codeheap/elf: the loader's types, and its refusal of bytes that are no object.
+const loadOptions: LoadOptions = { name: 'none', lazy: false, constructors: 'defer' };
+try {
+  const lib: LoadedObject = loadObject(heap, new Uint8Array(16), loadOptions);
+  check(false, `16 zero bytes loaded as ${lib.name}`);
+} catch (error) {
+  check(error instanceof CodeHeapError && error.code === 'INVALID_OBJECT', `16 zero bytes are INVALID_OBJECT, not ${String(error)}`);
+}
