@@ -140,6 +140,16 @@ describe('error codes', () => {
     expectError(heap, () => heap.redefine(f, code), 'RELOCATION_OUT_OF_BOUNDS', ['f+0x3']);
   });
 
+  test('OUT_OF_MEMORY for a large unit names its first few definitions and counts the rest, not every name', () => {
+    const heap = newHeap({ codeSize: 4096, dataSize: 4096 });
+    const functions = Array.from({ length: 10_000 }, (_, i) => ({ name: `function_number_${i}`, ...leaf() }));
+    const error = expectCode(() => heap.define({ functions }), 'OUT_OF_MEMORY');
+    expect(error.message).toContain('define of function_number_0, function_number_1');
+    expect(error.message).toContain('and 9992 more');
+    expect(error.message.length).toBeLessThan(600);
+    heap.verify();
+  });
+
   test('OUT_OF_MEMORY: no free block can hold the request, even after a collection', () => {
     const heap = newHeap({ codeSize: 4096, dataSize: 4096 });
     const big = asm().nop(4999).ret().build();

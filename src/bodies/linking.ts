@@ -67,8 +67,7 @@ export function withRoom<T>(core: HeapCore, attempt: () => T): T {
  */
 export function link(core: HeapCore, definitions: readonly Definition[], operation: string, names?: LargeMap<string, number>): Committed {
   // Described only when something does not fit.
-  const what = (): string =>
-    `${operation} of ${definitions.map((d) => d.name).join(', ')} (${definitions.reduce((sum, d) => sum + d.size, 0)} bytes)`;
+  const what = (): string => `${operation} of ${unitLabel(definitions)} (${definitions.reduce((sum, d) => sum + d.size, 0)} bytes)`;
   const planned = plan(definitions, core.resolver, names);
   let placed;
   try {
@@ -98,4 +97,11 @@ function relinkAfterCollection(
   } finally {
     for (const id of held) graph.releaseRoot(id);
   }
+}
+
+/** Names of the definitions for a message: all of a small unit, the first few and a count of a large one. */
+const NAMED = 8;
+function unitLabel(definitions: readonly Definition[]): string {
+  const names = definitions.slice(0, NAMED).map((d) => d.name).join(', ');
+  return definitions.length <= NAMED ? names : `${names} and ${definitions.length - NAMED} more`;
 }
