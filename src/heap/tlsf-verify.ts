@@ -34,6 +34,9 @@ export interface AllocatorState {
   readonly flBitmap: number;
   readonly slBitmap: Int32Array;
   readonly heads: Int32Array;
+  /** Each list's largest block size, where stale is 0 (FreeLists.largest's cache). */
+  readonly largestOf: Float64Array;
+  readonly stale: Uint8Array;
   readonly usedBytes: number;
   readonly freeBytes: number;
   readonly usedBlocks: number;
@@ -170,6 +173,7 @@ function checkFreeLists(s: AllocatorState, seen: Uint8Array, problems: string[])
       problems.push(`free list ${listName(list)} is ${contents} but its bitmap bit is ${bit}`);
     }
     let prev = NONE;
+    let largest = 0;
     for (let block = head; block !== NONE; block = s.nextFree[block]!) {
       if (!issued(s, block) || seen[block] !== ON_PHYSICAL_LIST) {
         problems.push(
@@ -197,7 +201,11 @@ function checkFreeLists(s: AllocatorState, seen: Uint8Array, problems: string[])
         problems.push(`block ${block} of ${size} bytes is in free list ${listName(list)} but `
           + `belongs in ${listName(listOf(size))}`);
       }
+      largest = Math.max(largest, size);
       prev = block;
+    }
+    if (head !== NONE && s.stale[list] === 0 && s.largestOf[list] !== largest) {
+      problems.push(`free list ${listName(list)} keeps ${s.largestOf[list]} as its largest block, but its largest is ${largest}`);
     }
   }
   for (let fl = 0; fl < FL_COUNT; fl++) {

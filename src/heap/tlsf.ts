@@ -272,7 +272,7 @@ export class BlockAllocator {
       capacity: this.capacity, highWater: records.highWater, recycled: records.recycled,
       offsetState: records.offsetState, prevPhys: records.prevPhys, nextPhys: records.nextPhys,
       nextFree: records.nextFree, prevFree: records.prevFree, flBitmap: lists.flBitmap,
-      slBitmap: lists.slBitmap, heads: lists.heads, usedBytes: this.#usedBytes,
+      slBitmap: lists.slBitmap, heads: lists.heads, largestOf: lists.largestOf, stale: lists.stale, usedBytes: this.#usedBytes,
       freeBytes: this.#freeBytes, usedBlocks: this.#usedBlocks, freeBlocks: lists.blocks,
     });
   }
