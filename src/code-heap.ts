@@ -47,6 +47,9 @@ import { HeapWriter } from './write.js';
 const { FUNCTION } = base;
 const { checkCallArguments } = callArguments;
 
+/** For codeheap/elf, not exported by the package: a symbol's kind in O(1) ('lazy': a function with no body). */
+export let symbolKind!: (heap: CodeHeap, name: string) => 'function' | 'lazy' | 'global' | undefined;
+
 export class CodeHeap implements CodeHeapApi {
   readonly #options: ResolvedOptions;
   readonly #graph: HeapGraph;
@@ -305,5 +308,14 @@ export class CodeHeap implements CodeHeapApi {
     this.#phases.collect();
     const taken = names.find((n) => symbols.has(n));
     if (taken !== undefined) throw new CodeHeapError('DUPLICATE_SYMBOL', `${taken} is already defined and still referenced`);
+  }
+
+  static {
+    symbolKind = (heap, name) => {
+      const { nodes } = heap.#graph;
+      const id = nodes.symbols.get(name);
+      if (id === undefined) return undefined;
+      return nodes.kindOf(id) !== FUNCTION ? 'global' : nodes.isLazy(id) ? 'lazy' : 'function';
+    };
   }
 }

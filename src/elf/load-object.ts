@@ -11,7 +11,7 @@
 //   link    the heap      one define (all or nothing); lazy functions declared first
 // then constructors run, and the object's handles go to the LoadedObject it returns.
 
-import type { CodeHeap } from '../code-heap.js';
+import { symbolKind, type CodeHeap } from '../code-heap.js';
 import { plainUint8, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import { readInput } from '../link/definitions.js';
@@ -95,7 +95,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   };
   const layout = layOut(file, object, relocations, symbolSection);
   const registry = objectsOf(heap);
-  const existing = (name: string): boolean => registry.exports.has(name) || heap.node(name) !== undefined;
+  const existing = (name: string): boolean => registry.exports.has(name) || symbolKind(heap, name) !== undefined;
   const yielded = (sym: ElfSymbol): boolean => sym.bind === STB_WEAK && existing(sym.name);
   nameNodes(file, object, layout, yielded);
   const commons: NodeLayout[] = [];
@@ -108,8 +108,8 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   const { targets, exports } = resolveSymbols(file, object, layout, {
     exportOf: (name) => registry.exports.get(name),
     heapKind: (name) => {
-      const kind = heap.node(name)?.kind;
-      return kind === 'function' || kind === 'global' ? kind : undefined;
+      const kind = symbolKind(heap, name);
+      return kind === 'lazy' ? 'function' : kind;
     },
     resolve: (name) => resolveAddress(opts.resolve, name, object),
     processSymbol: (name) => heap.region.resolveSymbol?.(name),
@@ -120,7 +120,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
       throw new CodeHeapError('DUPLICATE_SYMBOL', `${object} defines ${name}, which a loaded object already exports (${other.node})`);
     }
   }
-  const translator = new Translator(file, object, targets, { exists: (name) => heap.node(name) !== undefined });
+  const translator = new Translator(file, object, targets, { exists: (name) => symbolKind(heap, name) !== undefined });
   const all = [...layout.nodes, ...commons];
   const contents = all.map((node) => translator.contents(node, relocations));
   const constructors = arrayEntries(file, object, layout.initArrays, targets);

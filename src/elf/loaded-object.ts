@@ -7,7 +7,7 @@
 // other, a table of pointers to functions that load the table), and an unload must give every
 // byte back in the call (DESIGN semantics 10), not when the adaptive collector next runs.
 
-import type { CodeHeap } from '../code-heap.js';
+import { symbolKind, type CodeHeap } from '../code-heap.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
@@ -125,7 +125,7 @@ export class LoadedObject {
   /** Of a lazily loaded object's functions, how many have been compiled (materialized) so far. */
   get materialized(): number {
     let count = 0;
-    for (const handle of this.#lazy) if (!handle.freed && this.#heap.node(handle)?.state === 'live') count++;
+    for (const handle of this.#lazy) if (!handle.freed && symbolKind(this.#heap, handle.name) === 'function') count++;
     return count;
   }
 
