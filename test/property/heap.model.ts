@@ -396,14 +396,55 @@ export class Model {
   }
 
   /** Reclamation by definition: while some live node counts 0, it dies (and its sites with it). */
-  reclaim(): void {
+  reclaim(byCycles = false): number {
+    let freed = 0;
     for (;;) {
       const counts = this.counts();
       const dead = this.nodes.filter((n) => n.alive && (counts.get(n) ?? 0) === 0);
-      if (dead.length === 0) return;
+      if (dead.length === 0) return freed;
       for (const n of dead) this.#kill(n);
-      this.freedByRc += dead.length;
+      freed += dead.length;
+      if (byCycles) this.freedByCycles += dead.length;
+      else this.freedByRc += dead.length;
     }
+  }
+
+  /**
+   * heap.unload, by definition: the handles go (and what counting frees), then, of the set S of
+   * their nodes and their functions' stubs, every node that neither a handle or pin, nor a node
+   * outside S (a retired body included), reaches through S dies, with what only it held.
+   * Returns how many nodes died in all.
+   */
+  unload(handles: readonly MHandle[]): number {
+    const before = this.freedByRc + this.freedByCycles;
+    const nodes: MNode[] = [];
+    for (const h of handles) {
+      if (h.freed) continue;
+      h.freed = true;
+      h.node.handles--;
+      nodes.push(h.node);
+    }
+    this.reclaim();
+    const set = new Set(nodes.filter((n) => n.alive));
+    for (const n of [...set]) if (n.kind === 'function' && n.stub !== undefined && n.stub.alive) set.add(n.stub);
+    const edges = (n: MNode): (MNode | undefined)[] => (n.kind === 'stub' ? [n.of] : (n.body?.sites ?? []).map((s) => s.target));
+    const live = new Set<MNode>();
+    const stack: MNode[] = [];
+    const visit = (n: MNode | undefined): void => {
+      if (n !== undefined && set.has(n) && !live.has(n)) {
+        live.add(n);
+        stack.push(n);
+      }
+    };
+    for (const n of set) if (n.handles + n.pins > 0) visit(n);
+    for (const n of this.nodes) if (n.alive && !set.has(n)) for (const t of edges(n)) visit(t);
+    for (const { body } of this.retiredBodies()) for (const site of body.sites) visit(site.target);
+    for (let n = stack.pop(); n !== undefined; n = stack.pop()) for (const t of edges(n)) visit(t);
+    const dead = [...set].filter((n) => !live.has(n));
+    for (const n of dead) this.#kill(n);
+    this.freedByCycles += dead.length;
+    this.reclaim(true);
+    return this.freedByRc + this.freedByCycles - before;
   }
 
   #kill(n: MNode): void {

@@ -562,6 +562,24 @@ class Free extends HeapCommand {
   }
 }
 
+/** heap.unload(handles): the handles go, and what only their nodes held, cycles among them included (semantics 10). */
+class Unload extends HeapCommand {
+  constructor(readonly picks: readonly HandlePick[]) {
+    super();
+  }
+  apply(m: Model, r: Real): void {
+    const indexes = [...new Set(this.picks.map((pick) => pickHandle(m, pick)).filter((i): i is number => i !== undefined))];
+    const handles = indexes.map((i) => r.handles[i]!);
+    const collections = r.heap.stats().collections;
+    same(r.heap.unload(handles), m.unload(indexes.map((i) => m.handles[i]!)), 'unload(): nodes reclaimed');
+    same(r.heap.stats().collections, collections, 'unload() runs no collection');
+    for (const handle of handles) same(handle.freed, true, `unload: ${handle.name}.freed`);
+  }
+  toString(): string {
+    return `unload(${this.picks.map(show).join(', ')})`;
+  }
+}
+
 class Redefine extends HeapCommand {
   constructor(readonly pick: HandlePick, readonly body: BodySpec, readonly defect: Defect | null) {
     super();
@@ -850,6 +868,7 @@ const commandArbs: fc.Arbitrary<fc.Command<Model, Real>>[] = [
   // Twice: garbage (cycles included) needs handles to go.
   fc.tuple(anyPickArb, fc.constantFrom('heap' as const, 'handle' as const, 'dispose' as const)).map(([pick, how]) => new Free(pick, how)),
   fc.tuple(anyPickArb, fc.constantFrom('heap' as const, 'handle' as const, 'dispose' as const)).map(([pick, how]) => new Free(pick, how)),
+  fc.array(anyPickArb, { minLength: 1, maxLength: 6 }).map((picks) => new Unload(picks)),
   fc.tuple(fc.nat(60), fc.constantFrom('live' as const, 'live' as const, 'dead' as const, 'stub' as const)).map(([pick, mode]) => new Lookup(pick, mode)),
   functionPickArb.map((pick) => new PointerTo(pick)),
   fc.tuple(functionPickArb, bodyArb, sometimes(defectArb)).map(([pick, body, defect]) => new Redefine(pick, body, defect)),
