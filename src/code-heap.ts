@@ -114,7 +114,7 @@ export class CodeHeap implements CodeHeapApi {
       const { ids } = this.#bodies.define(definitions, names);
       const handles: Handle[] = [];
       for (const id of ids) handles.push(this.#roots.handle(id));
-      return createUnit(handles, (list) => this.unload(list));
+      return createUnit(handles);
     });
   }
 
@@ -173,7 +173,7 @@ export class CodeHeap implements CodeHeapApi {
 
   /**
    * Frees these handles and reclaims now what only their nodes held, cycles included, at a cost
-   * proportional to them (DESIGN semantics 10; unit.free() and lib.free() use it). Returns the nodes reclaimed.
+   * proportional to them (DESIGN semantics 10; a loaded object's free() uses it). Returns the nodes reclaimed.
    */
   unload(handles: Iterable<Handle>): number {
     return this.#roots.unload(handles);

@@ -5,7 +5,7 @@ import type { Handle } from './handle.js';
 import { LargeMap } from './large-map.js';
 
 /** The heap's way to make a Unit (not exported by the package). */
-export let createUnit!: (handles: readonly Handle[], unload: (handles: readonly Handle[]) => number) => Unit;
+export let createUnit!: (handles: readonly Handle[]) => Unit;
 
 const TOKEN: unique symbol = Symbol('codeheap: made by define');
 
@@ -17,14 +17,11 @@ export class Unit {
   #byName: LargeMap<string, Handle> | null = null;
   /** In definition order. */
   readonly #handles: readonly Handle[];
-  /** heap.unload, bound to the heap that made the unit. */
-  readonly #unload: (handles: readonly Handle[]) => number;
 
   /** Units are made by heap.define() only. */
-  private constructor(token: typeof TOKEN, handles: readonly Handle[], unload: (handles: readonly Handle[]) => number) {
+  private constructor(token: typeof TOKEN, handles: readonly Handle[]) {
     if (token !== TOKEN) invalid('units are made by heap.define(), not by new Unit()');
     this.#handles = handles;
-    this.#unload = unload;
   }
 
   /** The unit's own handle for name: the same object on every call, holding define's one count. */
@@ -55,13 +52,9 @@ export class Unit {
     return [...Unit.#real(this).#handles];
   }
 
-  /**
-   * Frees every handle of the unit (each once; already freed ones are skipped) and reclaims at
-   * once what only the unit held, cycles among its nodes included (heap.unload, DESIGN semantics 10).
-   */
+  /** Frees every handle of the unit (each once; already freed ones are skipped). */
   free(): void {
-    const unit = Unit.#real(this);
-    unit.#unload(unit.#handles);
+    for (const handle of Unit.#real(this).#handles) handle.free();
   }
 
   /** A unit define made, or INVALID_ARGUMENT for an object that only looks like one. */
@@ -75,6 +68,6 @@ export class Unit {
   }
 
   static {
-    createUnit = (handles, unload) => new Unit(TOKEN, handles, unload);
+    createUnit = (handles) => new Unit(TOKEN, handles);
   }
 }

@@ -14,7 +14,7 @@ import {
   CodeHeap, type CollectionResult, type Observer,
 } from '../src/index.js';
 import { asm, branchTarget, nodeOf, quads, stubTarget, type Emitted } from './helpers/x86.js';
-import { KiB, leaf, newHeap, freeEach } from './helpers/heaps.js';
+import { KiB, leaf, newHeap } from './helpers/heaps.js';
 
 /** A body that calls each target in turn (call rel32, a body reference). */
 function calls(...targets: string[]): Emitted {
@@ -114,7 +114,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
   test('mutual recursion: f <-> g, unreachable, is freed as one cycle', () => {
     const heap = newHeap();
     const unit = heap.define({ functions: [{ name: 'f', ...calls('g') }, { name: 'g', ...calls('f') }] });
-    freeEach(unit);
+    unit.free();
     heap.verify();
     expect(rcOf(heap, 'f')).toBe(1);
     expect(rcOf(heap, 'g')).toBe(1);
@@ -138,7 +138,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     expect(nodeOf(heap, 'vtable').references).toEqual([stub!.name]);
     expect(nodeOf(heap, 'method').references).toEqual(['vtable']);
     expect(stubTarget(heap, stub!.address)).toBe(unit.get('method').address);
-    freeEach(unit);
+    unit.free();
     heap.verify();
     expect(heap.stats().nodes.total).toBe(3);
 
@@ -155,7 +155,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     });
     const dead = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a', 'a') }] });
     live.get('g').free(); // g becomes a candidate too, but f's handle keeps both alive
-    freeEach(dead);
+    dead.free();
     heap.verify();
     const counts = { f: rcOf(heap, 'f'), g: rcOf(heap, 'g'), stub: heap.stats().nodes.stubs };
     expect(counts).toEqual({ f: 3, g: 2, stub: 1 }); // f: handle + g's call + stub(f); g: f's two calls
@@ -182,7 +182,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
       ],
       globals: [{ name: 'data', size: 64 }],
     });
-    freeEach(unit);
+    unit.free();
     heap.verify();
     expect(heap.stats().nodes.total).toBe(6);
     const result = collect(heap);
@@ -195,7 +195,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const heap = newHeap();
     const cycle = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] });
     const x = heap.define({ functions: [{ name: 'x', ...calls('a', 'b') }] }).get('x');
-    freeEach(cycle);
+    cycle.free();
     heap.verify();
     x.free();
     heap.verify();
@@ -265,8 +265,8 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     expect(stats.freedByRc.nodes).toBe(1);
     expect(stats.freedByCycles.nodes).toBe(0);
 
-    freeEach(again);
-    freeEach(unit);
+    again.free();
+    unit.free();
     heap.verify();
     expect(collect(heap).freed).toBe(3); // f <-> g, and L, which only the new f held
     stats = heap.stats();
@@ -283,7 +283,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const unloadOnce = (): void => {
       const unit = heap.define({ functions: [{ name: 'f', ...calls('L', 'f') }, { name: 'g', ...calls('g') }] });
       const extra = heap.lookup('f');
-      freeEach(unit); // f and g buffered; g is garbage
+      unit.free(); // f and g buffered; g is garbage
       heap.redefine(extra, calls('L'));
       extra.free(); // f reclaimed by counting while buffered
       expect(collect(heap).freed).toBe(1); // g
@@ -311,7 +311,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
       ],
     });
     heap.lookup('L').free(); // L is a candidate of the same collection
-    freeEach(garbage);
+    garbage.free();
     heap.verify();
     const before = { L: rcOf(heap, 'L'), G: rcOf(heap, 'G') };
     expect(before).toEqual({ L: 5, G: 2 }); // L: handle + own call + a's two calls + stub(L)'s edge
@@ -382,7 +382,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     heap.verify();
     expect(nodeOf(heap, 'z').state).toBe('lazy');
     expect(branchTarget(heap, nodeOf(heap, 'a').address + 5)).toBe(z.address);
-    freeEach(unit);
+    unit.free();
     z.free();
     heap.verify();
     expect(collect(heap).freed).toBe(4); // a, b, z, stub(z)
@@ -398,7 +398,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const puts = 0x7fff_1234_5670; // out of rel32 reach: calls go through stub(extern puts)
     const heap = newHeap({ resolveExternal: (name) => (name === 'puts' ? puts : undefined) });
     const empty = heap.stats();
-    freeEach(heap.define({ functions: [{ name: 'a', ...calls('b', 'puts') }, { name: 'b', ...calls('a', 'puts') }] }));
+    heap.define({ functions: [{ name: 'a', ...calls('b', 'puts') }, { name: 'b', ...calls('a', 'puts') }] }).free();
     heap.verify();
     expect(nodeOf(heap, 'a').references).toEqual(['b', 'stub(extern puts)']);
     expect(heap.stats().nodes.stubs).toBe(1);
@@ -452,15 +452,15 @@ describe('leaves (nodes with no references of their own) are never traversed', (
     const freedBy: string[] = [];
     const heap = newHeap({ observer: { free: (e) => freedBy.push(`${e.name} by ${e.by}`) } });
     const helper = heap.define({ functions: [{ name: 'helper', ...leaf() }] });
-    freeEach(heap.define({
+    heap.define({
       functions: ['a', 'b', 'c'].map((name, i, ring) => ({ name, ...calls(ring[(i + 1) % 3]!, 'helper', 'helper') })),
-    }));
+    }).free();
     expect(rcOf(heap, 'helper')).toBe(7);
     const result = collect(heap);
     expect(result).toMatchObject({ freed: 3, visited: 3, candidates: 3 });
     expect(rcOf(heap, 'helper')).toBe(1);
     expect(freedBy).toEqual(['a by cycles', 'b by cycles', 'c by cycles']);
-    freeEach(helper);
+    helper.free();
     heap.verify();
     expect(heap.stats().nodes.total).toBe(0);
   });
@@ -474,7 +474,7 @@ describe('leaves (nodes with no references of their own) are never traversed', (
       globals: [{ name: 'leafB', size: 8 }, { name: 'table', ...quads(8, [{ offset: 0, symbol: 'leafB' }]) }],
     });
     const table = heap.lookup('table');
-    freeEach(unit);
+    unit.free();
     const result = collect(heap);
     // Freed: a, b and leafA; leafB is held by the table. Visited: the three candidates, and leafA.
     expect(result).toMatchObject({ freed: 3, visited: 4 });
@@ -491,8 +491,8 @@ describe('leaves (nodes with no references of their own) are never traversed', (
     const heap = newHeap();
     const live = heap.define({ functions: [{ name: 'p', ...calls('q', 'L') }, { name: 'q', ...calls('p', 'L') }, { name: 'L', ...leaf() }] });
     const p = heap.lookup('p');
-    freeEach(live);
-    freeEach(heap.define({ functions: [{ name: 'x', ...calls('y', 'L') }, { name: 'y', ...calls('x', 'L') }] }));
+    live.free();
+    heap.define({ functions: [{ name: 'x', ...calls('y', 'L') }, { name: 'y', ...calls('x', 'L') }] }).free();
     expect(rcOf(heap, 'L')).toBe(4);
     const result = collect(heap);
     expect(result.freed).toBe(2);
@@ -527,7 +527,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
   test('freed counts nodes only the garbage held; bytes matches usedBytes; candidates is the buffer at the start, dead entries included', () => {
     const heap = newHeap();
     const empty = heap.stats();
-    freeEach(heap.define({
+    heap.define({
       functions: [
         { name: 'c1', ...asm().call('c2').leaRax('ext').ret().build() },
         { name: 'c2', ...asm().call('c1').call('tail').ret().build() },
@@ -535,7 +535,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
         { name: 'ext', ...leaf() },
       ],
       globals: [{ name: 'buf', size: 100 }],
-    }));
+    }).free();
     const held = heap.define({ functions: [{ name: 'h', ...calls('h', 'c1') }] });
     const gone = heap.define({ functions: [{ name: 'd', ...calls('d') }] }).get('d');
     const extra = heap.lookup('d');
@@ -548,7 +548,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
     expect(before.candidates).toBe(5); // c1, c2, tail, d (dead), h; ext and buf are green
 
     expect(collect(heap).freed).toBe(0); // h holds c1 and all it reaches
-    freeEach(held);
+    held.free();
     heap.verify();
     const usedBefore = heap.stats().usedBytes;
     const result = collect(heap);
@@ -690,7 +690,7 @@ describe('pins are roots (semantics 8)', () => {
     const heap = newHeap();
     const unit = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] });
     const pin = heap.pin(unit.get('a'));
-    freeEach(unit);
+    unit.free();
     heap.verify();
     expect(collect(heap).freed).toBe(0);
     expect(rcOf(heap, 'a')).toBe(2); // b's call + the pin
@@ -757,7 +757,7 @@ describe('re-entrancy and observers', () => {
       },
     };
     heap = newHeap({ observer });
-    freeEach(heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }));
+    heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }).free();
     seen.length = 0;
     const result = heap.collectCycles();
     heap.verify();
@@ -782,14 +782,14 @@ describe('re-entrancy and observers', () => {
         error: (error) => errors.push(error),
       },
     });
-    freeEach(heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }));
+    heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }).free();
     expect(heap.collectCycles().freed).toBe(2);
     expect(errors).toEqual([expect.objectContaining({ code: 'REENTRANT_CALL' })]);
     heap.verify();
     // The outer collection itself completed; the heap is usable again.
     expect(heap.node('a')).toBeUndefined();
     expect(heap.stats()).toMatchObject({ collections: 1, candidates: 0, nodes: { total: 0 } });
-    freeEach(heap.define({ functions: [{ name: 'a', ...calls('a') }] }));
+    heap.define({ functions: [{ name: 'a', ...calls('a') }] }).free();
     expect(collect(heap).freed).toBe(1);
   });
 
@@ -807,7 +807,7 @@ describe('re-entrancy and observers', () => {
         error: (error) => errors.push(error),
       },
     });
-    freeEach(heap.define({ functions: [{ name: 'a', ...calls('a') }] }));
+    heap.define({ functions: [{ name: 'a', ...calls('a') }] }).free();
     expect(heap.collectCycles().freed).toBe(1);
     expect(errors).toEqual([expect.objectContaining({ code: 'REENTRANT_CALL' })]);
     heap.verify();

@@ -4,7 +4,6 @@
 // must land on the current body (or the trampoline while lazy) and the vtable's function pointer
 // must never change (DESIGN semantics 2, 4, 5 and 7).
 
-import { freeEach } from './helpers/heaps.js';
 import { expect, test } from 'vitest';
 import { CodeHeap } from '../src/index.js';
 import { asm, branchTarget, isTrampoline, nodeOf, quads, readU64, stubTarget, type Emitted } from './helpers/x86.js';
@@ -114,7 +113,7 @@ test('lifecycle: redefine, evict and materialize keep every call site and the vt
 
   // Unload: everything goes by counting except fib, which calls itself (a cycle, left to the
   // collector, which this heap never runs by itself).
-  freeEach(module);
+  module.free();
   heap.verify();
   expect(heap.stats().nodes.total).toBe(1);
   expect(nodeOf(heap, 'fib')).toMatchObject({ rc: 2, referrers: ['fib'] });
@@ -130,7 +129,7 @@ test('lifecycle: unloading a module returns every byte once the JIT drops its po
   const entry = heap.pointer(module.get('twice')); // an address handed to the host
   heap.redefine(module.get('add1'), add1(2));
   heap.evict(module.get('add1'));
-  freeEach(module);
+  module.free();
   heap.verify();
   // fib calls itself, so it is a cycle: counting alone cannot free it. Everything else went,
   // except twice, which the host's pointer still holds (and twice holds lazy add1).

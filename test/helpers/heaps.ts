@@ -1,6 +1,6 @@
 // The heap most tests start from, and the smallest function body they place in it.
 
-import { CodeHeap, type CodeHeapOptions, type Unit } from '../../src/index.js';
+import { CodeHeap, type CodeHeapOptions } from '../../src/index.js';
 import { asm, type Emitted } from './x86.js';
 
 export const KiB = 1024;
@@ -18,12 +18,4 @@ export function newHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
 /** `lea rax, [rdi+imm]; ret`: a leaf function. */
 export function leaf(imm = 1): Emitted {
   return asm().leaRaxRdiPlus(imm).ret().build();
-}
-
-/**
- * Frees a unit's handles one by one: what only the unit held is left to counting and to the
- * collector, as a JIT dropping its handles leaves it (unit.free() unloads at once: heap.unload).
- */
-export function freeEach(unit: Unit): void {
-  for (const handle of unit.handles()) handle.free();
 }
