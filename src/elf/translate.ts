@@ -15,7 +15,9 @@
 
 import { CodeHeapError, hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
-import type { GlobalDefinition, Relocation } from '../types.js';
+import { entryAddend } from '../reloc/architecture.js';
+import { x86_64 } from '../reloc/x86-64.js';
+import type { GlobalDefinition, Relocation, RelocationType } from '../types.js';
 import type { ElfFile, Rela, Section } from './elf-file.js';
 import * as elf from './elf-file.js';
 import { at, type NodeLayout } from './layout.js';
@@ -23,7 +25,7 @@ import type { Target } from './targets.js';
 import * as x86 from './x86-64-sites.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { SHF_EXECINSTR } = elf;
+const { SHF_EXECINSTR, STT_SECTION, STT_TLS } = elf;
 
 const { heapType, isBranch, isGotLoad, isTls, relax, relaxationOf, typeName } = x86;
 
@@ -71,14 +73,14 @@ export class Translator {
     // For messages, built only when one is thrown (this runs once per relocation).
     this.#section = section;
     this.#rela = r;
-    if (isTls(type) || sym.type === 6) throw new CodeHeapError('UNSUPPORTED', `${this.#where()} uses thread-local storage, which the heap does not give objects`);
+    if (isTls(type) || sym.type === STT_TLS) throw new CodeHeapError('UNSUPPORTED', `${this.#where()} uses thread-local storage, which the heap does not give objects`);
     const width = type === x86.R_X86_64_64 || type === x86.R_X86_64_PC64 || type === x86.R_X86_64_SIZE64 ? 8 : 4;
     if (r.offset + width > section.size) {
       throw new CodeHeapError('INVALID_OBJECT', `${this.#where()}: its ${width}-byte field runs past the ${section.size} bytes of ${section.name}`);
     }
     const offset = base + r.offset;
     if (type === x86.R_X86_64_SIZE32 || type === x86.R_X86_64_SIZE64) {
-      const size = sym.type === 3 ? this.file.sections[sym.shndx]?.size ?? 0 : sym.size;
+      const size = sym.type === STT_SECTION ? this.file.sections[sym.shndx]?.size ?? 0 : sym.size;
       this.#constant(bytes, offset, width, size + r.addend);
       return;
     }
@@ -117,13 +119,13 @@ export class Translator {
 
   /** One reference to a target, as a constant when it cannot change, else as a heap relocation. */
   #reference(
-    node: NodeLayout, offset: number, type: x86.HeapType, target: Target, addend: number, branch: boolean, code: boolean,
+    node: NodeLayout, offset: number, type: RelocationType, target: Target, addend: number, branch: boolean, code: boolean,
     bytes: Uint8Array, out: Relocation[],
   ): void {
-    const pcRelative = type === 'R_X86_64_PC32' || type === 'R_X86_64_PLT32' || type === 'R_X86_64_PC64';
+    const { pcRelative } = x86_64.kind(type)!;
     switch (target.t) {
       case 'node': {
-        const relocation = this.#toNode(offset, type, target.node.name, target.node.kind, target.at + addend, branch || target.node.shared, code, pcRelative);
+        const relocation = this.#toNode(offset, type, target.node.name, target.node.kind, target.at + addend, branch || target.node.shared, code);
         // Within one node a PC-relative reference is a constant, but for a pointer to a function's
         // entry: that is its stub, so that it equals the same pointer taken anywhere else.
         if (target.node === node && pcRelative && relocation.via !== 'stub') {
@@ -134,7 +136,7 @@ export class Translator {
         return;
       }
       case 'heap':
-        out.push(this.#toNode(offset, type, target.name, target.kind, target.offset + addend, branch || target.shared, code, pcRelative));
+        out.push(this.#toNode(offset, type, target.name, target.kind, target.offset + addend, branch || target.shared, code));
         return;
       case 'address':
         out.push({ offset, type, symbol: target.name, addend, address: target.address, ...(branch ? { via: 'body' as const } : {}) });
@@ -152,9 +154,9 @@ export class Translator {
    * A reference to a node: a function's entry is a pointer (its stub) unless `body` (a branch, or a
    * node of several functions); any other point in it is interior.
    */
-  #toNode(offset: number, type: x86.HeapType, symbol: string, kind: 'function' | 'global', addend: number, body: boolean, code: boolean, pcRelative: boolean): Relocation {
+  #toNode(offset: number, type: RelocationType, symbol: string, kind: 'function' | 'global', addend: number, body: boolean, code: boolean): Relocation {
     if (kind === 'global') return { offset, type, symbol, addend };
-    const entry = pcRelative && code ? -4 : 0;
+    const entry = entryAddend(x86_64.kind(type)!, code);
     const via = body || addend !== entry ? 'body' : 'stub';
     return { offset, type, symbol, addend, via };
   }
@@ -166,11 +168,11 @@ export class Translator {
     switch (target.t) {
       case 'node':
         name = `${target.node.name}${target.at === 0 ? '' : `+${hex(target.at)}`}@GOT`;
-        relocation = this.#toNode(0, 'R_X86_64_64', target.node.name, target.node.kind, target.at, target.node.shared, false, false);
+        relocation = this.#toNode(0, 'R_X86_64_64', target.node.name, target.node.kind, target.at, target.node.shared, false);
         break;
       case 'heap':
         name = `${target.name}${target.offset === 0 ? '' : `+${hex(target.offset)}`}@GOT`;
-        relocation = this.#toNode(0, 'R_X86_64_64', target.name, target.kind, target.offset, target.shared, false, false);
+        relocation = this.#toNode(0, 'R_X86_64_64', target.name, target.kind, target.offset, target.shared, false);
         break;
       case 'address':
         name = `${target.name}@${hex(target.address)}@GOT`;

@@ -20,6 +20,8 @@
 //
 // Anything else that reads the GOT (push, test, an arithmetic operand) keeps its GOT entry.
 
+import type { RelocationType } from '../types.js';
+
 export const R_X86_64_NONE = 0;
 export const R_X86_64_64 = 1;
 export const R_X86_64_PC32 = 2;
@@ -41,10 +43,8 @@ export const R_X86_64_SIZE64 = 33;
 export const R_X86_64_GOTPCRELX = 41;
 export const R_X86_64_REX_GOTPCRELX = 42;
 
-export type HeapType = 'R_X86_64_64' | 'R_X86_64_PC32' | 'R_X86_64_PLT32' | 'R_X86_64_32' | 'R_X86_64_32S' | 'R_X86_64_PC64';
-
 /** The heap's name of each type the heap itself applies. */
-const HEAP_TYPES: Readonly<Record<number, HeapType>> = {
+const HEAP_TYPES: Readonly<Record<number, RelocationType>> = {
   [R_X86_64_64]: 'R_X86_64_64', [R_X86_64_PC32]: 'R_X86_64_PC32', [R_X86_64_PLT32]: 'R_X86_64_PLT32',
   [R_X86_64_32]: 'R_X86_64_32', [R_X86_64_32S]: 'R_X86_64_32S', [R_X86_64_PC64]: 'R_X86_64_PC64',
 };
@@ -68,7 +68,7 @@ const OTHER_TYPES: Readonly<Record<number, string>> = {
 };
 
 /** The heap's name for a type it applies itself, or undefined. */
-export function heapType(type: number): HeapType | undefined {
+export function heapType(type: number): RelocationType | undefined {
   return Object.hasOwn(HEAP_TYPES, type) ? HEAP_TYPES[type] : undefined;
 }
 

@@ -16,6 +16,7 @@ import { CodeHeapError, hex } from '../errors.js';
 import * as base from '../base.js';
 import type { HeapGraph, OldBody } from '../rc/heap-graph.js';
 import * as apply from '../reloc/apply.js';
+import { entryAddend } from '../reloc/architecture.js';
 import type { LinkContext } from './link-context.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -69,7 +70,7 @@ export function checkBackpatch(ctx: LinkContext, target: number, to: number, bod
     const kind = kinds[kindId]!;
     const A = sites.addendOf(site, kind.usualAddend);
     const P = arenas.addressOfLoc(loc);
-    const interior = custom ? interiorOffset(kind, A, loc < codeEnd) : 0;
+    const interior = custom ? A - entryAddend(kind, loc < codeEnd) : 0;
     if (interior !== 0) throw interiorRefusal(graph, target, site, kind.name, interior, inBody);
     if (applyRelocation(arch, view, CHECK, kind, loc, to, A, P) === OUT_OF_RANGE) {
       throw new CodeHeapError('RELOCATION_OUT_OF_RANGE',
@@ -77,15 +78,6 @@ export function checkBackpatch(ctx: LinkContext, target: number, to: number, bod
         + `hold ${describeValue(kind, to, A, P)}, outside [${hex(kind.min)}, ${hex(kind.max)}]`);
     }
   }
-}
-
-/**
- * Where a body reference points inside its target's body: A less the addend of a reference to the
- * entry (0 in data, the type's usual -4 for a rel32 ending an instruction in code). Not 0: an
- * interior reference.
- */
-export function interiorOffset(kind: { pcRelative: boolean; usualAddend: number }, A: number, inCode: boolean): number {
-  return A - (kind.pcRelative && inCode ? kind.usualAddend : 0);
 }
 
 function interiorRefusal(graph: HeapGraph, target: number, site: number, type: string, offset: number, inBody: boolean): CodeHeapError {

@@ -18,7 +18,7 @@ import * as base from '../base.js';
 import { CodeHeapError, hex, invalid, show } from '../errors.js';
 import { LargeMap } from '../large-map.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
-import type { Architecture, RelocationKind } from '../reloc/architecture.js';
+import { entryAddend, type Architecture, type RelocationKind } from '../reloc/architecture.js';
 import type { Definition, RelocationInput } from './definitions.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -73,11 +73,11 @@ export interface Resolver {
 
 /**
  * The addend of a stub reference, which must address the stub itself (DESIGN: a stub reference
- * never carries an offset): 0 for an absolute field or a PC-relative field in data (`.long f - .`),
- * the usual -4 for a PC-relative field in code (its instruction ends with the field: `lea`, `call`).
+ * never carries an offset): the entry addend of a field in a node of `sourceKind` (globals' bytes
+ * are data, every other node's are code).
  */
 export function stubAddend(kind: RelocationKind, sourceKind: number): number {
-  return kind.pcRelative && sourceKind !== GLOBAL ? kind.usualAddend : 0;
+  return entryAddend(kind, sourceKind !== GLOBAL);
 }
 
 /** `names`: the unit's names to their index, when the caller has them already (define). */

@@ -41,6 +41,16 @@ export function relocationValue(kind: RelocationKind, S: number, A: number, P: n
   return kind.pcRelative ? S + A - P : S + A;
 }
 
+/**
+ * The addend of a reference to a target's start (its entry, or a stub, which carries no offset):
+ * the type's usual addend for a PC-relative field in code (its instruction ends with the field:
+ * `call`, `lea`), 0 for an absolute field or a PC-relative one in data (`.long f - .`). A body
+ * reference with any other addend points inside the body: an interior reference.
+ */
+export function entryAddend(kind: RelocationKind, inCode: boolean): number {
+  return kind.pcRelative && inCode ? kind.usualAddend : 0;
+}
+
 export function fits(kind: RelocationKind, value: number): boolean {
   return value >= kind.min && value <= kind.max;
 }
