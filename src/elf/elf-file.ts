@@ -22,6 +22,7 @@ import { CodeHeapError } from '../errors.js';
 export const SHT_PROGBITS = 1;
 export const SHT_SYMTAB = 2;
 export const SHT_RELA = 4;
+export const SHT_NOTE = 7;
 export const SHT_NOBITS = 8;
 export const SHT_REL = 9;
 export const SHT_INIT_ARRAY = 14;

@@ -12,13 +12,15 @@
 // no unwinder), notes, groups, and the constructor and destructor arrays (their entries are read,
 // then run by the loader, not kept).
 
+import * as base from '../base.js';
 import { CodeHeapError, hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
 import type { ElfFile, Rela, Section } from './elf-file.js';
 import * as elf from './elf-file.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_FUNC, STT_SECTION } = elf;
+const { MAX_ALIGN } = base;
+const { SHF_ALLOC, SHF_EXECINSTR, SHF_TLS, SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_NOTE, SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND, STB_LOCAL, STT_FILE, STT_FUNC, STT_SECTION } = elf;
 
 /** One node to be: a host section and the sections laid out inside it. */
 export interface NodeLayout {
@@ -61,7 +63,7 @@ function unsupported(object: string, message: string): never {
 /** Whether the loader gives this section a node. */
 function loads(s: Section): boolean {
   if ((s.flags & SHF_ALLOC) === 0 || s.size === 0) return false;
-  if (s.type === SHT_X86_64_UNWIND || s.name === '.eh_frame' || s.type === SHT_GROUP || s.type === 7) return false;
+  if (s.type === SHT_X86_64_UNWIND || s.name === '.eh_frame' || s.type === SHT_GROUP || s.type === SHT_NOTE) return false;
   return s.type !== SHT_INIT_ARRAY && s.type !== SHT_FINI_ARRAY && s.type !== SHT_PREINIT_ARRAY;
 }
 
@@ -89,7 +91,7 @@ export function layOut(
     if (s.type === SHT_INIT_ARRAY && s.size > 0) initArrays.push(s);
     if (s.type === SHT_FINI_ARRAY && s.size > 0) finiArrays.push(s);
     if (!loads(s)) continue;
-    if (s.align > 4096) unsupported(object, `section ${s.name} asks for alignment ${s.align}; the heap aligns to at most 4096`);
+    if (s.align > MAX_ALIGN) unsupported(object, `section ${s.name} asks for alignment ${s.align}; the heap aligns to at most ${MAX_ALIGN}`);
     loaded.push(s);
   }
   initArrays.sort((a, b) => priority(a) - priority(b));

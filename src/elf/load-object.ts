@@ -12,9 +12,12 @@
 // then constructors run, and the object's handles go to the LoadedObject it returns.
 
 import { symbolKind, type CodeHeap } from '../code-heap.js';
+import * as base from '../base.js';
 import { plainUint8, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import { readInput } from '../link/definitions.js';
+import { entryAddend } from '../reloc/architecture.js';
+import { x86_64 } from '../reloc/x86-64.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
 import type { FunctionDefinition, GlobalDefinition } from '../types.js';
@@ -28,7 +31,8 @@ import { Translator, type NodeContents } from './translate.js';
 import * as x86 from './x86-64-sites.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
+const { MAX_ALIGN } = base;
+const { SHF_ALLOC, SHF_WRITE, SHN_LORESERVE, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
 
 /** The relocations of a section that has none, or that is not loaded. */
 const NO_RELAS: readonly Rela[] = [];
@@ -87,11 +91,11 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   const relocations: (readonly Rela[])[] = [];
   for (const section of file.sections) {
     const rela = file.relocationsOf[section.index];
-    relocations.push(rela !== undefined && (section.flags & 2) !== 0 && section.size > 0 ? readRelocations(file, rela, section, object) : NO_RELAS);
+    relocations.push(rela !== undefined && (section.flags & SHF_ALLOC) !== 0 && section.size > 0 ? readRelocations(file, rela, section, object) : NO_RELAS);
   }
   const symbolSection = (index: number): number => {
     const sym = file.symbols[index]!;
-    return sym.shndx > 0 && sym.shndx < 0xff00 ? sym.shndx : -1;
+    return sym.shndx > 0 && sym.shndx < SHN_LORESERVE ? sym.shndx : -1;
   };
   const layout = layOut(file, object, relocations, symbolSection);
   const registry = objectsOf(heap);
@@ -100,8 +104,10 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   nameNodes(file, object, layout, yielded);
   const commons: NodeLayout[] = [];
   const commonNode = (sym: ElfSymbol): NodeLayout => {
-    const host: Section = { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: 3, offset: 0, size: sym.size, link: 0, info: 0, align: sym.value, entsize: 0 };
-    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, Math.min(sym.value, 4096)), zeroFill: true, shared: false, readOnly: false, label: sym.name };
+    // A COMMON symbol's value is its alignment: refused past the heap's as a section's is (layout.ts).
+    if (sym.value > MAX_ALIGN) throw new CodeHeapError('UNSUPPORTED', `${object}: COMMON symbol ${sym.name} asks for alignment ${sym.value}; the heap aligns to at most ${MAX_ALIGN}`);
+    const host: Section = { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: SHF_WRITE | SHF_ALLOC, offset: 0, size: sym.size, link: 0, info: 0, align: sym.value, entsize: 0 };
+    const node: NodeLayout = { name: sym.name, kind: 'global', host, parts: [{ section: host, at: 0 }], size: sym.size, align: Math.max(1, sym.value), zeroFill: true, shared: false, readOnly: false, label: sym.name };
     commons.push(node);
     return node;
   };
@@ -217,8 +223,7 @@ function interiorTargets(nodes: readonly NodeLayout[], contents: readonly NodeCo
     const code = node.kind === 'function';
     for (const r of c.relocations) {
       if (r.via !== 'body' || !functions.has(r.symbol) || r.symbol === node.name) continue;
-      const pc = r.type === 'R_X86_64_PC32' || r.type === 'R_X86_64_PLT32' || r.type === 'R_X86_64_PC64';
-      if ((r.addend ?? 0) !== (pc && code ? -4 : 0)) eager.set(r.symbol, true);
+      if ((r.addend ?? 0) !== entryAddend(x86_64.kind(r.type)!, code)) eager.set(r.symbol, true);
     }
   }
   return eager;

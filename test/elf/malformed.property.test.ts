@@ -99,6 +99,16 @@ describe.skipIf(skip)('malformed objects', () => {
     heap.verify();
   });
 
+  test('a COMMON symbol or a section aligned past 4096 is UNSUPPORTED, not placed at a smaller alignment', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    const common = compileObject('int wide __attribute__((aligned(8192)));\nint touch(void) { return wide; }\n', ['-O1', '-fPIC', '-fcommon']);
+    expect(expectCode(() => loadObject(heap, common), 'UNSUPPORTED').message).toMatch(/COMMON symbol wide asks for alignment 8192/);
+    const section = compileObject('int wide __attribute__((aligned(8192))) = 1;\nint touch(void) { return wide; }\n', ['-O1', '-fPIC', '-fdata-sections']);
+    expect(expectCode(() => loadObject(heap, section), 'UNSUPPORTED').message).toMatch(/alignment 8192/);
+    expect(snapshot(heap)).toBe(before);
+  });
+
   test('hostile inputs: a proxy or a detached buffer for the bytes, options whose getters throw, a resolve that throws or lies', () => {
     const heap = arrayHeap();
     const before = snapshot(heap);
