@@ -9,9 +9,10 @@
 //    function pointers compare equal) for the entry's address;
 //  - GOT loads: relaxed to lea or a direct call/jump when the target is in the heap, as ld does;
 //    otherwise an 8-byte GOT entry, one per target, shared by every object (named `target@GOT`);
-//  - SIZE32/64 are the symbol's size, written now; GOTPC32 reaches the object's GOT base.
-// What the heap cannot hold (TLS, the large code model's GOT offsets) is UNSUPPORTED, naming the
-// symbol, the section and the offset.
+//  - SIZE32/64 are the symbol's size, written now; GOTPC32 reaches the object's GOT base; the
+//    large code model's GOT offsets take a GOT base at address 0 (#largeModel).
+// What the heap cannot hold (TLS, an object with both kinds of GOT base) is UNSUPPORTED, naming
+// the symbol, the section and the offset.
 
 import { CodeHeapError, hex } from '../errors.js';
 import { LargeMap } from '../large-map.js';
@@ -27,7 +28,7 @@ import * as x86 from './x86-64-sites.js';
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { SHF_EXECINSTR, STT_SECTION, STT_TLS } = elf;
 
-const { heapType, isBranch, isGotLoad, isTls, relax, relaxationOf, typeName } = x86;
+const { heapType, isBranch, isGotLoad, isLargeModel, isTls, relax, relaxationOf, typeName } = x86;
 
 export interface NodeContents {
   readonly bytes: Uint8Array;
@@ -45,6 +46,7 @@ export class Translator {
   readonly #gotNames = new LargeMap<string, true>();
   #gotBase: string | null = null;
   #section: Section | null = null;
+  #model: 'near' | 'zero' | null = null;
   #rela: Rela | null = null;
 
   constructor(
@@ -74,7 +76,7 @@ export class Translator {
     this.#section = section;
     this.#rela = r;
     if (isTls(type) || sym.type === STT_TLS) throw new CodeHeapError('UNSUPPORTED', `${this.#where()} uses thread-local storage, which the heap does not give objects`);
-    const width = type === x86.R_X86_64_64 || type === x86.R_X86_64_PC64 || type === x86.R_X86_64_SIZE64 ? 8 : 4;
+    const width = type === x86.R_X86_64_64 || type === x86.R_X86_64_PC64 || type === x86.R_X86_64_SIZE64 || isLargeModel(type) ? 8 : 4;
     if (r.offset + width > section.size) {
       throw new CodeHeapError('INVALID_OBJECT', `${this.#where()}: its ${width}-byte field runs past the ${section.size} bytes of ${section.name}`);
     }
@@ -90,7 +92,12 @@ export class Translator {
     }
     const code = (section.flags & SHF_EXECINSTR) !== 0;
     if (type === x86.R_X86_64_GOTPC32) {
+      this.#gotModel('near');
       out.push({ offset, type: 'R_X86_64_PC32', symbol: this.#gotBaseName(), addend: r.addend });
+      return;
+    }
+    if (isLargeModel(type)) {
+      this.#largeModel(node, offset, type, target, r.addend, code, bytes, out);
       return;
     }
     if (isGotLoad(type)) {
@@ -111,7 +118,7 @@ export class Translator {
     }
     const heap = heapType(type);
     if (heap === undefined) {
-      throw new CodeHeapError('UNSUPPORTED', `${this.#where()}: the loader does not implement ${typeName(type)} (large code model, or not for objects)`);
+      throw new CodeHeapError('UNSUPPORTED', `${this.#where()}: the loader does not implement ${typeName(type)}`);
     }
     const branch = type === x86.R_X86_64_PLT32 || (type === x86.R_X86_64_PC32 && code && isBranch(bytes, offset));
     this.#reference(node, offset, heap, target, r.addend, branch, code, bytes, out);
@@ -159,6 +166,45 @@ export class Translator {
     const entry = entryAddend(x86_64.kind(type)!, code);
     const via = body || addend !== entry ? 'body' : 'stub';
     return { offset, type, symbol, addend, via };
+  }
+
+  /**
+   * The large code model's GOT-relative types, with the object's GOT base at address 0: every one
+   * then is a kind the heap has (an offset from the GOT is an address, a GOT slot's offset is the
+   * slot's address), so each stays a counted, backpatched edge.
+   *   GOTOFF64   S + A - GOT  -> R_X86_64_64 to S        GOT64       G + A        -> R_X86_64_64 to S's GOT entry
+   *   PLTOFF64   L + A - GOT  -> R_X86_64_64 to S's body GOTPCREL64  G + GOT + A - P -> R_X86_64_PC64 to the entry
+   *   GOTPC64    GOT + A - P  -> R_X86_64_PC64 to address 0
+   */
+  #largeModel(node: NodeLayout, offset: number, type: number, target: Target, addend: number, code: boolean, bytes: Uint8Array, out: Relocation[]): void {
+    this.#gotModel('zero');
+    switch (type) {
+      case x86.R_X86_64_GOTOFF64:
+        this.#reference(node, offset, 'R_X86_64_64', target, addend, false, code, bytes, out);
+        return;
+      case x86.R_X86_64_PLTOFF64:
+        this.#reference(node, offset, 'R_X86_64_64', target, addend, true, code, bytes, out);
+        return;
+      case x86.R_X86_64_GOT64:
+        out.push({ offset, type: 'R_X86_64_64', symbol: this.#got(target), addend });
+        return;
+      case x86.R_X86_64_GOTPCREL64:
+        out.push({ offset, type: 'R_X86_64_PC64', symbol: this.#got(target), addend });
+        return;
+      default:
+        out.push({ offset, type: 'R_X86_64_PC64', symbol: '_GLOBAL_OFFSET_TABLE_', addend, address: 0 });
+    }
+  }
+
+  /**
+   * Where the object's GOT base is: a global of its own (`near`, for GOTPC32, which needs it within
+   * rel32 reach) or address 0 (`zero`, the large model's 64-bit offsets). One object cannot use both.
+   */
+  #gotModel(model: 'near' | 'zero'): void {
+    if (this.#model !== null && this.#model !== model) {
+      throw new CodeHeapError('UNSUPPORTED', `${this.#where()}: the object mixes R_X86_64_GOTPC32 with the large code model's GOT offsets; the loader gives one object one GOT base`);
+    }
+    this.#model = model;
   }
 
   /** The name of the GOT entry holding target's address, defined by this object unless the heap has it. */

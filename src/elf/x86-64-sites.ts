@@ -38,6 +38,10 @@ export const R_X86_64_TPOFF32 = 23;
 export const R_X86_64_PC64 = 24;
 export const R_X86_64_GOTOFF64 = 25;
 export const R_X86_64_GOTPC32 = 26;
+export const R_X86_64_GOT64 = 27;
+export const R_X86_64_GOTPCREL64 = 28;
+export const R_X86_64_GOTPC64 = 29;
+export const R_X86_64_PLTOFF64 = 31;
 export const R_X86_64_SIZE32 = 32;
 export const R_X86_64_SIZE64 = 33;
 export const R_X86_64_GOTPCRELX = 41;
@@ -61,8 +65,8 @@ const OTHER_TYPES: Readonly<Record<number, string>> = {
   [R_X86_64_NONE]: 'R_X86_64_NONE', [R_X86_64_GOT32]: 'R_X86_64_GOT32', 5: 'R_X86_64_COPY', 6: 'R_X86_64_GLOB_DAT',
   7: 'R_X86_64_JUMP_SLOT', 8: 'R_X86_64_RELATIVE', [R_X86_64_GOTPCREL]: 'R_X86_64_GOTPCREL', 12: 'R_X86_64_16',
   13: 'R_X86_64_PC16', 14: 'R_X86_64_8', 15: 'R_X86_64_PC8', [R_X86_64_GOTOFF64]: 'R_X86_64_GOTOFF64',
-  [R_X86_64_GOTPC32]: 'R_X86_64_GOTPC32', 27: 'R_X86_64_GOT64', 28: 'R_X86_64_GOTPCREL64', 29: 'R_X86_64_GOTPC64',
-  30: 'R_X86_64_GOTPLT64', 31: 'R_X86_64_PLTOFF64', [R_X86_64_SIZE32]: 'R_X86_64_SIZE32', [R_X86_64_SIZE64]: 'R_X86_64_SIZE64',
+  [R_X86_64_GOTPC32]: 'R_X86_64_GOTPC32', [R_X86_64_GOT64]: 'R_X86_64_GOT64', [R_X86_64_GOTPCREL64]: 'R_X86_64_GOTPCREL64',
+  [R_X86_64_GOTPC64]: 'R_X86_64_GOTPC64', 30: 'R_X86_64_GOTPLT64', [R_X86_64_PLTOFF64]: 'R_X86_64_PLTOFF64', [R_X86_64_SIZE32]: 'R_X86_64_SIZE32', [R_X86_64_SIZE64]: 'R_X86_64_SIZE64',
   37: 'R_X86_64_IRELATIVE', 38: 'R_X86_64_RELATIVE64', [R_X86_64_GOTPCRELX]: 'R_X86_64_GOTPCRELX',
   [R_X86_64_REX_GOTPCRELX]: 'R_X86_64_REX_GOTPCRELX',
 };
@@ -80,6 +84,11 @@ export function typeName(type: number): string {
 
 export function isTls(type: number): boolean {
   return Object.hasOwn(TLS_TYPES, type);
+}
+
+/** The large code model's GOT-relative types (64-bit offsets from the GOT base). */
+export function isLargeModel(type: number): boolean {
+  return type === R_X86_64_GOTOFF64 || type === R_X86_64_GOT64 || type === R_X86_64_GOTPCREL64 || type === R_X86_64_GOTPC64 || type === R_X86_64_PLTOFF64;
 }
 
 export function isGotLoad(type: number): boolean {

@@ -109,6 +109,22 @@ describe.skipIf(skip)('malformed objects', () => {
     expect(snapshot(heap)).toBe(before);
   });
 
+  test('an object that mixes GOTPC32 (a GOT base within rel32 reach) with the large model\'s GOTOFF64 is UNSUPPORTED, naming both', () => {
+    const heap = arrayHeap();
+    const before = snapshot(heap);
+    const mixed = compileObject([
+      'static long counter = 42;',
+      'long mixed(void) {',
+      '  long base, off;',
+      '  __asm__("lea _GLOBAL_OFFSET_TABLE_(%%rip), %0" : "=r"(base));',
+      '  __asm__("movabs $counter@GOTOFF, %0" : "=r"(off));',
+      '  return *(long*)(base + off);',
+      '}',
+    ].join('\n'), ['-O1', '-fPIC']);
+    expect(expectCode(() => loadObject(heap, mixed), 'UNSUPPORTED').message).toMatch(/mixes R_X86_64_GOTPC32 with the large code model/);
+    expect(snapshot(heap)).toBe(before);
+  });
+
   test('hostile inputs: a proxy or a detached buffer for the bytes, options whose getters throw, a resolve that throws or lies', () => {
     const heap = arrayHeap();
     const before = snapshot(heap);

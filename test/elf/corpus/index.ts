@@ -27,6 +27,9 @@ export const VARIANTS = {
   // Position-independent executable code: its own exported symbols bind locally, so they are
   // reached with PC32 (data too) instead of through the GOT, and TLS is local-exec (TPOFF32).
   'O2-pie': ['-O2', '-fPIE', ...SECTIONS],
+  // The large code model: 64-bit offsets from the GOT (GOTPC64, GOTOFF64, GOT64, PLTOFF64) for
+  // everything outside the function's own section.
+  'O1-large': ['-O1', '-fPIC', '-mcmodel=large', ...SECTIONS],
 } as const satisfies Record<string, readonly string[]>;
 
 export type Variant = keyof typeof VARIANTS;
@@ -93,8 +96,10 @@ export const CORPUS: readonly CorpusFile[] = [
     entries: ['test_switch'],
     variants: ALL_VARIANTS,
     facts: [
-      { variants: WITH_SECTIONS, facts: ['reloc .rodata.dispatch R_X86_64_PC32 .text.dispatch', 'reloc .text.dispatch R_X86_64_PC32 .rodata.dispatch'] },
+      { variants: WITH_SECTIONS.filter((v) => v !== 'O1-large'), facts: ['reloc .rodata.dispatch R_X86_64_PC32 .text.dispatch', 'reloc .text.dispatch R_X86_64_PC32 .rodata.dispatch'] },
       { variants: ['O1-nosections'], facts: ['reloc .rodata R_X86_64_PC32 .text'] },
+      // The large model's table holds 64-bit entries, and the static it updates is reached through GOTOFF64.
+      { variants: ['O1-large'], facts: ['reloc .rodata.dispatch R_X86_64_PC64 .text.dispatch', 'reloc .text.dispatch R_X86_64_GOTOFF64 acc'] },
     ],
   }),
   entry('fnptr.c', {
