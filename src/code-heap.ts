@@ -17,7 +17,9 @@ import * as base from './base.js';
 import { FunctionBodies } from './bodies/function-bodies.js';
 import type { HeapCore } from './bodies/linking.js';
 import { CycleCollector } from './cycles/collect.js';
+import { readBudget } from './cycles/budget.js';
 import { CollectionPolicy } from './cycles/policy.js';
+import { SlicedCollector } from './cycles/sliced.js';
 import { CodeHeapError, hex, invalid, show } from './errors.js';
 import { EventQueue } from './events.js';
 import { usedAfterFree, type Handle, type Pin } from './handle.js';
@@ -31,7 +33,7 @@ import { settledKinds } from './reloc/apply.js';
 import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import type {
-  BoundFunction, CodeHeapApi, CodeHeapOptions, CollectionResult, CompileCallback, FunctionBody, HeapStats, NativeParameterType,
+  BoundFunction, CodeHeapApi, CodeHeapOptions, CollectionResult, CollectOptions, CompileCallback, FunctionBody, HeapStats, NativeParameterType,
   NativeResultType, NativeSignature, NodeInfo, UnitDefinition,
 } from './types.js';
 import { createUnit, type Unit } from './unit.js';
@@ -57,6 +59,7 @@ export class CodeHeap implements CodeHeapApi {
   readonly #events: EventQueue;
   readonly #phases: Phases;
   readonly #policy: CollectionPolicy;
+  readonly #sliced: SlicedCollector;
   readonly #bodies: FunctionBodies;
   readonly #roots: Roots;
   readonly #native: NativeCalls;
@@ -77,7 +80,9 @@ export class CodeHeap implements CodeHeapApi {
     this.#events = new EventQueue(this.#options.observer, graph);
     const { cycleThreshold, adaptive } = this.#options;
     this.#policy = new CollectionPolicy(cycleThreshold, cycleThreshold, adaptive);
-    const phases = new Phases(this.#events, new CycleCollector(graph, this.#options.validateCollections), this.#policy, graph.candidates);
+    this.#sliced = new SlicedCollector(graph);
+    const collector = new CycleCollector(graph, this.#options.validateCollections);
+    const phases = new Phases(this.#events, collector, this.#policy, graph.candidates, this.#sliced, this.#options.cyclePause);
     this.#phases = phases;
     const { layout } = this.#options;
     const low = Math.min(layout.codeAddress, layout.dataAddress);
@@ -112,9 +117,7 @@ export class CodeHeap implements CodeHeapApi {
       const { definitions, names } = unitDefinitions(unit);
       this.#checkFresh(definitions.map((d) => d.name));
       const { ids } = this.#bodies.define(definitions, names);
-      const handles: Handle[] = [];
-      for (const id of ids) handles.push(this.#roots.handle(id));
-      return createUnit(handles);
+      return createUnit(this.#roots.unitHandles(ids), (list) => this.unload(list));
     });
   }
 
@@ -173,16 +176,17 @@ export class CodeHeap implements CodeHeapApi {
 
   /**
    * Frees these handles and reclaims now what only their nodes held, cycles included, at a cost
-   * proportional to them (DESIGN semantics 10; a loaded object's free() uses it). Returns the nodes reclaimed.
+   * proportional to them (DESIGN semantics 10; unit.free() and lib.free() use it). Returns the nodes reclaimed.
    */
   unload(handles: Iterable<Handle>): number {
     return this.#roots.unload(handles);
   }
 
-  /** Frees garbage cycles reachable from the candidates. */
-  collectCycles(): CollectionResult {
+  /** Frees garbage cycles reachable from the candidates; with a budget, one slice of that work. */
+  collectCycles(options?: CollectOptions): CollectionResult {
     this.#phases.enter('collectCycles');
-    return this.#phases.collect();
+    const budget = readBudget(options);
+    return budget === undefined ? this.#phases.collect() : this.#phases.slice(budget, false);
   }
 
   stats(): HeapStats {
@@ -214,7 +218,7 @@ export class CodeHeap implements CodeHeapApi {
   /** Checks every invariant; throws CodeHeapError('CORRUPT') listing each one broken. */
   verify(): void {
     this.#phases.open('verify');
-    const problems = verifyHeap(this.#graph, this.#stubs, x86_64);
+    const problems = verifyHeap(this.#graph, this.#stubs, x86_64, this.#sliced);
     if (problems.length > 0) {
       throw new CodeHeapError('CORRUPT', `${problems.length} invariant(s) broken:\n  ${problems.slice(0, 50).join('\n  ')}`);
     }
@@ -304,7 +308,8 @@ export class CodeHeap implements CodeHeapApi {
   /** DUPLICATE_SYMBOL for a live name, but only after one collection had the chance to free it. */
   #checkFresh(names: string[]): void {
     const { symbols } = this.#graph.nodes;
-    if (!names.some((n) => symbols.has(n))) return;
+    // taken, not has: a name held by garbage a sliced collection is freeing is freed by this one.
+    if (!names.some((n) => symbols.taken(n))) return;
     this.#phases.collect();
     const taken = names.find((n) => symbols.has(n));
     if (taken !== undefined) throw new CodeHeapError('DUPLICATE_SYMBOL', `${taken} is already defined and still referenced`);

@@ -16,6 +16,19 @@ import { CodeHeapError, invalid } from './errors.js';
 import type { BodyHold } from './rc/body-holds.js';
 import type { HandleApi, NodeKind } from './types.js';
 
+/**
+ * The nodes one define() made, as the handles it returned share them: when the last of those
+ * handles goes, what only these nodes held is reclaimed in that call (DESIGN semantics 10). Each
+ * node is remembered by id and generation (rc/node-table.ts), since a node freed earlier may have
+ * left its id to another.
+ */
+export interface UnitMembers {
+  readonly ids: Int32Array;
+  readonly generations: Uint8Array;
+  /** The unit's handles not yet freed. */
+  open: number;
+}
+
 /** What a handle asks of its heap (an object the heap keeps private). */
 export interface HandleOwner {
   address(handle: Handle): number;
@@ -25,7 +38,7 @@ export interface HandleOwner {
 
 /** The heap's access to handles (not exported by the package). */
 export let handleState!: {
-  create(owner: HandleOwner, id: number, name: string, kind: NodeKind): Handle;
+  create(owner: HandleOwner, id: number, name: string, kind: NodeKind, unit: UnitMembers | null): Handle;
   /**
    * The node id of a live handle `owner` made, in one look; else NOT_A_HANDLE, OTHER_OWNER or
    * FREED (the heap's hot path: heap.call checks its handle so on every call).
@@ -34,6 +47,8 @@ export let handleState!: {
   is(value: unknown): value is Handle;
   owner(handle: Handle): HandleOwner;
   id(handle: Handle): number;
+  /** The unit a define() handle belongs to; null for any other handle. */
+  unit(handle: Handle): UnitMembers | null;
   /** True the first time only. */
   markFreed(handle: Handle): boolean;
 };
@@ -59,15 +74,17 @@ export const FREED = -4;
 export class Handle implements HandleApi {
   readonly #owner: HandleOwner;
   readonly #id: number;
+  readonly #unit: UnitMembers | null;
   #freed = false;
   readonly name: string;
   readonly kind: NodeKind;
 
   /** Handles are made by the heap only: define, declare, lookup, pointer. */
-  private constructor(token: typeof TOKEN, owner: HandleOwner, id: number, name: string, kind: NodeKind) {
+  private constructor(token: typeof TOKEN, owner: HandleOwner, id: number, name: string, kind: NodeKind, unit: UnitMembers | null) {
     if (token !== TOKEN) invalid('handles are made by the heap (define, declare, lookup, pointer), not by new Handle()');
     this.#owner = owner;
     this.#id = id;
+    this.#unit = unit;
     this.name = name;
     this.kind = kind;
   }
@@ -101,7 +118,7 @@ export class Handle implements HandleApi {
 
   static {
     handleState = {
-      create: (owner, id, name, kind) => new Handle(TOKEN, owner, id, name, kind),
+      create: (owner, id, name, kind, unit) => new Handle(TOKEN, owner, id, name, kind, unit),
       is: (value): value is Handle => typeof value === 'object' && value !== null && #id in value,
       check: (value, owner) => {
         if (typeof value !== 'object' || value === null || !(#id in value)) return NOT_A_HANDLE;
@@ -110,6 +127,7 @@ export class Handle implements HandleApi {
       },
       owner: (handle) => handle.#owner,
       id: (handle) => handle.#id,
+      unit: (handle) => handle.#unit,
       markFreed: (handle) => {
         if (handle.#freed) return false;
         handle.#freed = true;

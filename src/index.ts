@@ -11,7 +11,7 @@ export { CodeHeapError, ErrorCodes, type ErrorCode } from './errors.js';
 export { arrayBufferMemory, type ArenaLayout, type Memory, type Region, type RegisterValue, type ResolveLazy } from './heap/region.js';
 export { DEFAULT_CODE_ADDRESS } from './options.js';
 export type {
-  AllocEvent, Arch, ArenaStats, CodeHeapApi, CodeHeapOptions, CollectionResult, CompileCallback, FreeEvent,
+  AllocEvent, Arch, ArenaStats, CodeHeapApi, CodeHeapOptions, CollectionBudget, CollectionResult, CollectOptions, CompileCallback, FreeEvent,
   FunctionBody, FunctionDefinition, GlobalDefinition, HandleApi, HeapStats, NodeInfo, NodeKind, NodeState, Observer,
   ObserverEvent, PatchEvent, Relocation, RelocationType, UnitDefinition,
 } from './types.js';

@@ -39,7 +39,7 @@ export function nodeInfo(graph: HeapGraph, id: number): NodeInfo {
   for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) outgoing.push(s);
   outgoing.sort((a, b) => sites.loc[a]! - sites.loc[b]!);
   const references = unique(outgoing.map((s) => nodes.nameOf(sites.targetOf(s))));
-  const sources = siteSources(graph);
+  const { sources } = sites;
   const referrers: string[] = [];
   for (let s = nodes.firstIn[id]!; s !== NONE; s = sites.nextIn[s]!) referrers.push(nodes.nameOf(sources[s]!));
   const info: NodeInfo = {

@@ -30,6 +30,8 @@ export interface ResolvedOptions {
   compile: CompileCallback | undefined;
   cycleThreshold: number;
   adaptive: boolean;
+  /** Milliseconds per automatic slice, or undefined (automatic collections run whole). */
+  cyclePause: number | undefined;
   observer: Observer | undefined;
   validateCollections: boolean;
 }
@@ -38,9 +40,9 @@ export interface ResolvedOptions {
 export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   const o = readInput('new CodeHeap', () => {
     if (typeof options !== 'object' || options === null) invalid(`new CodeHeap takes an options object, got ${show(options)}`);
-    const { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, observer, validateCollections } =
+    const { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, cyclePause, observer, validateCollections } =
       options as unknown as Record<string, unknown>;
-    return { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, observer, validateCollections };
+    return { arch, codeSize, dataSize, codeAddress, dataAddress, memory, resolveExternal, compile, cycleThreshold, cyclePause, observer, validateCollections };
   });
   if (o.arch !== 'x86_64') invalid(`arch must be 'x86_64', got ${show(o.arch)}`);
   const provider = readInput('new CodeHeap: memory', () => memoryOf(o.memory));
@@ -60,6 +62,9 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
   const adaptive = threshold === 'auto';
   if (!adaptive && !(typeof threshold === 'number' && threshold >= 1 && !Number.isNaN(threshold))) {
     invalid(`cycleThreshold must be 'auto' or a number of candidates >= 1 (Infinity for never), got ${show(threshold)}`);
+  }
+  if (o.cyclePause !== undefined && !(typeof o.cyclePause === 'number' && o.cyclePause > 0 && o.cyclePause < Infinity)) {
+    invalid(`cyclePause must be a number of milliseconds > 0, got ${show(o.cyclePause)}`);
   }
   const observer = readInput('new CodeHeap: observer', () => observerOf(o.observer));
   if (o.validateCollections !== undefined && typeof o.validateCollections !== 'boolean') {
@@ -83,6 +88,7 @@ export function resolveOptions(options: CodeHeapOptions): ResolvedOptions {
     compile: o.compile as CompileCallback | undefined,
     cycleThreshold: adaptive ? DEFAULT_CYCLE_THRESHOLD : (threshold as number),
     adaptive,
+    cyclePause: o.cyclePause as number | undefined,
     observer,
     validateCollections: o.validateCollections === true,
   };

@@ -10,6 +10,7 @@
 
 import type { CycleCollector } from './cycles/collect.js';
 import type { CollectionPolicy } from './cycles/policy.js';
+import type { SliceBudget, SlicedCollector } from './cycles/sliced.js';
 import { CodeHeapError } from './errors.js';
 import type { EventQueue } from './events.js';
 import type { CandidateBuffer } from './rc/candidates.js';
@@ -19,15 +20,22 @@ export type Phase = 'idle' | 'linking' | 'notifying' | 'collecting';
 
 export class Phases {
   phase: Phase = 'idle';
-  /** Collections run so far, for stats(). */
+  /** Collections run so far (whole, or the last slice of a sliced one), for stats(). */
   collections = 0;
+  /** Collections and slices run so far: a running call learns from it whether any ran (calls.ts). */
+  collectorRuns = 0;
   closed = false;
+  /** Milliseconds the slices of a sliced collection have taken so far. */
+  private slicedMs = 0;
 
   constructor(
     private readonly events: EventQueue,
     private readonly collector: CycleCollector,
     private readonly policy: CollectionPolicy,
     private readonly candidates: CandidateBuffer,
+    private readonly sliced: SlicedCollector,
+    /** Milliseconds per automatic slice; undefined: automatic collections run whole. */
+    private readonly pause: number | undefined,
   ) {}
 
   /** USE_AFTER_FREE once the heap is closed. */
@@ -73,7 +81,13 @@ export class Phases {
 
   /** The end of a public call that changed counts: an automatic collection if due, then events. */
   settle(): void {
-    if (this.policy.due(this.candidates.live)) this.collect(true);
+    if (this.sliced.running) {
+      // A sliced collection goes on by itself only in the automatic mode; else its caller drives it.
+      if (this.pause !== undefined) this.slice({ ms: this.pause, work: Infinity }, true);
+    } else if (this.policy.due(this.candidates.live)) {
+      if (this.pause !== undefined) this.slice({ ms: this.pause, work: Infinity }, true);
+      else this.collect(true);
+    }
     this.deliver();
   }
 
@@ -94,6 +108,8 @@ export class Phases {
    * start with whatever the buffer holds and would skew it.
    */
   collect(automatic = false): CollectionResult {
+    // A sliced collection still running is finished first: it holds the candidates it took.
+    if (this.sliced.running) this.slice({ ms: Infinity, work: Infinity }, false);
     const previous = this.phase;
     this.phase = 'collecting';
     let result: CollectionResult;
@@ -103,9 +119,48 @@ export class Phases {
       this.phase = previous;
     }
     this.collections++;
+    this.collectorRuns++;
     if (automatic) this.policy.record(result);
     this.events.collected(result);
     if (previous === 'idle') this.deliver();
+    return result;
+  }
+
+  /**
+   * Runs one slice of a sliced collection (cycles/sliced.ts), starting one if none runs. Returns
+   * this slice's figures (`done` false while the collection goes on); the collect event, the
+   * policy and stats().collections hear of the collection once, when it is done, with its totals.
+   */
+  slice(budget: SliceBudget, automatic: boolean): CollectionResult {
+    const started = performance.now();
+    const { sliced } = this;
+    const previous = this.phase;
+    this.phase = 'collecting';
+    let done: boolean;
+    let freed: { nodes: number; bytes: number };
+    try {
+      if (!sliced.running) {
+        this.slicedMs = 0;
+        sliced.start();
+      }
+      const { nodes, bytes } = sliced.total;
+      done = sliced.slice(budget);
+      freed = { nodes: sliced.total.nodes - nodes, bytes: sliced.total.bytes - bytes };
+    } finally {
+      this.phase = previous;
+    }
+    this.collectorRuns++;
+    const ms = performance.now() - started;
+    this.slicedMs += ms;
+    const result: CollectionResult = { freed: freed.nodes, bytes: freed.bytes, visited: sliced.visited, candidates: sliced.candidates, ms, done };
+    if (done) {
+      this.collections++;
+      const total = sliced.total;
+      const whole: CollectionResult = { ...result, freed: total.nodes, bytes: total.bytes, ms: this.slicedMs };
+      if (automatic) this.policy.record(whole);
+      this.events.collected(whole);
+      if (previous === 'idle') this.deliver();
+    }
     return result;
   }
 }

@@ -10,7 +10,7 @@ import type { FunctionBodies } from './bodies/function-bodies.js';
 import { collectSet } from './cycles/unload.js';
 import { invalid, show } from './errors.js';
 import { readInput } from './link/definitions.js';
-import { usedAfterFree, type Handle, type HandleOwner, type Pin } from './handle.js';
+import { usedAfterFree, type Handle, type HandleOwner, type Pin, type UnitMembers } from './handle.js';
 import * as handles from './handle.js';
 import type { Phases } from './phases.js';
 import type { HeapGraph } from './rc/heap-graph.js';
@@ -47,11 +47,21 @@ export class Roots {
     return id;
   }
 
-  /** A new handle: one more root count on the node. */
-  handle(id: number): Handle {
+  /** A new handle: one more root count on the node; `unit`: it is one of a define's handles. */
+  handle(id: number, unit: UnitMembers | null = null): Handle {
     const { nodes } = this.graph;
     this.graph.retainRoot(id);
-    return handleState.create(this.owner, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind']);
+    return handleState.create(this.owner, id, nodes.nameOf(id), KIND_NAMES[nodes.kindOf(id)] as Handle['kind'], unit);
+  }
+
+  /** A define's handles, one per node, sharing the unit whose last handle unloads it. */
+  unitHandles(ids: readonly number[]): Handle[] {
+    const unit: UnitMembers = { ids: Int32Array.from(ids), generations: new Uint8Array(ids.length), open: ids.length };
+    const { generation } = this.graph.nodes;
+    for (let i = 0; i < ids.length; i++) unit.generations[i] = generation[ids[i]!]!;
+    const handles: Handle[] = [];
+    for (const id of ids) handles.push(this.handle(id, unit));
+    return handles;
   }
 
   /** A new pin on the node a handle stands for: a root count, and a hold on its current body. */
@@ -67,13 +77,17 @@ export class Roots {
     this.phases.mutate('free', () => {
       handleState.markFreed(handle);
       this.graph.releaseRoot(handleState.id(handle));
+      const unit = handleState.unit(handle);
+      // The last handle of a unit: what only the unit held goes now (DESIGN semantics 10).
+      if (unit !== null && --unit.open === 0) collectSet(this.graph, unit.ids, unit.generations);
     });
   }
 
   /**
    * Frees every handle given (each once; freed ones are skipped), then reclaims what only their
-   * nodes held, cycles among them included (cycles/unload.ts); returns the nodes that went. All
-   * are checked before any is freed. Nothing at all on a closed heap.
+   * nodes held, cycles among them included (cycles/unload.ts), and what only a unit held whose
+   * last handle this was; returns the nodes that went. All are checked before any is freed.
+   * Nothing at all on a closed heap.
    */
   unload(handles: unknown): number {
     // The iterable read once, into a snapshot; a getter or proxy that throws is INVALID_ARGUMENT.
@@ -91,13 +105,27 @@ export class Roots {
       const { graph } = this;
       const ids: number[] = [];
       const before = graph.freed.rc.nodes + graph.freed.cycles.nodes;
+      // One set: the handles' nodes and those of every unit whose last handle is among them, each
+      // remembered with its generation, since a node these frees reclaim may lend its id out.
+      const generations: number[] = [];
+      const closed: UnitMembers[] = [];
       for (const value of list as Handle[]) {
         if (value.freed) continue;
+        const id = handleState.id(value);
         handleState.markFreed(value);
-        ids.push(handleState.id(value));
-        graph.releaseRoot(handleState.id(value));
+        ids.push(id);
+        generations.push(graph.nodes.generation[id]!);
+        graph.releaseRootOfUnload(id);
+        const unit = handleState.unit(value);
+        if (unit !== null && --unit.open === 0) closed.push(unit);
       }
-      collectSet(graph, ids);
+      for (const unit of closed) {
+        for (let i = 0; i < unit.ids.length; i++) {
+          ids.push(unit.ids[i]!);
+          generations.push(unit.generations[i]!);
+        }
+      }
+      collectSet(graph, ids, generations);
       return graph.freed.rc.nodes + graph.freed.cycles.nodes - before;
     });
   }

@@ -109,6 +109,23 @@ export interface CollectionResult {
   /** Candidates in the buffer when the collection started. */
   candidates: number;
   ms: number;
+  /**
+   * False when a budgeted call (collectCycles({ budget })) stopped with the collection still
+   * running: the figures are then those of this slice, and a later call goes on with it.
+   */
+  done?: boolean;
+}
+
+/**
+ * How much one collectCycles call may do: milliseconds (a number, or `ms`), or work units (`work`:
+ * nodes and sites visited), whichever runs out first. The collection stops there and goes on at
+ * the next such call, and the heap may be used in between: a node the program changes meanwhile
+ * is kept (cycles/sliced.ts), and garbage found is no longer found by name.
+ */
+export type CollectionBudget = number | { readonly ms?: number; readonly work?: number };
+
+export interface CollectOptions {
+  budget?: CollectionBudget;
 }
 
 export interface ArenaStats {
@@ -217,6 +234,13 @@ export interface CodeHeapOptions {
   compile?: CompileCallback;
   /** 'auto' (adaptive) or a number of candidates; Infinity turns automatic collection off. */
   cycleThreshold?: 'auto' | number;
+  /**
+   * Milliseconds an automatic collection may pause the program for: when set, a due collection
+   * runs in slices of about this long, one at the end of each mutating call until it is done
+   * (collectCycles({ budget }) says how the heap stays correct in between). Default: none, each
+   * automatic collection runs whole.
+   */
+  cyclePause?: number;
   observer?: Observer;
   /**
    * Checks what each phase of the cycle collector promises, between its phases, over the whole

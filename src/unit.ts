@@ -5,7 +5,7 @@ import type { Handle } from './handle.js';
 import { LargeMap } from './large-map.js';
 
 /** The heap's way to make a Unit (not exported by the package). */
-export let createUnit!: (handles: readonly Handle[]) => Unit;
+export let createUnit!: (handles: readonly Handle[], unload: (handles: readonly Handle[]) => number) => Unit;
 
 const TOKEN: unique symbol = Symbol('codeheap: made by define');
 
@@ -17,11 +17,14 @@ export class Unit {
   #byName: LargeMap<string, Handle> | null = null;
   /** In definition order. */
   readonly #handles: readonly Handle[];
+  /** heap.unload, bound to the heap that made the unit. */
+  readonly #unload: (handles: readonly Handle[]) => number;
 
   /** Units are made by heap.define() only. */
-  private constructor(token: typeof TOKEN, handles: readonly Handle[]) {
+  private constructor(token: typeof TOKEN, handles: readonly Handle[], unload: (handles: readonly Handle[]) => number) {
     if (token !== TOKEN) invalid('units are made by heap.define(), not by new Unit()');
     this.#handles = handles;
+    this.#unload = unload;
   }
 
   /** The unit's own handle for name: the same object on every call, holding define's one count. */
@@ -52,9 +55,13 @@ export class Unit {
     return [...Unit.#real(this).#handles];
   }
 
-  /** Frees every handle of the unit (each once; already freed ones are skipped). */
+  /**
+   * Frees every handle of the unit (each once; already freed ones are skipped) and reclaims at
+   * once what only the unit held, cycles among its nodes included (heap.unload, DESIGN semantics 10).
+   */
   free(): void {
-    for (const handle of Unit.#real(this).#handles) handle.free();
+    const unit = Unit.#real(this);
+    unit.#unload(unit.#handles);
   }
 
   /** A unit define made, or INVALID_ARGUMENT for an object that only looks like one. */
@@ -68,6 +75,6 @@ export class Unit {
   }
 
   static {
-    createUnit = (handles) => new Unit(TOKEN, handles);
+    createUnit = (handles, unload) => new Unit(TOKEN, handles, unload);
   }
 }

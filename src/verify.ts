@@ -27,6 +27,8 @@ import { relocationValue, type Architecture } from './reloc/architecture.js';
 import * as x86 from './reloc/x86-64.js';
 import type { StubManager } from './stubs/stub-manager.js';
 import { siteSources } from './inspect.js';
+import { checkSliced } from './cycles/sliced-verify.js';
+import type { SlicedCollector } from './cycles/sliced.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { ALIVE, BUFFERED, CLASS_MASK } = nodeTable;
@@ -34,7 +36,7 @@ const { MISMATCH, OUT_OF_RANGE, VERIFY } = apply;
 const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 const { R_X86_64_64 } = x86;
 
-export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architecture): string[] {
+export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architecture, sliced: SlicedCollector): string[] {
   const problems: string[] = [];
   const { nodes, sites, arenas } = graph;
   for (const arena of [arenas.code, arenas.data]) {
@@ -59,6 +61,9 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architect
 
   const inCount = new Int32Array(nodes.idLimit);
   const sources = siteSources(graph);
+  for (let s = 0; s < sources.length; s++) {
+    if (sources[s] !== NONE && sites.sources[s] !== sources[s]) problems.push(`site ${s} is kept as out of node ${sites.sources[s]}, but node ${sources[s]} lists it`);
+  }
   const freeSites = sites.freeSites();
   if (freeSites === null) problems.push('the free site chains loop or name a site out of range');
   const isFree = (site: number): boolean => freeSites !== null && freeSites[site] === 1;
@@ -173,6 +178,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architect
     }
   }
   checkIndexes(graph, problems);
+  problems.push(...checkSliced(graph, sliced, sources));
   return problems;
 }
 
@@ -187,7 +193,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, id: number, problems: s
     problems.push(...stubs.checkTrampoline(id));
   }
   if (kind === FUNCTION || kind === GLOBAL) {
-    if (nodes.symbols.get(nodes.names[id]!) !== id) problems.push(`${name} is missing from the symbol table`);
+    if (nodes.symbols.owner(nodes.names[id]!) !== id) problems.push(`${name} is missing from the symbol table`);
   }
   const stub = kind === FUNCTION ? nodes.stubOf(id) : NONE;
   if (stub !== NONE && (!nodes.isAlive(stub) || nodes.kindOf(stub) !== STUB || graph.functionOfStub(stub) !== id)) {

@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { FUNCTION } from '../src/base.js';
 import { NodeTable } from '../src/rc/node-table.js';
 import { expectCode } from './helpers/errors.js';
-import { KiB, leaf, newHeap } from './helpers/heaps.js';
+import { KiB, leaf, newHeap, abandon } from './helpers/heaps.js';
 import { asm, quads, readU64 } from './helpers/x86.js';
 
 /** A unit of `count` functions f<i> in 2-cycles (f_2i <-> f_2i+1): garbage once freed. */
@@ -18,7 +18,7 @@ function pairs(count: number, prefix = 'f') {
 describe('the symbol index forgets lazily', () => {
   test('names freed by a collection are gone at once for lookup, node and define, and can be defined again', () => {
     const heap = newHeap();
-    heap.define(pairs(100)).free();
+    abandon(heap, heap.define(pairs(100)));
     expect(heap.collectCycles().freed).toBe(100);
     heap.verify();
     for (const name of ['f0', 'f57', 'f99']) {
@@ -28,21 +28,21 @@ describe('the symbol index forgets lazily', () => {
     const again = heap.define(pairs(100));
     heap.verify();
     expect(heap.node('f57')?.rc).toBe(2);
-    again.free();
+    abandon(heap, again);
     heap.collectCycles();
     heap.verify();
   });
 
   test('a name whose id went to another node does not resolve to that node', () => {
     const heap = newHeap();
-    heap.define(pairs(2, 'old')).free();
+    abandon(heap, heap.define(pairs(2, 'old')));
     heap.collectCycles();
     // The two ids are reused by these functions; the stale entries old0 and old1 name them.
     const fresh = heap.define({ functions: [{ name: 'new0', ...leaf() }, { name: 'new1', ...leaf() }] });
     expect(heap.node('old0')).toBeUndefined();
     expectCode(() => heap.define({ functions: [{ name: 'user', ...asm().call('old1').ret().build() }] }), 'UNDEFINED_SYMBOL');
     heap.verify();
-    fresh.free();
+    abandon(heap, fresh);
   });
 
   test('compaction drops stale entries and keeps valid ones, and verify checks the stale count', () => {
@@ -94,13 +94,13 @@ describe('code blocks tile the arena', () => {
   test('a collection returns a whole unit of garbage as one free block', () => {
     const heap = newHeap();
     const keep = heap.define({ functions: [{ name: 'first', ...leaf() }] });
-    heap.define(pairs(500)).free();
+    abandon(heap, heap.define(pairs(500)));
     const before = heap.stats().code;
     const result = heap.collectCycles();
     expect(result.freed).toBe(500);
     expect(heap.stats().code).toMatchObject({ freeBlocks: 1, usedBytes: before.usedBytes - result.bytes });
     heap.verify();
-    keep.free();
+    abandon(heap, keep);
   });
 });
 
@@ -114,11 +114,11 @@ describe('regressions', () => {
       functions: Array.from({ length: 8 }, (_, i) => ({ name: `f${i}`, ...asm().leaRax(`f${i}`, { via: 'stub' }).ret().build() })),
     });
     expect(heap.stats().nodes.stubs).toBe(8);
-    unit.free();
+    abandon(heap, unit);
     expect(heap.collectCycles().freed).toBe(16);
     heap.verify();
     const idsBefore = heap.stats().metadata.bytes;
-    heap.define({ functions: Array.from({ length: 16 }, (_, i) => ({ name: `g${i}`, ...leaf() })) }).free();
+    abandon(heap, heap.define({ functions: Array.from({ length: 16 }, (_, i) => ({ name: `g${i}`, ...leaf() })) }));
     expect(heap.stats().metadata.bytes).toBe(idsBefore);
     heap.verify();
   });
@@ -132,14 +132,14 @@ describe('closed garbage frees its outgoing lists whole', () => {
     const unit = (prefix: string) => ({
       functions: Array.from({ length: 40 }, (_, i) => ({ name: `${prefix}${i}`, ...asm().movRax(`${prefix}${i ^ 1}`, { via: 'body', addend: 8 }).call(`${prefix}${i ^ 1}`).ret().build() })),
     });
-    heap.define(unit('f')).free();
+    abandon(heap, heap.define(unit('f')));
     const metadata = heap.stats().metadata.bytes;
     expect(heap.collectCycles().freed).toBe(40);
     heap.verify();
-    heap.define(pairs(40, 'u')).free();
+    abandon(heap, heap.define(pairs(40, 'u')));
     expect(heap.collectCycles().freed).toBe(40);
     heap.verify();
-    heap.define(unit('g')).free();
+    abandon(heap, heap.define(unit('g')));
     expect(heap.stats().metadata.bytes).toBe(metadata);
     expect(heap.collectCycles().freed).toBe(40);
     heap.verify();
@@ -155,7 +155,7 @@ describe('the batch takes only what is still white', () => {
       functions: [{ name: 'a', ...asm().call('b').ret().build() }, { name: 'b', ...asm().call('a').ret().build() }],
     });
     const b = heap.lookup('b');
-    unit.free();
+    abandon(heap, unit);
     const result = heap.collectCycles();
     heap.verify();
     expect(result).toMatchObject({ freed: 0, candidates: 2, visited: 2 });
@@ -173,13 +173,13 @@ describe('regressions of the model suite (the heap was right, the model judged i
     // its retry collection frees the cycle but holds g, so the retry resolves g and fails to
     // place (OUT_OF_MEMORY, not UNDEFINED_SYMBOL); giving up releases g, which counting frees.
     const heap = newHeap({ codeSize: 4 * KiB });
-    heap.define({
+    abandon(heap, heap.define({
       functions: [
         { name: 'g', ...leaf() },
         { name: 'a', ...asm().call('b').call('g').ret().build() },
         { name: 'b', ...asm().call('a').ret().build() },
       ],
-    }).free();
+    }));
     expect(heap.node('g')?.rc).toBe(1);
     heap.verify();
     const big = { name: 'big', code: Uint8Array.from({ length: 8 * KiB }, () => 0x90), relocations: asm().call('g').build().relocations };
@@ -192,7 +192,7 @@ describe('regressions of the model suite (the heap was right, the model judged i
 
   test('a unit that takes a garbage name and refers to that name reaches its own new node', () => {
     const heap = newHeap();
-    heap.define({ globals: [{ name: 'g0', ...quads(8, [{ offset: 0, symbol: 'g0' }]) }] }).free();
+    abandon(heap, heap.define({ globals: [{ name: 'g0', ...quads(8, [{ offset: 0, symbol: 'g0' }]) }] }));
     const unit = heap.define({ functions: [{ name: 'g0', ...asm().movRax('g0', { via: 'body' }).ret().build() }] });
     const g0 = unit.get('g0');
     expect(readU64(heap, g0.address + 2)).toBe(g0.address);

@@ -14,6 +14,7 @@ import { expect, test } from 'vitest';
 import { CodeHeap, type ErrorCode } from '../src/index.js';
 import { asm, image, sameBytes } from './helpers/x86.js';
 import { expectCode } from './helpers/errors.js';
+import { abandon } from './helpers/heaps.js';
 
 const KiB = 1024;
 const INITIAL_AUTO_THRESHOLD = 10_000;
@@ -24,12 +25,12 @@ function autoHeap(codeSize = 1024 * KiB): CodeHeap {
 
 /** Defines the 2-cycle {prefix}a <-> {prefix}b and drops its handles: two garbage candidates. */
 function unloadCycle(heap: CodeHeap, prefix: string): void {
-  heap.define({
+  abandon(heap, heap.define({
     functions: [
       { name: `${prefix}a`, ...asm().call(`${prefix}b`).ret().build() },
       { name: `${prefix}b`, ...asm().call(`${prefix}a`).ret().build() },
     ],
-  }).free();
+  }));
 }
 
 test("'auto' threshold: explicit collectCycles() calls raised the automatic threshold (a JIT collecting after each unload turned automatic collection off)", () => {

@@ -9,7 +9,7 @@ import {
   CodeHeap, CodeHeapError, type CodeHeapOptions, type CollectionResult, type Handle, type HeapStats, type Observer,
 } from '../src/index.js';
 import { asm, image, nodeOf, sameBytes, type Emitted, type Image } from './helpers/x86.js';
-import { KiB, leaf } from './helpers/heaps.js';
+import { detach, KiB, leaf } from './helpers/heaps.js';
 import { expectCode } from './helpers/errors.js';
 
 const INITIAL_AUTO_THRESHOLD = 10_000; // DESIGN: "adapts like PHP's", whose threshold starts at 10,000
@@ -31,7 +31,7 @@ function definePairs(heap: CodeHeap, prefix: string, count: number): Handle[] {
     functions.push({ name: `${prefix}${i}a`, ...calls(`${prefix}${i}b`) });
     functions.push({ name: `${prefix}${i}b`, ...calls(`${prefix}${i}a`) });
   }
-  return heap.define({ functions }).handles();
+  return detach(heap, heap.define({ functions }));
 }
 
 describe('automatic collection at a safe point', () => {
@@ -98,13 +98,13 @@ describe('automatic collection at a safe point', () => {
       cycleThreshold: 2,
       observer: { collect: () => void heap.collectCycles(), error: (error) => errors.push(error) },
     });
-    const unit = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] });
-    unit.get('a').free();
-    unit.get('b').free(); // the second candidate: a run at the end of this free, whose event re-enters
+    const [a, b] = detach(heap, heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }));
+    a!.free();
+    b!.free(); // the second candidate: a run at the end of this free, whose event re-enters
     expect(errors).toEqual([expect.objectContaining({ code: 'REENTRANT_CALL' })]);
     expect(errors[0]).toBeInstanceOf(CodeHeapError);
     heap.verify();
-    expect(unit.get('b').freed).toBe(true); // the free itself happened
+    expect(b!.freed).toBe(true); // the free itself happened
     expect(heap.stats()).toMatchObject({ collections: 1, candidates: 0, nodes: { total: 0 } });
   });
 

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { asm, nodeOf, quads } from './helpers/x86.js';
-import { newHeap } from './helpers/heaps.js';
+import { newHeap, abandon } from './helpers/heaps.js';
 
 describe('cycle collection (DESIGN semantics 6 and 7)', () => {
   test('collectCycles frees a garbage cycle: f <-> g, a self-recursive function, a vtable and its method', () => {
@@ -18,7 +18,7 @@ describe('cycle collection (DESIGN semantics 6 and 7)', () => {
       ],
       globals: [{ name: 'vtable', ...quads(8, [{ offset: 0, symbol: 'method' }]) }],
     });
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(heap.stats().nodes.total).toBe(6); // f, g, fib, method, vtable, stub(method): all garbage
 
@@ -41,7 +41,7 @@ describe('cycle collection (DESIGN semantics 6 and 7)', () => {
       functions: [{ name: 'a', ...asm().call('b').ret().build() }, { name: 'b', ...asm().call('a').ret().build() }],
     });
     unit.get('g').free();
-    dead.free();
+    abandon(heap, dead);
     const result = heap.collectCycles();
     heap.verify();
     expect(result.freed).toBe(2);
@@ -53,7 +53,7 @@ describe('cycle collection (DESIGN semantics 6 and 7)', () => {
   test('DUPLICATE_SYMBOL: a module unloaded as a cycle does not block its own reload', () => {
     const heap = newHeap();
     const module = { functions: [{ name: 'f', ...asm().call('g').ret().build() }, { name: 'g', ...asm().call('f').ret().build() }] };
-    heap.define(module).free();
+    abandon(heap, heap.define(module));
     heap.define(module); // the collection run before DUPLICATE_SYMBOL frees the old f and g
     heap.verify();
   });
@@ -61,9 +61,9 @@ describe('cycle collection (DESIGN semantics 6 and 7)', () => {
   test('OUT_OF_MEMORY only after a collection: garbage cycles are freed before giving up on an allocation', () => {
     const heap = newHeap({ codeSize: 4096 });
     const half = asm().call('other').nop(2042).ret().build(); // 2048 bytes
-    heap.define({
+    abandon(heap, heap.define({
       functions: [{ name: 'one', ...half }, { name: 'other', ...asm().call('one').nop(2042).ret().build() }],
-    }).free();
+    }));
     heap.define({ functions: [{ name: 'big', ...asm().nop(4095).ret().build() }] });
     heap.verify();
   });
@@ -71,9 +71,9 @@ describe('cycle collection (DESIGN semantics 6 and 7)', () => {
   test('automatic collection runs at a safe point once the candidate buffer passes cycleThreshold', () => {
     const heap = newHeap({ cycleThreshold: 4 });
     for (let i = 0; i < 8; i++) {
-      heap.define({
+      abandon(heap, heap.define({
         functions: [{ name: `a${i}`, ...asm().call(`b${i}`).ret().build() }, { name: `b${i}`, ...asm().call(`a${i}`).ret().build() }],
-      }).free();
+      }));
     }
     heap.verify();
     const stats = heap.stats();

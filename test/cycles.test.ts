@@ -11,10 +11,10 @@
 
 import { describe, expect, test } from 'vitest';
 import {
-  CodeHeap, type CollectionResult, type Observer,
+  CodeHeap, type CollectionResult, type Handle, type Observer,
 } from '../src/index.js';
 import { asm, branchTarget, nodeOf, quads, stubTarget, type Emitted } from './helpers/x86.js';
-import { KiB, leaf, newHeap } from './helpers/heaps.js';
+import { abandon, detach, KiB, leaf, newHeap } from './helpers/heaps.js';
 
 /** A body that calls each target in turn (call rel32, a body reference). */
 function calls(...targets: string[]): Emitted {
@@ -91,10 +91,20 @@ function expectLiveIsReachable(heap: CodeHeap, roots: Iterable<string>, universe
 }
 
 describe('collectCycles frees garbage cycles (semantics 6)', () => {
-  test('a self-recursive function whose last handle goes is freed by the collector, not by counting', () => {
-    const heap = newHeap();
+  test('a self-recursive function whose last handle goes is freed at once when that handle is its unit\'s (semantics 10)', () => {
+    const heap = newHeap({ cycleThreshold: Infinity });
     const empty = heap.stats();
     const fib = heap.define({ functions: [{ name: 'fib', ...calls('fib', 'fib') }] }).get('fib');
+    fib.free();
+    heap.verify();
+    expect(heap.node('fib')).toBeUndefined();
+    expect(heap.stats()).toMatchObject({ candidates: 0, collections: 0, freedByCycles: { nodes: 1 }, freedByRc: { nodes: 0 }, usedBytes: empty.usedBytes });
+  });
+
+  test('a self-recursive function whose last handle goes is freed by the collector, not by counting, when that handle is not its unit\'s', () => {
+    const heap = newHeap();
+    const empty = heap.stats();
+    const [fib] = detach(heap, heap.define({ functions: [{ name: 'fib', ...calls('fib', 'fib') }] })) as [Handle];
     heap.verify();
     expect(rcOf(heap, 'fib')).toBe(3); // two call sites on itself + the handle
     fib.free();
@@ -114,7 +124,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
   test('mutual recursion: f <-> g, unreachable, is freed as one cycle', () => {
     const heap = newHeap();
     const unit = heap.define({ functions: [{ name: 'f', ...calls('g') }, { name: 'g', ...calls('f') }] });
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(rcOf(heap, 'f')).toBe(1);
     expect(rcOf(heap, 'g')).toBe(1);
@@ -138,7 +148,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     expect(nodeOf(heap, 'vtable').references).toEqual([stub!.name]);
     expect(nodeOf(heap, 'method').references).toEqual(['vtable']);
     expect(stubTarget(heap, stub!.address)).toBe(unit.get('method').address);
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(heap.stats().nodes.total).toBe(3);
 
@@ -155,7 +165,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     });
     const dead = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a', 'a') }] });
     live.get('g').free(); // g becomes a candidate too, but f's handle keeps both alive
-    dead.free();
+    abandon(heap, dead);
     heap.verify();
     const counts = { f: rcOf(heap, 'f'), g: rcOf(heap, 'g'), stub: heap.stats().nodes.stubs };
     expect(counts).toEqual({ f: 3, g: 2, stub: 1 }); // f: handle + g's call + stub(f); g: f's two calls
@@ -182,7 +192,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
       ],
       globals: [{ name: 'data', size: 64 }],
     });
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(heap.stats().nodes.total).toBe(6);
     const result = collect(heap);
@@ -195,7 +205,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const heap = newHeap();
     const cycle = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] });
     const x = heap.define({ functions: [{ name: 'x', ...calls('a', 'b') }] }).get('x');
-    cycle.free();
+    abandon(heap, cycle);
     heap.verify();
     x.free();
     heap.verify();
@@ -215,19 +225,19 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
   test('a complete graph of four functions (each calls every one, itself included) is freed whole', () => {
     const heap = newHeap();
     const names = ['k0', 'k1', 'k2', 'k3'];
-    const unit = heap.define({ functions: names.map((name) => ({ name, ...calls(...names) })) });
+    const held = detach(heap, heap.define({ functions: names.map((name) => ({ name, ...calls(...names) })) }));
     heap.verify();
     for (const name of names) {
       expect(rcOf(heap, name)).toBe(5); // four callers + the handle
       expect(nodeOf(heap, name).referrers).toEqual(names);
     }
     expect(heap.stats().sites).toBe(16);
-    unit.get('k0').free();
-    unit.get('k1').free();
-    unit.get('k2').free();
+    held[0]!.free();
+    held[1]!.free();
+    held[2]!.free();
     expect(collect(heap).freed).toBe(0); // k3's handle still holds the whole graph
     for (const name of names) expect(rcOf(heap, name)).toBe(name === 'k3' ? 5 : 4);
-    unit.get('k3').free();
+    held[3]!.free();
     heap.verify();
     expect(collect(heap).freed).toBe(4);
     expect(heap.stats()).toMatchObject({ sites: 0, nodes: { total: 0 } });
@@ -265,8 +275,8 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     expect(stats.freedByRc.nodes).toBe(1);
     expect(stats.freedByCycles.nodes).toBe(0);
 
-    again.free();
-    unit.free();
+    abandon(heap, again);
+    abandon(heap, unit);
     heap.verify();
     expect(collect(heap).freed).toBe(3); // f <-> g, and L, which only the new f held
     stats = heap.stats();
@@ -283,7 +293,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const unloadOnce = (): void => {
       const unit = heap.define({ functions: [{ name: 'f', ...calls('L', 'f') }, { name: 'g', ...calls('g') }] });
       const extra = heap.lookup('f');
-      unit.free(); // f and g buffered; g is garbage
+      abandon(heap, unit); // f and g buffered; g is garbage
       heap.redefine(extra, calls('L'));
       extra.free(); // f reclaimed by counting while buffered
       expect(collect(heap).freed).toBe(1); // g
@@ -311,7 +321,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
       ],
     });
     heap.lookup('L').free(); // L is a candidate of the same collection
-    garbage.free();
+    abandon(heap, garbage);
     heap.verify();
     const before = { L: rcOf(heap, 'L'), G: rcOf(heap, 'G') };
     expect(before).toEqual({ L: 5, G: 2 }); // L: handle + own call + a's two calls + stub(L)'s edge
@@ -344,9 +354,9 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
       functions.push({ name: `b${i}`, ...asm().leaRax(`a${i}`).call(`a${i}`).ret().build() }); // -> stub(a_i) and a_i
       fields.push({ offset: 8 * i, symbol: `a${i}` }); // the table holds &a_i: stub(a_i)
     }
-    const unit = heap.define({ functions, globals: [{ name: 'table', ...quads(8 * PAIRS, fields) }] });
-    const table = unit.get('table');
-    for (const handle of unit.handles()) if (handle !== table) handle.free();
+    const held = detach(heap, heap.define({ functions, globals: [{ name: 'table', ...quads(8 * PAIRS, fields) }] }));
+    const table = held.at(-1)!;
+    for (const handle of held) if (handle !== table) handle.free();
     heap.verify();
     expect(heap.stats().nodes.total).toBe(3 * PAIRS + 1);
     expect(collect(heap).freed).toBe(0); // the table holds every pair
@@ -382,7 +392,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     heap.verify();
     expect(nodeOf(heap, 'z').state).toBe('lazy');
     expect(branchTarget(heap, nodeOf(heap, 'a').address + 5)).toBe(z.address);
-    unit.free();
+    abandon(heap, unit);
     z.free();
     heap.verify();
     expect(collect(heap).freed).toBe(4); // a, b, z, stub(z)
@@ -398,7 +408,7 @@ describe('collectCycles frees garbage cycles (semantics 6)', () => {
     const puts = 0x7fff_1234_5670; // out of rel32 reach: calls go through stub(extern puts)
     const heap = newHeap({ resolveExternal: (name) => (name === 'puts' ? puts : undefined) });
     const empty = heap.stats();
-    heap.define({ functions: [{ name: 'a', ...calls('b', 'puts') }, { name: 'b', ...calls('a', 'puts') }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'a', ...calls('b', 'puts') }, { name: 'b', ...calls('a', 'puts') }] }));
     heap.verify();
     expect(nodeOf(heap, 'a').references).toEqual(['b', 'stub(extern puts)']);
     expect(heap.stats().nodes.stubs).toBe(1);
@@ -452,15 +462,15 @@ describe('leaves (nodes with no references of their own) are never traversed', (
     const freedBy: string[] = [];
     const heap = newHeap({ observer: { free: (e) => freedBy.push(`${e.name} by ${e.by}`) } });
     const helper = heap.define({ functions: [{ name: 'helper', ...leaf() }] });
-    heap.define({
+    abandon(heap, heap.define({
       functions: ['a', 'b', 'c'].map((name, i, ring) => ({ name, ...calls(ring[(i + 1) % 3]!, 'helper', 'helper') })),
-    }).free();
+    }));
     expect(rcOf(heap, 'helper')).toBe(7);
     const result = collect(heap);
     expect(result).toMatchObject({ freed: 3, visited: 3, candidates: 3 });
     expect(rcOf(heap, 'helper')).toBe(1);
     expect(freedBy).toEqual(['a by cycles', 'b by cycles', 'c by cycles']);
-    helper.free();
+    abandon(heap, helper);
     heap.verify();
     expect(heap.stats().nodes.total).toBe(0);
   });
@@ -474,7 +484,7 @@ describe('leaves (nodes with no references of their own) are never traversed', (
       globals: [{ name: 'leafB', size: 8 }, { name: 'table', ...quads(8, [{ offset: 0, symbol: 'leafB' }]) }],
     });
     const table = heap.lookup('table');
-    unit.free();
+    abandon(heap, unit);
     const result = collect(heap);
     // Freed: a, b and leafA; leafB is held by the table. Visited: the three candidates, and leafA.
     expect(result).toMatchObject({ freed: 3, visited: 4 });
@@ -491,8 +501,8 @@ describe('leaves (nodes with no references of their own) are never traversed', (
     const heap = newHeap();
     const live = heap.define({ functions: [{ name: 'p', ...calls('q', 'L') }, { name: 'q', ...calls('p', 'L') }, { name: 'L', ...leaf() }] });
     const p = heap.lookup('p');
-    live.free();
-    heap.define({ functions: [{ name: 'x', ...calls('y', 'L') }, { name: 'y', ...calls('x', 'L') }] }).free();
+    abandon(heap, live);
+    abandon(heap, heap.define({ functions: [{ name: 'x', ...calls('y', 'L') }, { name: 'y', ...calls('x', 'L') }] }));
     expect(rcOf(heap, 'L')).toBe(4);
     const result = collect(heap);
     expect(result.freed).toBe(2);
@@ -527,7 +537,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
   test('freed counts nodes only the garbage held; bytes matches usedBytes; candidates is the buffer at the start, dead entries included', () => {
     const heap = newHeap();
     const empty = heap.stats();
-    heap.define({
+    abandon(heap, heap.define({
       functions: [
         { name: 'c1', ...asm().call('c2').leaRax('ext').ret().build() },
         { name: 'c2', ...asm().call('c1').call('tail').ret().build() },
@@ -535,7 +545,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
         { name: 'ext', ...leaf() },
       ],
       globals: [{ name: 'buf', size: 100 }],
-    }).free();
+    }));
     const held = heap.define({ functions: [{ name: 'h', ...calls('h', 'c1') }] });
     const gone = heap.define({ functions: [{ name: 'd', ...calls('d') }] }).get('d');
     const extra = heap.lookup('d');
@@ -548,7 +558,7 @@ describe('the collection result (types.ts CollectionResult)', () => {
     expect(before.candidates).toBe(5); // c1, c2, tail, d (dead), h; ext and buf are green
 
     expect(collect(heap).freed).toBe(0); // h holds c1 and all it reaches
-    held.free();
+    abandon(heap, held);
     heap.verify();
     const usedBefore = heap.stats().usedBytes;
     const result = collect(heap);
@@ -690,7 +700,7 @@ describe('pins are roots (semantics 8)', () => {
     const heap = newHeap();
     const unit = heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] });
     const pin = heap.pin(unit.get('a'));
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(collect(heap).freed).toBe(0);
     expect(rcOf(heap, 'a')).toBe(2); // b's call + the pin
@@ -757,7 +767,7 @@ describe('re-entrancy and observers', () => {
       },
     };
     heap = newHeap({ observer });
-    heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }));
     seen.length = 0;
     const result = heap.collectCycles();
     heap.verify();
@@ -782,14 +792,14 @@ describe('re-entrancy and observers', () => {
         error: (error) => errors.push(error),
       },
     });
-    heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'a', ...calls('b') }, { name: 'b', ...calls('a') }] }));
     expect(heap.collectCycles().freed).toBe(2);
     expect(errors).toEqual([expect.objectContaining({ code: 'REENTRANT_CALL' })]);
     heap.verify();
     // The outer collection itself completed; the heap is usable again.
     expect(heap.node('a')).toBeUndefined();
     expect(heap.stats()).toMatchObject({ collections: 1, candidates: 0, nodes: { total: 0 } });
-    heap.define({ functions: [{ name: 'a', ...calls('a') }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'a', ...calls('a') }] }));
     expect(collect(heap).freed).toBe(1);
   });
 
@@ -807,7 +817,7 @@ describe('re-entrancy and observers', () => {
         error: (error) => errors.push(error),
       },
     });
-    heap.define({ functions: [{ name: 'a', ...calls('a') }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'a', ...calls('a') }] }));
     expect(heap.collectCycles().freed).toBe(1);
     expect(errors).toEqual([expect.objectContaining({ code: 'REENTRANT_CALL' })]);
     heap.verify();

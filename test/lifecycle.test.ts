@@ -4,6 +4,7 @@
 // must land on the current body (or the trampoline while lazy) and the vtable's function pointer
 // must never change (DESIGN semantics 2, 4, 5 and 7).
 
+import { abandon } from './helpers/heaps.js';
 import { expect, test } from 'vitest';
 import { CodeHeap } from '../src/index.js';
 import { asm, branchTarget, isTrampoline, nodeOf, quads, readU64, stubTarget, type Emitted } from './helpers/x86.js';
@@ -113,7 +114,7 @@ test('lifecycle: redefine, evict and materialize keep every call site and the vt
 
   // Unload: everything goes by counting except fib, which calls itself (a cycle, left to the
   // collector, which this heap never runs by itself).
-  module.free();
+  abandon(heap, module);
   heap.verify();
   expect(heap.stats().nodes.total).toBe(1);
   expect(nodeOf(heap, 'fib')).toMatchObject({ rc: 2, referrers: ['fib'] });
@@ -129,7 +130,7 @@ test('lifecycle: unloading a module returns every byte once the JIT drops its po
   const entry = heap.pointer(module.get('twice')); // an address handed to the host
   heap.redefine(module.get('add1'), add1(2));
   heap.evict(module.get('add1'));
-  module.free();
+  abandon(heap, module);
   heap.verify();
   // fib calls itself, so it is a cycle: counting alone cannot free it. Everything else went,
   // except twice, which the host's pointer still holds (and twice holds lazy add1).

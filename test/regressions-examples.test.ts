@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { CodeHeap, CodeHeapError, type Observer } from '../src/index.js';
 import { asm } from './helpers/x86.js';
-import { KiB, leaf, newHeap } from './helpers/heaps.js';
+import { KiB, leaf, newHeap, abandon } from './helpers/heaps.js';
 
 describe('observer', () => {
   test('a collection run by a failed define is reported by that call, not by the next one', () => {
@@ -39,7 +39,7 @@ describe('observer', () => {
       globals: [{ name: 'v', size: 3 }],
     });
     heap.declare('lazy').free();
-    unit.free();
+    abandon(heap, unit);
     heap.verify();
     expect(mismatches).toEqual([]);
   });
@@ -64,8 +64,8 @@ describe('collect before giving up on an allocation', () => {
   /** f0 <-> stub(f0) (f0's data is its own function pointer) and a 4 KiB self-recursive g: garbage. */
   function heapWithGarbage(): CodeHeap {
     const heap = newHeap({ codeSize: 64 * KiB, dataSize: 64 * KiB });
-    heap.define({ functions: [{ name: 'f0', code: new Uint8Array(8), relocations: [{ offset: 0, type: 'R_X86_64_64', symbol: 'f0' }] }] }).free();
-    heap.define({ functions: [{ name: 'g', code: new Uint8Array(4 * KiB), relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: 'g', addend: -4 }] }] }).free();
+    abandon(heap, heap.define({ functions: [{ name: 'f0', code: new Uint8Array(8), relocations: [{ offset: 0, type: 'R_X86_64_64', symbol: 'f0' }] }] }));
+    abandon(heap, heap.define({ functions: [{ name: 'g', code: new Uint8Array(4 * KiB), relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: 'g', addend: -4 }] }] }));
     return heap;
   }
   const namesF0 = { name: 'f1', code: new Uint8Array(8), relocations: [{ offset: 0, type: 'R_X86_64_64' as const, symbol: 'f0' }] };
@@ -79,7 +79,7 @@ describe('collect before giving up on an allocation', () => {
     expect(heap.node('g')).toBeUndefined();
     expect(heap.node('f1')?.references).toEqual(['stub(f0)']);
     expect(heap.node('f0')?.referrers).toEqual(['stub(f0)']);
-    unit.free();
+    abandon(heap, unit);
     heap.collectCycles();
     heap.verify();
     expect(heap.stats().nodes.total).toBe(0);

@@ -19,7 +19,8 @@ const FRAME = -1;
 
 /** What counts the heap's collections (the facade's phases). */
 export interface CollectionCount {
-  readonly collections: number;
+  /** Collections and slices of one run so far. */
+  readonly collectorRuns: number;
 }
 
 export class CallFrames {
@@ -44,7 +45,7 @@ export class CallFrames {
 
   /** A call of fn begins: it holds fn until it returns (endCall). */
   beginCall(fn: number): void {
-    if (this.depth++ === 0) this.collectionsAtStart = this.count.collections;
+    if (this.depth++ === 0) this.collectionsAtStart = this.count.collectorRuns;
     if (this.top + 2 > this.held.length) this.grow();
     this.held[this.top++] = FRAME;
     this.held[this.top++] = fn;
@@ -78,7 +79,7 @@ export class CallFrames {
   endCall(): boolean {
     this.depth--;
     // Balanced unless a collection ran since the outermost call began (inner calls are inside it).
-    const balanced = this.count.collections === this.collectionsAtStart;
+    const balanced = this.count.collectorRuns === this.collectionsAtStart;
     const { held } = this;
     const entries = this.top;
     for (let id = held[--this.top]!; id !== FRAME; id = held[--this.top]!) this.release(id, balanced);

@@ -14,72 +14,88 @@
 //  - S is the set given (with the stubs of its functions, whose edges make the cycles of pointer
 //    tables), not the candidates: a garbage cycle through nodes outside S is not found here, and
 //    stays a candidate for collectCycles, as before.
-//  - No colors are written: the trial counts and the marks live in arrays of this call, indexed
-//    by position in S, so the collector's state and the candidate buffer are left as they are
-//    (buffered nodes freed here become DEAD entries, as with any free by counting).
+//  - The colors are not touched, so the collector's state and the candidate buffer are left as
+//    they are (buffered nodes freed here become DEAD entries, as with any free by counting). S is
+//    marked with flag bits of its own (IN_SET, HELD), and the trial counts are the counts
+//    themselves, counted down and given back within the call, so no map or array the size of S
+//    or of the heap is made: a unit of one function costs a few reads.
 //  - Stubs in the garbage are not dropped from: their one site is the link to their function, and
 //    they go by counting once the garbage pointing at them has dropped its sites.
 //
+// Any set is safe to give: what is freed is garbage whatever S is (every reference to it comes
+// from other freed nodes, and nothing holds it), so an id that a unit remembers and that now holds
+// another node (node-table.ts, generation) can only cost the call a look at that node.
+//
 // Pre: between public calls (called from inside one mutating call, never during a collection).
-// Post: no node of S is garbage in S's own terms; every count is exact.
+// Post: no node of S is garbage in S's own terms; every count is exact; no node has IN_SET or HELD.
 
 import * as base from '../base.js';
-import { LargeMap } from '../large-map.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
+import * as nodeTable from '../rc/node-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, NONE, STUB } = base;
+const { ALIVE, HELD, IN_SET, KIND_MASK } = nodeTable;
 
-/** Reclaims the garbage among `ids` (live node ids; others are skipped); returns the nodes freed. */
-export function collectSet(graph: HeapGraph, ids: ArrayLike<number>): number {
+/**
+ * Reclaims the garbage among `ids` (live node ids; others are skipped) and their functions'
+ * stubs; returns the nodes freed. With `generations`, ids[i] counts only while the node there is
+ * still of generation generations[i] (a unit's nodes, remembered when it was defined).
+ */
+export function collectSet(graph: HeapGraph, ids: ArrayLike<number>, generations?: ArrayLike<number>): number {
   const { nodes, sites } = graph;
+  const { flags, rc, firstOut, generation } = nodes;
   // S: the live nodes given, each once, then the stubs of its functions.
-  const position = new LargeMap<number, number>();
   const members: number[] = [];
   const add = (id: number): void => {
-    if (id === NONE || !nodes.isAlive(id) || position.has(id)) return;
-    position.set(id, members.length);
+    if (id === NONE || (flags[id]! & (ALIVE | IN_SET)) !== ALIVE) return;
+    flags[id] = flags[id]! | IN_SET;
     members.push(id);
   };
-  for (let i = 0; i < ids.length; i++) add(ids[i]!);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (generations === undefined || generation[id] === generations[i]) add(id);
+  }
   const given = members.length;
   for (let i = 0; i < given; i++) if (nodes.kindOf(members[i]!) === FUNCTION) add(nodes.stubOf(members[i]!));
   const n = members.length;
   if (n === 0) return 0;
-  // MarkGray over S's own edges: trial = rc less the sites from S.
-  const trial = new Float64Array(n);
-  for (let i = 0; i < n; i++) trial[i] = nodes.rc[members[i]!]!;
+  // MarkGray over S's own edges: each member's count less the sites from S into it.
+  const inSet = (id: number): boolean => (flags[id]! & IN_SET) !== 0;
   for (let i = 0; i < n; i++) {
-    for (let s = nodes.firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) {
-      const j = position.get(sites.targetOf(s));
-      if (j !== undefined) trial[j]!--;
-    }
+    for (let s = firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) if (inSet(sites.targetOf(s))) rc[sites.targetOf(s)]!--;
   }
   // Scan and ScanBlack: what is held from outside, and all it reaches in S, is live. A worklist.
-  const live = new Uint8Array(n);
   const work: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (trial[i]! > 0) {
-      live[i] = 1;
-      work.push(i);
+    const id = members[i]!;
+    if (rc[id]! > 0) {
+      flags[id] = flags[id]! | HELD;
+      work.push(id);
     }
   }
   while (work.length > 0) {
-    const i = work.pop()!;
-    for (let s = nodes.firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) {
-      const j = position.get(sites.targetOf(s));
-      if (j !== undefined && live[j] === 0) {
-        live[j] = 1;
-        work.push(j);
+    for (let s = firstOut[work.pop()!]!; s !== NONE; s = sites.nextOf(s)) {
+      const target = sites.targetOf(s);
+      if ((flags[target]! & (IN_SET | HELD)) === IN_SET) {
+        flags[target] = flags[target]! | HELD;
+        work.push(target);
       }
     }
   }
-  // CollectWhite: the garbage drops its sites; the cascade frees it and what only it held.
-  let freed = 0;
+  // The counts are given back whole before anything is freed; the garbage is what is not held.
+  const garbage: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let s = firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) if (inSet(sites.targetOf(s))) rc[sites.targetOf(s)]!++;
+  }
   for (let i = 0; i < n; i++) {
     const id = members[i]!;
-    if (live[i] === 1 || !nodes.isAlive(id) || nodes.kindOf(id) === STUB) continue;
-    freed += graph.dropOutgoing(id, 'cycles');
+    const f = flags[id]!;
+    if ((f & HELD) === 0 && (f & KIND_MASK) !== STUB) garbage.push(id);
+    flags[id] = f & ~(IN_SET | HELD);
   }
+  // CollectWhite: the garbage drops its sites; the cascade frees it and what only it held.
+  let freed = 0;
+  for (const id of garbage) if (nodes.isAlive(id)) freed += graph.dropOutgoing(id, 'cycles');
   return freed;
 }

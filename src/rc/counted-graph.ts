@@ -23,7 +23,7 @@ import * as nodeTable from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { ALIVE, BUFFERED, COLOR_MASK, EXTERN, GREEN, LAZY, PURPLE_BITS } = nodeTable;
+const { ALIVE, BUFFERED, COLOR_MASK, DOOMED_MASK, EXTERN, GREEN, KEPT, LAZY, PURPLE_BITS, SEEN } = nodeTable;
 const { FUNCTION, GLOBAL, NONE, STUB, inDataArena } = base;
 
 export type ReclaimReason = 'rc' | 'cycles';
@@ -47,6 +47,16 @@ export class CountedGraph {
   readonly freed = { rc: { nodes: 0, bytes: 0 }, cycles: { nodes: 0, bytes: 0 } };
   /** When not null, each reclaimed node is appended (an observer is listening). */
   log: ReclaimedNode[] | null = null;
+
+  /**
+   * While a sliced collection runs (cycles/sliced.ts): the nodes of its set whose count changed
+   * since it saw them, marked KEPT here and waiting for it to keep what they reach too. Every
+   * change of a count goes through this class, so none is missed.
+   */
+  touched = new Int32Array(64);
+  touchedTop = 0;
+  /** True while a sliced collection frees its garbage: its own drops keep nothing. */
+  freeingSlice = false;
 
   /** Nodes at zero waiting to be reclaimed: the explicit stack of the cascade. */
   private work = new Int32Array(64);
@@ -73,17 +83,20 @@ export class CountedGraph {
   // ---- counts ----
 
   retain(id: number): void {
+    if ((this.nodes.flags[id]! & SEEN) !== 0) this.touch(id);
     this.nodes.rc[id]!++;
   }
 
   /** Decrement: reclaim at zero (cascading), otherwise remember the node as a cycle candidate. */
   release(id: number): void {
+    if ((this.nodes.flags[id]! & SEEN) !== 0) this.touch(id);
     if (--this.nodes.rc[id]! === 0) this.reclaimFrom(id);
     else this.possibleRoot(id);
   }
 
   /** A count held from outside the graph (handle, pin, running call), so verify() can recount it. */
   retainRoot(id: number): void {
+    if ((this.nodes.flags[id]! & SEEN) !== 0) this.touch(id);
     this.nodes.roots[id]!++;
     this.nodes.rc[id]!++;
   }
@@ -94,12 +107,27 @@ export class CountedGraph {
   }
 
   /**
+   * releaseRoot for an unload: a node another root still holds is not made a candidate. It is
+   * live, and the release of its last root will buffer it, so a unit freed while lookup() handles
+   * hold its nodes adds no candidates.
+   */
+  releaseRootOfUnload(id: number): void {
+    if (--this.nodes.roots[id]! > 0) {
+      if ((this.nodes.flags[id]! & SEEN) !== 0) this.touch(id);
+      this.nodes.rc[id]!--;
+    } else {
+      this.release(id);
+    }
+  }
+
+  /**
    * Drops a root count without making the node a candidate. Pre: no collection ran since the
    * count was taken. A node's count then returns to what it was, and every decrement that could
    * have left a garbage cycle in between buffered its node itself (a collection would have seen
    * the node held and left a cycle through it, hence the precondition).
    */
   releaseRootUnbuffered(id: number): void {
+    if ((this.nodes.flags[id]! & SEEN) !== 0) this.touch(id);
     this.nodes.roots[id]!--;
     if (--this.nodes.rc[id]! === 0) this.reclaimFrom(id);
   }
@@ -113,6 +141,7 @@ export class CountedGraph {
   addSite(source: number, target: number, kindId: number, loc: number, addend: number, usualAddend: number): number {
     const { nodes, sites } = this;
     const site = sites.allocate(target, kindId, loc, addend, usualAddend);
+    sites.sources[site] = source;
     sites.setNext(site, nodes.firstOut[source]!);
     nodes.setFirstOut(source, site);
     const head = nodes.firstIn[target]!;
@@ -120,6 +149,7 @@ export class CountedGraph {
     sites.prevIn[site] = NONE;
     if (head !== NONE) sites.prevIn[head] = site;
     nodes.firstIn[target] = site;
+    if ((nodes.flags[target]! & SEEN) !== 0) this.touch(target);
     nodes.rc[target]!++;
     return site;
   }
@@ -197,10 +227,23 @@ export class CountedGraph {
       const target = sites.targetOf(site);
       this.unlinkIn(site, target);
       sites.free(site);
+      if ((nodes.flags[target]! & SEEN) !== 0) this.touch(target);
       if (--nodes.rc[target]! === 0) this.scheduleReclaim(target);
       else this.possibleRoot(target);
       site = next;
     }
+  }
+
+  /**
+   * The mutator changed the count of a node a sliced collection has seen: the node is kept (its
+   * trial count no longer says anything), and so will be all it reaches in the set.
+   */
+  private touch(id: number): void {
+    const f = this.nodes.flags[id]!;
+    if (this.freeingSlice || (f & KEPT) !== 0) return;
+    this.nodes.flags[id] = f | KEPT;
+    if (this.touchedTop === this.touched.length) this.touched = grown(this.touched, this.touchedTop * 2);
+    this.touched[this.touchedTop++] = id;
   }
 
   /** PossibleRoot: buffer a node that may now head a garbage cycle. Green nodes are skipped. */
@@ -210,6 +253,8 @@ export class CountedGraph {
     const { flags } = this.nodes;
     const f = flags[id]!;
     if ((f & GREEN) !== 0) return;
+    // Garbage a sliced collection is freeing is no candidate: it goes as the freeing goes on.
+    if (this.freeingSlice && (f & DOOMED_MASK) === SEEN) return;
     const purple = (f & ~COLOR_MASK) | PURPLE_BITS;
     if ((f & BUFFERED) === 0) {
       flags[id] = purple | BUFFERED;

@@ -81,6 +81,8 @@ export class HeapGraph extends CountedGraph {
     const { nodes } = this;
     const retired = nodes.allocate(RETIRED, nodes.names[fn]!, old.block);
     nodes.setFirstOut(retired, old.firstOut);
+    const { sites } = this;
+    for (let s = old.firstOut; s !== NONE; s = sites.nextOf(s)) sites.sources[s] = retired;
     nodes.setRetiredFrom(retired, fn);
     nodes.rc[retired] = counts;
     nodes.roots[retired] = counts;

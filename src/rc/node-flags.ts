@@ -4,10 +4,10 @@
 //
 // Packed flags, 16 bits per node:
 //
-//     15 .. 9    8       7       6   5   4       3          2      1   0
-//  +----------+-------+--------+-------+-------+----------+------+-------+
-//  |    0     | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
-//  +----------+-------+--------+-------+-------+----------+------+-------+
+//   15   14     13      12     11     10      9       8       7       6   5   4       3          2      1   0
+//  +----+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
+//  | 0  | KEPT | SCANNED | SEEN | HELD | IN_SET | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
+//  +----+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
 //
 //  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
 //  LAZY     a function with no body: `block` is its reentry trampoline
@@ -18,6 +18,13 @@
 //  GREEN    a live node with no outgoing sites (the paper's acyclic node): it cannot be on a
 //           cycle, so it is never buffered and the collector never walks into it. Kept by
 //           setFirstOut, so that the collector learns it from the flags it reads anyway.
+//  IN_SET, HELD  an unload's own marks (cycles/unload.ts): the node is in the set it examines,
+//           and is held from outside it. Set and cleared within that one call, so no other
+//           code ever sees them.
+//  SEEN, SCANNED, KEPT  a sliced collection's marks (cycles/sliced.ts), which live across public
+//           calls: the node is in the collection's set, its edges are counted down, and it is
+//           known live (held from outside the set, reached from such a node, or changed by the
+//           mutator since it was seen). Cleared when that collection ends.
 //
 
 export const KIND_MASK = 0b11;
@@ -28,6 +35,13 @@ export const COLOR_SHIFT = 5;
 export const COLOR_MASK = 0b11 << COLOR_SHIFT;
 export const EXTERN = 1 << 7;
 export const GREEN = 1 << 8;
+export const IN_SET = 1 << 9;
+export const HELD = 1 << 10;
+export const SEEN = 1 << 11;
+export const SCANNED = 1 << 12;
+export const KEPT = 1 << 13;
+/** A node a sliced collection has found to be garbage, once it frees (flags & DOOMED_MASK) === SEEN. */
+export const DOOMED_MASK = SEEN | KEPT;
 /** The bits that class a live node for the counts: kind and LAZY. */
 export const CLASS_MASK = KIND_MASK | LAZY;
 

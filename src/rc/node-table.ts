@@ -1,7 +1,7 @@
 // The node table: every function, global, stub and retired body of the heap, as a struct of
 // typed arrays indexed by node id.
 //
-// One record per node, 26 bytes plus a name reference. Ids are recycled through a free stack,
+// One record per node, 27 bytes plus a name reference. Ids are recycled through a free stack,
 // linked through `firstOut` so that it needs no array of its own: the collector's batch free
 // reads a node's firstOut anyway, so pushing the id writes a line already loaded. An id whose
 // node was reclaimed while it sat in the cycle collector's candidate buffer stays DEAD (reserved)
@@ -20,6 +20,11 @@
 //            GLOBAL: -1
 //  firstOut  head of its outgoing relocation sites; a free id: the next free id on the stack
 //  firstIn   head of the sites targeting it
+//  generation  how many nodes the id has held, modulo 256: a unit remembers its nodes by id and
+//            generation, so that the last of its handles to go (DESIGN semantics 10) does not
+//            take a recycled id for one of them. After 256 reuses an id may pass for its old node,
+//            which costs that unload one more node to look at and frees nothing wrongly (trial
+//            deletion over any set of nodes frees only garbage: cycles/unload.ts).
 //
 // Side state, beside the records: a function's or global's name, a function's own compile
 // callback, and the indexes from names and addresses back to ids. Only rc/ writes any of it,
@@ -39,13 +44,13 @@ export * from './node-flags.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
-const { ALIVE, CLASS_MASK, EXTERN, GREEN, KIND_MASK, LAZY } = nodeFlags;
+const { ALIVE, CLASS_MASK, DOOMED_MASK, EXTERN, GREEN, KIND_MASK, LAZY, SEEN } = nodeFlags;
 
 /** Kind names as users see them, indexed by kind. */
 export const KIND_NAMES = ['function', 'global', 'stub', 'retired'] as const;
 
-/** Bytes of typed-array record per node id (flags 2 + six Int32 fields). */
-export const NODE_RECORD_BYTES = 2 + 6 * 4;
+/** Bytes of typed-array record per node id (flags 2 + six Int32 fields + generation 1). */
+export const NODE_RECORD_BYTES = 2 + 6 * 4 + 1;
 
 /** Node ids fit in the 27 bits a relocation site keeps for its target. */
 export const MAX_NODES = 1 << 27;
@@ -58,6 +63,7 @@ export class NodeTable {
   link = new Int32Array(0);
   firstOut = new Int32Array(0);
   firstIn = new Int32Array(0);
+  generation = new Uint8Array(0);
   /** Function and global names; a stub's and a retired body's are derived (see nameOf). */
   names: string[] = [];
   /** A function's own compile callback (else the heap's), by id; undefined for other kinds. */
@@ -107,6 +113,7 @@ export class NodeTable {
       id = this.highWater++;
     }
     this.flags[id] = kind | ALIVE | GREEN;
+    this.generation[id]!++;
     this.rc[id] = 0;
     this.roots[id] = 0;
     this.block[id] = block;
@@ -161,6 +168,14 @@ export class NodeTable {
   /** `count` ids released by releaseUncounted join the free count. */
   countReleased(count: number): void {
     this.freeIds += count;
+  }
+
+  /** True while a sliced collection frees the garbage it found (cycles/sliced.ts). */
+  dooming = false;
+
+  /** Garbage a sliced collection found and is freeing: still allocated, no longer reachable. */
+  isDoomed(id: number): boolean {
+    return this.dooming && (this.flags[id]! & DOOMED_MASK) === SEEN;
   }
 
   kindOf(id: number): number {
@@ -286,10 +301,10 @@ export class NodeTable {
     let arrays;
     try {
       arrays = [grown(this.flags, size), grown(this.rc, size), grown(this.roots, size), grown(this.block, size),
-        grown(this.link, size), grown(this.firstOut, size), grown(this.firstIn, size)] as const;
+        grown(this.link, size), grown(this.firstOut, size), grown(this.firstIn, size), grown(this.generation, size)] as const;
     } catch (error) {
       throw new CodeHeapError('OUT_OF_MEMORY', `the node table cannot grow to ${size} nodes (${size * NODE_RECORD_BYTES} bytes)`, { cause: error });
     }
-    [this.flags, this.rc, this.roots, this.block, this.link, this.firstOut, this.firstIn] = arrays;
+    [this.flags, this.rc, this.roots, this.block, this.link, this.firstOut, this.firstIn, this.generation] = arrays;
   }
 }

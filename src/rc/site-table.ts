@@ -18,7 +18,8 @@
 //  | 0  | ADDEND | kind id   | target node id     |
 //  +----+--------+-----------+--------------------+
 //
-// 20 bytes per site: target 4, loc 4, nextOut 4, nextIn 4, prevIn 4. The target word and nextOut
+// 24 bytes per site: target 4, loc 4, nextOut 4, nextIn 4, prevIn 4, source 4 (so that a node's
+// referrers cost its in-degree, not a walk over every site). The target word and nextOut
 // sit side by side in `links` (site s at 2s and 2s + 1): walking an outgoing list reads both for
 // every site, the collector a million of them, and one stream of memory costs less than two.
 // The other fields are read on other paths (backpatching, unlinking) and keep arrays of their own.
@@ -44,7 +45,7 @@ const KIND_SHIFT = TARGET_BITS;
 const KIND_MASK = 0b111;
 const CUSTOM_ADDEND = 1 << 30;
 
-export const SITE_RECORD_BYTES = 5 * 4;
+export const SITE_RECORD_BYTES = 6 * 4;
 
 /** Sites a table can hold: `links` indexes stay below 2^31. */
 export const MAX_SITES = 1 << 30;
@@ -59,6 +60,8 @@ export class SiteTable {
   loc = new Int32Array(0);
   nextIn = new Int32Array(0);
   prevIn = new Int32Array(0);
+  /** The node each site is out of: who references a node costs its in-degree (heap.node's referrers). */
+  sources = new Int32Array(0);
   /** Addends that differ from their type's usual addend, by site id. */
   private readonly addends = new LargeMap<number, number>();
 
@@ -213,10 +216,11 @@ export class SiteTable {
     size = Math.min(size, MAX_SITES);
     let arrays;
     try {
-      arrays = [grown(this.links, 2 * size), grown(this.loc, size), grown(this.nextIn, size), grown(this.prevIn, size)] as const;
+      arrays = [grown(this.links, 2 * size), grown(this.loc, size), grown(this.nextIn, size), grown(this.prevIn, size),
+        grown(this.sources, size)] as const;
     } catch (error) {
       throw new CodeHeapError('OUT_OF_MEMORY', `the site table cannot grow to ${size} sites (${size * SITE_RECORD_BYTES} bytes)`, { cause: error });
     }
-    [this.links, this.loc, this.nextIn, this.prevIn] = arrays;
+    [this.links, this.loc, this.nextIn, this.prevIn, this.sources] = arrays;
   }
 }

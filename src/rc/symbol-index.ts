@@ -21,14 +21,28 @@ export class SymbolIndex {
 
   constructor(private readonly nodes: NodeTable) {}
 
-  /** The live function or global named `name`, or undefined. */
+  /**
+   * The live function or global named `name`, or undefined. Garbage a sliced collection is
+   * freeing (cycles/sliced.ts) is found no more: it is as good as freed, and must not be reached.
+   */
   get(name: string): number | undefined {
     const id = this.byName.get(name);
-    return id !== undefined && this.isBound(name, id) ? id : undefined;
+    return id !== undefined && this.isBound(name, id) && !this.nodes.isDoomed(id) ? id : undefined;
   }
 
   has(name: string): boolean {
     return this.get(name) !== undefined;
+  }
+
+  /** True while a node holds the name, garbage being freed included: the name is not free yet. */
+  taken(name: string): boolean {
+    return this.owner(name) !== undefined;
+  }
+
+  /** The node that holds the name, garbage being freed included (for verify()). */
+  owner(name: string): number | undefined {
+    const id = this.byName.get(name);
+    return id !== undefined && this.isBound(name, id) ? id : undefined;
   }
 
   /** Pre: `id` is a live function or global named `name`, and no live node has that name. */

@@ -121,6 +121,8 @@ export class MNode {
 export interface MHandle {
   readonly node: MNode;
   freed: boolean;
+  /** define()'s handles share their unit: the last of them to go unloads it (semantics 10). */
+  unit?: readonly MHandle[];
 }
 
 export interface MPin {
@@ -410,9 +412,8 @@ export class Model {
   }
 
   /**
-   * heap.unload, by definition: the handles go (and what counting frees), then, of the set S of
-   * their nodes and their functions' stubs, every node that neither a handle or pin, nor a node
-   * outside S (a retired body included), reaches through S dies, with what only it held.
+   * heap.unload, by definition: the handles go (and what counting frees), then the set S of their
+   * nodes, and of every unit whose last handle was among them, is unloaded (#unloadSet).
    * Returns how many nodes died in all.
    */
   unload(handles: readonly MHandle[]): number {
@@ -423,8 +424,19 @@ export class Model {
       h.freed = true;
       h.node.handles--;
       nodes.push(h.node);
+      if (h.unit !== undefined && h.unit.every((u) => u.freed)) nodes.push(...h.unit.map((u) => u.node));
     }
     this.reclaim();
+    this.#unloadSet(nodes);
+    return this.freedByRc + this.freedByCycles - before;
+  }
+
+  /**
+   * Of the set S of these nodes (those alive) and their functions' stubs, every node that neither
+   * a handle or pin, nor a node outside S (a retired body included), reaches through S dies, with
+   * what only it held.
+   */
+  #unloadSet(nodes: readonly MNode[]): void {
     const set = new Set(nodes.filter((n) => n.alive));
     for (const n of [...set]) if (n.kind === 'function' && n.stub !== undefined && n.stub.alive) set.add(n.stub);
     const edges = (n: MNode): (MNode | undefined)[] => (n.kind === 'stub' ? [n.of] : (n.body?.sites ?? []).map((s) => s.target));
@@ -444,7 +456,6 @@ export class Model {
     for (const n of dead) this.#kill(n);
     this.freedByCycles += dead.length;
     this.reclaim(true);
-    return this.freedByRc + this.freedByCycles - before;
   }
 
   #kill(n: MNode): void {
@@ -814,7 +825,9 @@ export class Model {
       created[i]!.body = new MBody(s.bytes, this.#resolve(s.relocations, local));
       created[i]!.ownCompile = s.ownCompile;
     });
-    return created.map((node) => this.#handle(node));
+    const handles = created.map((node) => this.#handle(node));
+    for (const handle of handles) handle.unit = handles;
+    return handles;
   }
 
   declare(name: string, ownCompile: boolean): MHandle {
@@ -884,6 +897,8 @@ export class Model {
     handle.freed = true;
     handle.node.handles--;
     this.reclaim();
+    // The last handle of a unit unloads it (semantics 10).
+    if (handle.unit !== undefined && handle.unit.every((u) => u.freed)) this.#unloadSet(handle.unit.map((u) => u.node));
   }
 
   /** What stats().nodes must say. */

@@ -796,6 +796,26 @@ class Collect extends HeapCommand {
   }
 }
 
+/** collectCycles({ budget }) in slices of `work` units until done: the same garbage as a whole run. */
+class CollectSliced extends HeapCommand {
+  constructor(readonly work: number) {
+    super();
+  }
+  apply(m: Model, r: Real): void {
+    let freed = 0;
+    for (let done = false; !done;) {
+      const result = r.heap.collectCycles({ budget: { work: this.work } });
+      freed += result.freed;
+      done = result.done !== false;
+      expectVerifies(r.heap);
+    }
+    same(freed, m.collect(), `collectCycles({ budget: { work: ${this.work} } }) in slices: freed`);
+  }
+  toString(): string {
+    return `collectCycles({ budget: { work: ${this.work} } }) until done`;
+  }
+}
+
 // ---- arbitraries ----
 
 const typeArb = fc.constantFrom<RelocationType>('R_X86_64_64', 'R_X86_64_PC32', 'R_X86_64_PLT32', 'R_X86_64_32', 'R_X86_64_32S');
@@ -880,6 +900,7 @@ const commandArbs: fc.Arbitrary<fc.Command<Model, Real>>[] = [
   fc.oneof(functionPickArb, anyPickArb).map((pick) => new PinCommand(pick)),
   fc.tuple(fc.nat(60), fc.boolean(), fc.constantFrom('release' as const, 'dispose' as const)).map(([pick, unreleased, how]) => new Release(pick, unreleased, how)),
   fc.constant(null).map(() => new Collect()),
+  fc.integer({ min: 1, max: 64 }).map((work) => new CollectSliced(work)),
   fc.tuple(fc.nat(2), fc.nat(6)).map(([pick, operation]) => new Foreign(pick, operation)),
 ];
 

@@ -1,0 +1,267 @@
+// Sliced cycle collection: trial deletion in bounded slices, with the heap changing between them.
+//
+// The synchronous collector (collect.ts) counts trial deletions down in the counts themselves and
+// finishes before the call returns. A slice must stop anywhere and let the program run, so here:
+//  - Trial counts live in an array of their own (`trial`, by node id); the counts stay real, so
+//    the program's releases and frees between slices work as always.
+//  - The set S is marked in the flags (SEEN), with SCANNED once a node's edges are counted down
+//    and KEPT once it is known live. S is listed in `list`, which markGray uses as its queue.
+//  - Every change of a count goes through rc (counted-graph.ts), which marks a SEEN node KEPT
+//    when the program changes its count (touch), and queues it so that all it reaches in S is
+//    kept too. That is the invariant the slices rely on:
+//
+//      (I) a node of S that is not KEPT has had the same references into it, and the same roots,
+//          since it was SEEN; its trial count is its count less the sites into it that the
+//          collector walked out of SCANNED nodes. (A site a scanned node gained before its
+//          target was seen was not walked: the trial count is higher then, which only keeps
+//          more. verify() checks the bound between slices: sliced-verify.ts.)
+//
+//    So a node of S left at trial zero and reached from no KEPT node once every node of S is
+//    scanned and every kept node has kept its reach is referenced only from such nodes: that set
+//    is closed, held by nothing, and garbage (the paper's white), however the heap changed.
+//  - The garbage is freed in slices too. It stays allocated until then, but it is "doomed": the
+//    symbol index no longer finds it (rc/symbol-index.ts), so no new reference can reach it, and
+//    a define that wants one of its names finishes the collection first (code-heap.ts,
+//    checkFresh). A garbage stub may still be handed out by pointer() for its live function;
+//    the touch keeps it, and it stays (what it points at is live).
+//  - Each slice frees by dropping the outgoing sites of doomed nodes; counting frees them once
+//    their last reference goes, and what only they held, as the unload does (unload.ts).
+//
+// The program can only make a node of S live through a public call, and each one is a touch, so
+// a slice may keep more than the synchronous collector would (it found the node changed), never
+// less: what it leaves is a candidate again or is found by the next collection.
+//
+// Work is measured in nodes and sites visited; a time budget is checked every CHECK_EVERY units.
+
+import { grown } from '../base.js';
+import * as base from '../base.js';
+import type { HeapGraph } from '../rc/heap-graph.js';
+import * as nodeTable from '../rc/node-table.js';
+
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { NONE, STUB } = base;
+const { ALIVE, BLACK_BITS, BUFFERED, COLOR_MASK, GREEN, KEPT, KIND_MASK, SCANNED, SEEN } = nodeTable;
+
+/** The phases of a sliced collection; IDLE when none runs. */
+export const IDLE = 0;
+export const MARK = 1;
+export const SCAN = 2;
+export const FREE = 3;
+
+/** Work units between two looks at the clock. */
+const CHECK_EVERY = 256;
+
+export interface SliceBudget {
+  /** Stop once this much time went (milliseconds). */
+  readonly ms: number;
+  /** Stop once this many nodes and sites were visited. */
+  readonly work: number;
+}
+
+export class SlicedCollector {
+  phase = IDLE;
+  /** Trial counts of the nodes of S, by id. */
+  trial = new Int32Array(0);
+  /** S in the order seen; markGray's queue runs from `cursor`. */
+  list = new Int32Array(256);
+  count = 0;
+  /** Where the current phase is in `list`. */
+  cursor = 0;
+  /** Candidates the collection started from. */
+  candidates = 0;
+  /** Nodes of S (for the result's `visited`). */
+  visited = 0;
+  /** Nodes and bytes this collection's slices freed so far (not the program's frees between them). */
+  readonly total = { nodes: 0, bytes: 0 };
+
+  constructor(private readonly graph: HeapGraph) {}
+
+  get running(): boolean {
+    return this.phase !== IDLE;
+  }
+
+  /** Takes the candidates as the roots of a new collection (cheap: one pass over the buffer). */
+  start(): void {
+    const { graph } = this;
+    const { nodes } = graph;
+    const { flags, rc } = nodes;
+    if (this.trial.length < nodes.capacity) this.trial = new Int32Array(nodes.capacity);
+    const taken = graph.candidates.take();
+    this.candidates = taken.length;
+    this.count = 0;
+    this.cursor = 0;
+    this.visited = 0;
+    this.total.nodes = 0;
+    this.total.bytes = 0;
+    for (let i = 0; i < taken.length; i++) {
+      const id = taken.ids[i]!;
+      const f = flags[id]!;
+      if ((f & ALIVE) === 0) {
+        nodes.releaseId(id);
+        continue;
+      }
+      flags[id] = f & ~(BUFFERED | COLOR_MASK) | BLACK_BITS;
+      if ((f & GREEN) !== 0) continue;
+      this.see(id, rc[id]!);
+    }
+    graph.candidates.giveBack(taken.ids);
+    this.phase = MARK;
+  }
+
+  /** Runs the collection on for at most `budget`; returns true once it is over. */
+  slice(budget: SliceBudget): boolean {
+    const { cycles } = this.graph.freed;
+    const nodes = cycles.nodes;
+    const bytes = cycles.bytes;
+    try {
+      return this.run(budget);
+    } finally {
+      this.total.nodes += cycles.nodes - nodes;
+      this.total.bytes += cycles.bytes - bytes;
+    }
+  }
+
+  private run(budget: SliceBudget): boolean {
+    const deadline = budget.ms === Infinity ? Infinity : performance.now() + budget.ms;
+    let work = 0;
+    const spent = (units: number): boolean => {
+      work += units;
+      return work >= budget.work || (work % CHECK_EVERY < units && performance.now() >= deadline);
+    };
+    while (this.phase !== IDLE) {
+      if (this.phase === MARK) {
+        if (this.markSome(spent)) return false;
+        this.phase = SCAN;
+        this.cursor = 0;
+      } else if (this.phase === SCAN) {
+        if (this.scanSome(spent)) return false;
+        this.phase = FREE;
+        this.cursor = 0;
+        this.graph.nodes.dooming = true;
+      } else {
+        if (this.freeSome(spent)) return false;
+        this.finish();
+      }
+    }
+    return true;
+  }
+
+  /** A node joins S with its trial count. */
+  private see(id: number, trialCount: number): void {
+    const { flags } = this.graph.nodes;
+    flags[id] = flags[id]! | SEEN;
+    if (id >= this.trial.length) this.trial = grown(this.trial, Math.max(this.graph.nodes.capacity, id + 1));
+    this.trial[id] = trialCount;
+    if (this.count === this.list.length) this.list = grown(this.list, this.count * 2);
+    this.list[this.count++] = id;
+    this.visited++;
+  }
+
+  /** MarkGray from the queue; true when the budget ran out first. */
+  private markSome(spent: (units: number) => boolean): boolean {
+    const { nodes, sites } = this.graph;
+    const { flags, rc, firstOut } = nodes;
+    while (this.cursor < this.count) {
+      const id = this.list[this.cursor++]!;
+      const f = flags[id]!;
+      // A node freed since it was seen, or an id since handed to another node, or scanned already.
+      if ((f & (ALIVE | SEEN | SCANNED)) !== (ALIVE | SEEN)) continue;
+      flags[id] = f | SCANNED;
+      let out = 1;
+      for (let s = firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
+        out++;
+        // Leaves too (unlike markGray): one may gain references later, and its trial count must
+        // then still be its count less every site from a scanned node (invariant I).
+        const target = sites.targetOf(s);
+        if ((flags[target]! & SEEN) !== 0) this.trial[target]!--;
+        else this.see(target, rc[target]! - 1);
+      }
+      if (spent(out)) return true;
+    }
+    return false;
+  }
+
+  /** Scan and ScanBlack: what is counted from outside or touched is kept, with all it reaches. */
+  private scanSome(spent: (units: number) => boolean): boolean {
+    const { graph } = this;
+    const { flags } = graph.nodes;
+    for (;;) {
+      if (this.keepTouched(spent)) return true;
+      if (this.cursor === this.count) return false;
+      const id = this.list[this.cursor++]!;
+      const f = flags[id]!;
+      if ((f & (ALIVE | SEEN | KEPT)) === (ALIVE | SEEN) && this.trial[id]! > 0) {
+        flags[id] = f | KEPT;
+        this.queueKept(id);
+      }
+      if (spent(1)) return true;
+    }
+  }
+
+  /** Drains the queue of kept nodes, keeping what they reach in S; true when out of budget. */
+  private keepTouched(spent: (units: number) => boolean): boolean {
+    const { graph } = this;
+    const { nodes, sites } = graph;
+    const { flags, firstOut } = nodes;
+    while (graph.touchedTop > 0) {
+      const id = graph.touched[--graph.touchedTop]!;
+      if ((flags[id]! & ALIVE) === 0) continue;
+      let out = 1;
+      for (let s = firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
+        out++;
+        const target = sites.targetOf(s);
+        const t = flags[target]!;
+        if ((t & (SEEN | KEPT)) === SEEN) {
+          flags[target] = t | KEPT;
+          this.queueKept(target);
+        }
+      }
+      if (spent(out)) return true;
+    }
+    return false;
+  }
+
+  private queueKept(id: number): void {
+    const { graph } = this;
+    if (graph.touchedTop === graph.touched.length) graph.touched = grown(graph.touched, graph.touchedTop * 2);
+    graph.touched[graph.touchedTop++] = id;
+  }
+
+  /** Frees doomed nodes by dropping their sites; true when out of budget. */
+  private freeSome(spent: (units: number) => boolean): boolean {
+    const { graph } = this;
+    const { flags } = graph.nodes;
+    // A garbage stub the program took back (pointer()) was kept: the queue keeps what it reaches,
+    // which is live already (its function), before anything more is freed.
+    if (this.keepTouched(spent)) return true;
+    graph.freeingSlice = true;
+    try {
+      while (this.cursor < this.count) {
+        const id = this.list[this.cursor++]!;
+        const f = flags[id]!;
+        if ((f & (ALIVE | SEEN | KEPT)) !== (ALIVE | SEEN) || (f & KIND_MASK) === STUB) continue;
+        const freed = graph.dropOutgoing(id, 'cycles');
+        if (spent(1 + freed)) return true;
+      }
+    } finally {
+      graph.freeingSlice = false;
+    }
+    return false;
+  }
+
+  /** The collection is over: no node keeps its marks. */
+  private finish(): void {
+    const { graph } = this;
+    const { flags } = graph.nodes;
+    for (let i = 0; i < this.count; i++) {
+      const id = this.list[i]!;
+      flags[id] = flags[id]! & ~(SEEN | SCANNED | KEPT);
+    }
+    graph.touchedTop = 0;
+    graph.nodes.dooming = false;
+    this.phase = IDLE;
+    this.count = 0;
+    this.cursor = 0;
+    if (this.list.length > 1 << 20) this.list = new Int32Array(256);
+  }
+}
