@@ -4,6 +4,7 @@
 import { newHeap } from './cycles-heap.js';
 import { median } from './harness.js';
 import { graphUnits, markSweep, type CsrGraph } from './shapes.js';
+import { dropUnannounced } from './unannounced.js';
 
 export interface LocalityFigure {
   readonly liveNodes: number;
@@ -96,7 +97,7 @@ export function timeLocality(samples: number, gc: V8Gc): LocalityFigure {
   let visited = 0;
   let freed = 0;
   const timeOne = (into: number[] | null): void => {
-    heap.define(garbage).free();
+    dropUnannounced(heap, heap.define(garbage));
     const start = performance.now();
     const result = heap.collectCycles();
     into?.push(performance.now() - start);
