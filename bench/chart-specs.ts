@@ -5,7 +5,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { ChartInput } from './charts.js';
 
-const PANEL = { width: 640, height: 360 } as const;
+export const PANEL = { width: 640, height: 360 } as const;
 /** Panel headings for the bench's shapes (see bench/shapes.ts); other shapes are headed by name. */
 const SHAPE_HEADINGS: Readonly<Record<string, string>> = {
   pairs: 'pairs: n/2 two-node cycles, one edge per node',
@@ -14,17 +14,17 @@ const SHAPE_HEADINGS: Readonly<Record<string, string>> = {
 };
 const FONT = 'Helvetica, Arial, sans-serif';
 /** Fixed colours, so a series keeps its colour when another is missing from a run. */
-const COLOURS = ['#4c78a8', '#f58518', '#7f7f7f', '#54a24b', '#e45756', '#b279a2', '#72b7b2', '#9d755d'] as const;
-const SOLID: number[] = [];
-const DASHED = [6, 4];
+export const COLOURS = ['#4c78a8', '#f58518', '#7f7f7f', '#54a24b', '#e45756', '#b279a2', '#72b7b2', '#9d755d'] as const;
+export const SOLID: number[] = [];
+export const DASHED = [6, 4];
 
 // vega-lite exports only the top-level spec type; the pieces built apart from it are typed from it.
-type LayerList = Extract<TopLevelSpec, { layer: unknown }>['layer'];
-type Encoding = NonNullable<Extract<LayerList[number], { mark: unknown }>['encoding']>;
-type Position = NonNullable<Encoding['x']>;
+export type LayerList = Extract<TopLevelSpec, { layer: unknown }>['layer'];
+export type Encoding = NonNullable<Extract<LayerList[number], { mark: unknown }>['encoding']>;
+export type Position = NonNullable<Encoding['x']>;
 
 /** A point of any chart here: one series' time at one x. */
-interface Datum {
+export interface Datum {
   readonly series: string;
   readonly x: number;
   readonly ns: number;
@@ -34,7 +34,7 @@ interface Datum {
 }
 
 /** A legend entry: its label, colour and dash. */
-interface Series {
+export interface Series {
   readonly name: string;
   readonly colour: string;
   readonly dash: number[];
@@ -151,7 +151,7 @@ export function allocatorSpec(results: ChartInput): TopLevelSpec | null {
 // ---- pieces shared by both ----------------------------------------------------------------------
 
 /** Settings for the whole picture: white behind (readable on a dark page too), one font. */
-function common(): Pick<TopLevelSpec, '$schema' | 'background' | 'padding' | 'config'> {
+export function common(): Pick<TopLevelSpec, '$schema' | 'background' | 'padding' | 'config'> {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     background: 'white',
@@ -166,7 +166,7 @@ function common(): Pick<TopLevelSpec, '$schema' | 'background' | 'padding' | 'co
 }
 
 /** The lines, and a marker on each measured point; one legend for colour and dash. */
-function layers(x: Position, y: Position, series: readonly Series[]): LayerList {
+export function layers(x: Position, y: Position, series: readonly Series[]): LayerList {
   const domain = series.map((s) => s.name);
   // Colour and dash share field, title and legend, so vega-lite draws one legend showing both.
   const shared = {
@@ -196,7 +196,7 @@ function layers(x: Position, y: Position, series: readonly Series[]): LayerList 
   ];
 }
 
-function xEncoding(title: string, data: readonly Datum[]): Position {
+export function xEncoding(title: string, data: readonly Datum[]): Position {
   const xs = unique(data.map((d) => d.x)).sort((a, b) => a - b);
   const [least, most] = [Math.min(...xs), Math.max(...xs)];
   // Few sizes were measured: label exactly those; many: label the powers of ten between them.
@@ -210,7 +210,7 @@ function xEncoding(title: string, data: readonly Datum[]): Position {
   };
 }
 
-function yEncoding(title: string, data: readonly Datum[]): Position {
+export function yEncoding(title: string, data: readonly Datum[]): Position {
   const ns = data.map((d) => d.ns);
   const ticks = logTicks(Math.min(...ns), Math.max(...ns));
   return {
@@ -233,7 +233,7 @@ function yEncoding(title: string, data: readonly Datum[]): Position {
  * The legend's entries: the known series present, in their order, then the others in the order the
  * caller gave them (so the caller decides which comes first and which colour it gets).
  */
-function legend(data: readonly Datum[], known: readonly Series[]): Series[] {
+export function legend(data: readonly Datum[], known: readonly Series[]): Series[] {
   const present = new Set(data.map((d) => d.series));
   const result = known.filter((s) => present.has(s.name));
   const others = [...present].filter((name) => !known.some((s) => s.name === name));
@@ -266,7 +266,7 @@ function powersOfTen(least: number, most: number): number[] {
   return ticks;
 }
 
-function subtitle(results: ChartInput, ...lines: string[]): string[] {
+export function subtitle(results: ChartInput, ...lines: string[]): string[] {
   const env = results.environment;
   if (env === undefined) return lines;
   return [

@@ -10,6 +10,8 @@
 //                           beside the traversal limit and CPython (and any extra series the caller adds)
 //   allocator-scaling.svg   allocate + free time per step against live blocks: codeheap's TLSF,
 //                           @thi.ng/malloc's MemPool and the bump allocator
+//   linker-scaling.svg      define and loadObject time per function against functions, beside
+//                           ld.bfd and ld.gold (bench/chart-linkers.ts)
 //
 // The files are committed beside the JSON, so the same input has to give the same bytes: text widths
 // are estimated rather than measured (a canvas package, if one were installed, would measure them
@@ -21,6 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { linkerSpec } from './chart-linkers.js';
 import { allocatorSpec, collectSpec } from './chart-specs.js';
 
 // vega exports its text measurer at run time, but its typings leave it out.
@@ -70,6 +73,16 @@ export interface ChartInput {
    * mark-sweep collector, ...): each distinct `series` is a line, in each `shape`'s panel.
    */
   readonly extraCollectSeries?: readonly CollectPoint[];
+  /** bench/linkers.bench.ts's figures, ns per function; absent in results written before it. */
+  readonly linkers?: {
+    readonly rows: readonly {
+      readonly functions: number;
+      readonly defineNs: number;
+      readonly loadObjectNs: number | null;
+      readonly bfdNs: number | null;
+      readonly goldNs: number | null;
+    }[];
+  };
   /** Where the figures were measured, for the charts' subtitles. */
   readonly environment?: {
     readonly date: string;
@@ -82,6 +95,7 @@ export interface ChartInput {
 
 export const COLLECT_CHART = 'collect-scaling.svg';
 export const ALLOCATOR_CHART = 'allocator-scaling.svg';
+export const LINKER_CHART = 'linker-scaling.svg';
 
 /**
  * Renders the charts into outDir (created if missing) and returns the paths written. A chart with
@@ -95,6 +109,7 @@ export async function renderCharts(results: ChartInput, outDir: string): Promise
   for (const [file, spec] of [
     [COLLECT_CHART, collectSpec(results)],
     [ALLOCATOR_CHART, allocatorSpec(results)],
+    [LINKER_CHART, linkerSpec(results)],
   ] as const) {
     if (spec === null) continue;
     const path = join(outDir, file);

@@ -34,15 +34,16 @@ export function writeResult(json: string | undefined, result: unknown): void {
 }
 
 /**
- * Runs bench/<script> in a new node process with `flags`, passing --quick when asked, and returns
- * the result it wrote. Its output goes straight to ours. Throws when it fails.
+ * Runs bench/<script> in a new node process with `flags`, passing --quick when asked and `args`
+ * after the script, and returns the result it wrote. Its output goes straight to ours. Throws
+ * when it fails.
  */
-export function runChild<T>(script: string, flags: readonly string[], quick: boolean): T {
+export function runChild<T>(script: string, flags: readonly string[], quick: boolean, args: readonly string[] = []): T {
   const json = join(here, 'results', `.${script}-${process.pid}.json`);
   mkdirSync(dirname(json), { recursive: true });
-  const args = [...flags, '--import', 'tsx', join(here, script), `--json=${json}`];
-  if (quick) args.push('--quick');
-  const run = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  const argv = [...flags, '--import', 'tsx', join(here, script), ...args, `--json=${json}`];
+  if (quick) argv.push('--quick');
+  const run = spawnSync(process.execPath, argv, { stdio: 'inherit' });
   if (run.status !== 0) throw new Error(`bench/${script} failed (${run.status ?? run.signal})`);
   const result = JSON.parse(readFileSync(json, 'utf8')) as T;
   rmSync(json);

@@ -45,13 +45,13 @@ import { Peer, runCPython, type PeerOutcome } from './cycles-peers.js';
 import { runPhp } from './php-peer.js';
 import { V8GcWatch } from './v8-gc-watch.js';
 import { TARGETS } from './cycles-targets.js';
-import { newHeap, type CodeHeap } from './cycles-heap.js';
+import { checkAllFreed, garbageHeap, warmUp, type CodeHeap } from './cycles-heap.js';
 import { median } from './harness.js';
 import { timeLocality, type LocalityFigure, type V8Gc } from './cycles-locality.js';
 import {
-  SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, markSweep, traverseAll,
-  type CsrGraph, type Shape,
+  SHAPES, edgeChecksum, edgesPerNode, functionNames, graphUnits, makeGraph, type Shape,
 } from './shapes.js';
+import { timeLimit, timeMarkSweep } from './cycles-limits.js';
 
 /** Pairs are defined in units of this many functions; rings and random graphs are one unit. */
 const UNIT_SIZE = 10_000;
@@ -114,24 +114,6 @@ function fullGc(): V8Gc {
   return runInNewContext('gc') as V8Gc;
 }
 
-/** Untimed collections of this many nodes, before each timed series: see warmUp. */
-const WARM_UP_NODES = 1_000;
-const WARM_UP_RUNS = 30;
-
-/**
- * Runs the collector on small heaps of the shape until V8 has optimized it. Each timed sample is
- * one call, so without this the first samples of a series run in the interpreter: at 10,000 nodes
- * the first five calls of a cold process took 3.4, 1.6, 0.7, 1.1 and 0.37 µs per node.
- */
-function warmUp(shape: Shape): void {
-  const units = graphUnits(makeGraph(shape, WARM_UP_NODES), functionNames(WARM_UP_NODES, 'warm'), UNIT_SIZE);
-  for (let r = 0; r < WARM_UP_RUNS; r++) {
-    const heap = newHeap(WARM_UP_NODES);
-    for (const unit of units) heap.define(unit).free();
-    heap.collectCycles();
-  }
-}
-
 /** One fresh heap per sample: define, free every handle, time one collectCycles(). */
 async function timeCodeheap(units: readonly UnitDefinition[], nodes: number, samples: number, gc: () => void, v8: V8GcWatch) {
   const ms: number[] = [];
@@ -140,65 +122,18 @@ async function timeCodeheap(units: readonly UnitDefinition[], nodes: number, sam
   let visited = 0;
   for (let s = 0; s < samples; s++) {
     gc();
-    let heap: CodeHeap | undefined = newHeap(nodes);
-    for (const unit of units) heap.define(unit).free();
+    let heap: CodeHeap | undefined = garbageHeap(units, nodes);
     const start = performance.now();
     const result = heap.collectCycles();
     const end = performance.now();
     ms.push(end - start);
     windows.push([start, end]);
-    if (result.candidates !== nodes || result.freed !== nodes || heap.stats().nodes.total !== 0) {
-      throw new Error(`collectCycles of ${result.candidates} candidates freed ${result.freed} of ${nodes} garbage nodes; ${heap.stats().nodes.total} remain`);
-    }
+    checkAllFreed(heap, result, nodes);
     freed = result.freed;
     visited = result.visited;
     heap = undefined;
   }
   return { ms: median(ms), minMs: Math.min(...ms), maxMs: Math.max(...ms), gcMs: median(await v8.within(windows)), freed, visited };
-}
-
-/** Median ns of one traverseAll; small graphs are traversed many times per sample. */
-function timeLimit(graph: CsrGraph, samples: number): number {
-  const marks = new Uint8Array(graph.nodes);
-  const stack = new Int32Array(graph.nodes);
-  return timeRepeated(graph, samples, () => {
-    marks.fill(0);
-    const start = performance.now();
-    const visited = traverseAll(graph, marks, stack);
-    const elapsed = performance.now() - start;
-    if (visited !== graph.nodes) throw new Error(`the traversal visited ${visited} of ${graph.nodes} nodes`);
-    return elapsed;
-  });
-}
-
-/** Median ns of one full-heap markSweep of the graph with no roots: everything is swept free. */
-function timeMarkSweep(graph: CsrGraph, samples: number): number {
-  const marks = new Uint8Array(graph.nodes);
-  const stack = new Int32Array(graph.nodes);
-  const free = new Int32Array(graph.nodes);
-  const roots = new Int32Array(0);
-  return timeRepeated(graph, samples, () => {
-    const start = performance.now();
-    const swept = markSweep(graph, roots, marks, stack, free);
-    const elapsed = performance.now() - start;
-    if (swept !== graph.nodes) throw new Error(`the mark-sweep freed ${swept} of ${graph.nodes} nodes`);
-    return elapsed;
-  });
-}
-
-/**
- * Median ns of `once` (which returns the ms it timed), after two untimed samples; small graphs
- * run many times per sample so that one sample is about a million nodes' work.
- */
-function timeRepeated(graph: CsrGraph, samples: number, once: () => number): number {
-  const repeat = Math.max(1, Math.ceil(1e6 / graph.nodes));
-  const ns: number[] = [];
-  for (let s = -2; s < samples; s++) {
-    let elapsed = 0;
-    for (let r = 0; r < repeat; r++) elapsed += once();
-    if (s >= 0) ns.push((elapsed * 1e6) / repeat);
-  }
-  return median(ns);
 }
 
 /** Samples per size: fresh heaps are cheap at 1,000 nodes and take seconds at 1,000,000. */
@@ -224,7 +159,7 @@ export async function main(opts: { quick?: boolean; sizes?: readonly number[] } 
       const samples = samplesFor(nodes, quick);
       const graph = makeGraph(shape, nodes);
       const units = graphUnits(graph, functionNames(nodes), UNIT_SIZE);
-      warmUp(shape);
+      warmUp(shape, UNIT_SIZE);
       const codeheap = await timeCodeheap(units, nodes, samples, gc, v8);
       const limitNs = timeLimit(graph, Math.max(5, samples));
       const markSweepNs = timeMarkSweep(graph, Math.max(5, samples));

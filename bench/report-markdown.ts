@@ -4,6 +4,7 @@
 import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
 import { COLUMNS, count, table, times, type BenchResults, type Row } from './report.js';
+import { costSection } from './report-costs.js';
 
 const ns1 = (x: number | null): string => (x === null ? '—' : x.toFixed(1));
 const ms = (x: number): string => formatNs(x * 1e6);
@@ -48,6 +49,7 @@ export function benchmarksMarkdown(input: MarkdownInput): string {
     ...macroSection(r),
     ...nativeSection(r),
     ...promptnessSection(r),
+    ...costSection(r),
     '## Findings',
     '',
     input.findings.trim(),

@@ -11,6 +11,11 @@ import type { CyclesBenchResult } from './cycles.bench.js';
 import { TARGETS as CYCLE_TARGETS } from './cycles-targets.js';
 import { formatNs } from './harness.js';
 import type { ElfResults } from './elf.bench.js';
+import type { FirstCollectionResult } from './first-collection.bench.js';
+import type { GrowthResult } from './growth-targets.js';
+import type { LinkersResult } from './linkers.bench.js';
+import type { QueriesResult } from './queries.bench.js';
+import { costRows } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
 import type { NativeResults } from './native.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
@@ -43,6 +48,11 @@ export interface BenchResults {
   readonly macro: MacroResult;
   /** Absent in results written before the object loader's suite existed. */
   readonly elf?: ElfResults;
+  /** Absent in results written before these suites existed (bench/report-costs.ts reads them). */
+  readonly firstCollection?: FirstCollectionResult;
+  readonly queries?: QueriesResult;
+  readonly linkers?: LinkersResult;
+  readonly growth?: GrowthResult;
 }
 
 export interface Row {
@@ -76,7 +86,7 @@ const ms = (x: number): string => formatNs(x * 1e6);
 
 /** The summary table: every target of the suite, in the order of the table. */
 export function summaryRows(r: BenchResults): Row[] {
-  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...nativeRows(r.native), ...elfRows(r.elf), ...promptnessRows(r.promptness)];
+  return [...collectorRows(r.cycles, r.objectGraph), ...allocatorRows(r.allocatorPeers), ...coreRows(r.core), ...nativeRows(r.native), ...elfRows(r.elf), ...promptnessRows(r.promptness), ...costRows(r)];
 }
 
 export function collectorRows(cycles: CyclesBenchResult, objects: ObjectGraphResult): Row[] {

@@ -1,9 +1,10 @@
 // Runs every benchmark suite in sequence, prints one summary table and writes the report.
 //
-//   npm run bench          the full run (about five minutes on 2 cores, most of it building million-node
-//                          heaps for the collector): BENCHMARKS.md, bench/results/latest.json and the
+//   npm run bench          the full run (about ten minutes on 2 cores, most of it building million-node
+//                          heaps for the collector and the first collections, and ld.bfd linking a
+//                          million functions): BENCHMARKS.md, bench/results/latest.json and the
 //                          charts bench/results/*.svg
-//   npm run bench:quick    a small version of everything, for CI (under a minute):
+//   npm run bench:quick    a small version of everything, for CI (about two minutes):
 //                          bench/results/quick.json, quick.md and bench/results/quick/*.svg
 //   npx tsx bench/run.ts --report [--quick]
 //                          runs nothing: writes the report and charts again from the last results
@@ -20,7 +21,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as allocator from './allocator.bench.js';
 import * as peers from './allocator-peers.bench.js';
-import { ALLOCATOR_CHART, COLLECT_CHART, renderCharts } from './charts.js';
+import { ALLOCATOR_CHART, COLLECT_CHART, LINKER_CHART, renderCharts } from './charts.js';
 import { runChild } from './child.js';
 import * as core from './core.bench.js';
 import type { NativeResults } from './native.bench.js';
@@ -28,6 +29,11 @@ import type { CyclesBenchResult } from './cycles.bench.js';
 import { printResult as printCycles } from './cycles.bench.js';
 import { formatNs } from './harness.js';
 import type { ElfResults } from './elf.bench.js';
+import * as firstCollection from './first-collection.bench.js';
+import type { GrowthResult } from './growth-targets.js';
+import type { LinkersResult } from './linkers.bench.js';
+import type { QueriesResult } from './queries.bench.js';
+import { costNotes } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
 import type { PromptnessResult } from './promptness.bench.js';
@@ -69,6 +75,14 @@ async function runSuites(): Promise<BenchResults> {
   const macro = runChild<MacroResult>('macro.bench.ts', [], quick);
   console.log('\n--- bench/elf.bench.ts (a process of its own: SQLite loaded from gcc output)');
   const elf = runChild<ElfResults>('elf.bench.ts', [], quick);
+  console.log('\n--- bench/first-collection.bench.ts (a process per sample: --expose-gc --single-threaded-gc)');
+  const firstCollections = firstCollection.main({ quick });
+  console.log('\n--- bench/queries.bench.ts (a process of its own, no V8 flags)');
+  const queries = runChild<QueriesResult>('queries.bench.ts', [], quick);
+  console.log('\n--- bench/linkers.bench.ts (a process of its own: gcc, ld.bfd and ld.gold)');
+  const linkers = runChild<LinkersResult>('linkers.bench.ts', [], quick);
+  console.log('\n--- bench/growth.bench.ts (a process of its own: --expose-gc)');
+  const growth = runChild<GrowthResult>('growth.bench.ts', ['--expose-gc'], quick);
 
   const environment: Environment = {
     date: new Date().toISOString(),
@@ -93,6 +107,10 @@ async function runSuites(): Promise<BenchResults> {
     promptness,
     macro,
     elf,
+    firstCollection: firstCollections,
+    queries,
+    linkers,
+    growth,
   };
 }
 
@@ -108,7 +126,7 @@ const { environment, allocatorPeers: peerFigures, cycles: cyclesResults, objectG
 // ---- the summary --------------------------------------------------------------------------------
 
 const rows = summaryRows(results);
-const notes = summaryNotes(results, peers.POOL_LIVE_LIMIT);
+const notes = [...summaryNotes(results, peers.POOL_LIVE_LIMIT), ...costNotes(results)];
 console.log(`\nsummary (medians; ${results.seconds.toFixed(0)} s in all; load average ${environment.loadAverage.start.toFixed(2)} at the start, ${environment.loadAverage.end.toFixed(2)} at the end)\n`);
 for (const line of plainTable(rows)) console.log(line);
 for (const note of notes) console.log(note);
@@ -124,6 +142,7 @@ const phpSeries = cyclesResults.rows.flatMap((c) =>
   c.phpNsPerNode === null ? [] : [{ shape: c.shape, nodes: c.nodes, series: 'PHP gc_collect_cycles()', nsPerNode: c.phpNsPerNode }]);
 const charts = await renderCharts({
   allocatorPeers: peerFigures, cycles: cyclesResults, environment, extraCollectSeries: [...phpSeries, ...objectSeries],
+  ...(results.linkers === undefined ? {} : { linkers: results.linkers }),
 }, chartDir);
 const markdownPath = quick ? join(outDir, 'quick.md') : join(root, 'BENCHMARKS.md');
 const findingsPath = join(here, 'findings.md');
@@ -135,6 +154,9 @@ const markdown = benchmarksMarkdown({
   charts: [
     { path: relative(dirname(markdownPath), join(chartDir, COLLECT_CHART)), caption: 'collectCycles: ns per node against nodes, beside the traversal limit and the peers' },
     { path: relative(dirname(markdownPath), join(chartDir, ALLOCATOR_CHART)), caption: 'allocate + free: ns per step against live blocks' },
+    ...charts.filter((c) => c.endsWith(LINKER_CHART)).map((c) => ({
+      path: relative(dirname(markdownPath), c), caption: 'linking: ns per function against functions, define and loadObject beside ld.bfd and ld.gold',
+    })),
   ],
 });
 writeFileSync(markdownPath, markdown);

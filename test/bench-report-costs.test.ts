@@ -1,0 +1,87 @@
+// The report's judgement of the costs outside the collector's steady state (bench/report-costs.ts):
+// how each row is judged from a run's figures, and how the first collection's samples are summed up.
+
+import { describe, expect, test } from 'vitest';
+import type { FirstCollectionSample } from '../bench/first-collection-sample.js';
+import { summarize } from '../bench/first-collection.bench.js';
+import { bounded, type GrowthPoint, type GrowthRow } from '../bench/growth-targets.js';
+import type { LinkerRow } from '../bench/linkers.bench.js';
+import type { QueryRow } from '../bench/queries.bench.js';
+import { growthRows, linkerRows, queryRows } from '../bench/report-costs.js';
+
+function queries(nodeNs: readonly number[]): QueryRow[] {
+  return nodeNs.map((ns, i) => ({ nodes: 1_000 * 10 ** i, sites: 4_000 * 10 ** i, nodeNs: ns, lookupNs: 200, statsNs: 400, meanReferrers: 4 }));
+}
+
+function linker(defineNs: number, goldNs: number | null, loadObjectNs: number | null): LinkerRow {
+  return {
+    functions: 1_000, samples: 3, objectMs: 10, objectBytes: 200_000, bfdNs: 5_000, goldNs, defineNs, loadObjectNs,
+    loadRefusal: loadObjectNs === null ? 'f32759 is defined twice in one unit' : null,
+  };
+}
+
+function at(rounds: number, metadataBytes: number, candidates: number, rssBytes: number): GrowthPoint {
+  return {
+    rounds, metadataBytes, metadataPerNode: 46, metadataPerSite: 20, candidates, nodes: 1_000, sites: 1_000, collections: 0,
+    rssBytes, heapUsedBytes: 8 << 20,
+  };
+}
+
+function growth(start: GrowthPoint, end: GrowthPoint, threshold = Infinity): GrowthRow {
+  return { policy: 'unload', rounds: end.rounds, seconds: 10, threshold, start, end };
+}
+
+describe('queries', () => {
+  test('flat is judged on the worst size against the smallest, not on the largest alone', () => {
+    // The middle heap is the slow one: largest / smallest would call this flat.
+    const rows = queryRows({ quick: false, rows: queries([100, 900, 150]), totalSeconds: 1 });
+    expect(rows[0]).toMatchObject({ point: 'heap.node(name), 1,000 to 100,000 nodes', met: 'no' });
+    expect(rows.slice(1).map((r) => r.met)).toEqual(['yes', 'yes']);
+  });
+
+  test('a run without the suite gives no rows', () => {
+    expect(queryRows(undefined)).toEqual([]);
+  });
+});
+
+describe('define against the linkers', () => {
+  test('met only when define costs no more than ld.gold per function; without gold, not judged', () => {
+    const rows = linkerRows({ quick: false, skipped: '', rows: [linker(900, 1_000, 40_000), linker(1_100, 1_000, 40_000), linker(900, null, 40_000)], totalSeconds: 1 });
+    expect(rows.map((r) => r.met)).toEqual(['yes', 'no', '—']);
+  });
+
+  test('a refused loadObject is shown as refused, and define is still judged', () => {
+    const [row] = linkerRows({ quick: false, skipped: '', rows: [linker(900, 1_000, null)], totalSeconds: 1 });
+    expect(row!.codeheap).toContain('loadObject refused');
+    expect(row!.met).toBe('yes');
+  });
+});
+
+describe('growth', () => {
+  test('metadata, candidates or RSS growing past the target is a miss', () => {
+    expect(bounded(growth(at(1e5, 60_000, 3, 100 << 20), at(1e6, 60_000, 3, 110 << 20)))).toBe(true);
+    expect(bounded(growth(at(1e5, 60_000, 3, 100 << 20), at(1e6, 90_000, 3, 100 << 20)))).toBe(false);
+    expect(bounded(growth(at(1e5, 60_000, 3, 100 << 20), at(1e6, 60_000, 3, 200 << 20)))).toBe(false);
+    // Unload buffers nothing that waits: candidates climbing with the rounds is growth.
+    expect(bounded(growth(at(1e5, 60_000, 3, 100 << 20), at(1e6, 60_000, 5_000, 100 << 20)))).toBe(false);
+    expect(growthRows({ quick: false, rows: [growth(at(1e5, 6e4, 3, 1e8), at(1e6, 6e4, 3, 1e8))], totalSeconds: 1 })[0]!.met).toBe('yes');
+  });
+
+  test('the automatic policy may leave up to its threshold waiting', () => {
+    expect(bounded(growth(at(1e5, 60_000, 2_000, 100 << 20), at(1e6, 60_000, 900, 100 << 20), 1_000))).toBe(true);
+  });
+});
+
+describe('the first collection', () => {
+  test('ratios are each process\'s own, then the median: not a ratio of medians', () => {
+    const s = (first: number, warm: number): FirstCollectionSample => ({
+      shape: 'pairs', nodes: 1_000_000, firstNsPerNode: first, warmNsPerNode: warm, afterGcNsPerNode: warm, traversalNsPerNode: 10,
+    });
+    // Ratios 2, 1 and 5: median 2, where the ratio of the medians (100 / 60) would be 1.67.
+    const row = summarize([s(80, 40), s(100, 100), s(300, 60)]);
+    expect(row.firstNsPerNode).toBe(100);
+    expect(row.warmNsPerNode).toBe(60);
+    expect(row.firstVsWarm).toBe(2);
+    expect(row.samples).toBe(3);
+  });
+});
