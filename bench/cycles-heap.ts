@@ -2,6 +2,7 @@
 
 import type { CollectionResult, UnitDefinition } from '../src/index.js';
 import { functionNames, graphUnits, makeGraph, type Shape } from './shapes.js';
+import { dropUnannounced } from './unannounced.js';
 
 /**
  * The compiled library (`npm run build` writes it), as users run it; its types are the sources'.
@@ -26,12 +27,13 @@ export function newHeap(nodes: number): CodeHeap {
 }
 
 /**
- * A heap that is all garbage cycles: the units defined in a fresh heap and every handle freed, so
- * every node is a buffered candidate held only by cycles and one collectCycles() must free them all.
+ * A heap that is all garbage cycles: the units defined in a fresh heap and dropped unannounced
+ * (bench/unannounced.ts: unit.free() alone would reclaim them at once), so every node is a
+ * buffered candidate held only by cycles and one collectCycles() must free them all.
  */
 export function garbageHeap(units: readonly UnitDefinition[], nodes: number): CodeHeap {
   const heap = newHeap(nodes);
-  for (const unit of units) heap.define(unit).free();
+  for (const unit of units) dropUnannounced(heap, heap.define(unit));
   return heap;
 }
 

@@ -7,8 +7,9 @@
 // policies, each on a heap of its own:
 //   unload    cycleThreshold: Infinity, the unit freed by heap.unload(its handles), which
 //             reclaims its cycle in the call: the heap never collects
-//   auto      the default policy, the unit freed by unit.free(): its cycle is left to the
-//             automatic collector
+//   auto      the default policy, the unit dropped unannounced (bench/unannounced.ts: its nodes
+//             held by lookup() handles while it goes, those freed after), so its cycle is left
+//             to the automatic collector
 // Figures after the first tenth of the rounds (the start: every table has grown to its working
 // size) and after the last round: stats().metadata (bytes, per live node, per live site), the
 // candidates buffered, nodes and sites, and the process's RSS and V8 heapUsed after a full V8
@@ -18,11 +19,12 @@
 // Run: npm run build && node --expose-gc --import tsx bench/growth.bench.ts [--quick]
 // (quick: 4 s a policy; full: up to 1,000,000 rounds or 60 s a policy, whichever comes first).
 
-import type { Handle, HeapStats, UnitDefinition } from '../src/index.js';
+import type { HeapStats, Unit, UnitDefinition } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
 import { CodeHeap } from './cycles-heap.js';
 import { bounded, GROWTH_POLICIES, type GrowthPoint, type GrowthPolicy, type GrowthResult, type GrowthRow } from './growth-targets.js';
 import { functionNames, graphUnits, makeGraph } from './shapes.js';
+import { dropUnannounced } from './unannounced.js';
 
 const MAX_ROUNDS = 1_000_000;
 const BASE = 1_000;
@@ -60,14 +62,14 @@ function run(policy: GrowthPolicy, budgetMs: number, gc: () => void): GrowthRow 
   });
   const base = heap.define(graphUnits(makeGraph('ring', BASE), functionNames(BASE))[0]!);
   const free = policy === 'unload'
-    ? (handles: Handle[]) => void heap.unload(handles)
-    : (handles: Handle[]) => { for (const h of handles) h.free(); };
+    ? (unit: Unit) => void heap.unload(unit.handles())
+    : (unit: Unit) => dropUnannounced(heap, unit);
   const began = performance.now();
   let start: GrowthPoint | undefined;
   let rounds = 0;
   // The budget is checked every 1,000 rounds; the start is taken when a tenth of it has passed.
   while (rounds < MAX_ROUNDS) {
-    for (let k = 0; k < 1_000; k++, rounds++) free(heap.define(roundUnit(rounds)).handles());
+    for (let k = 0; k < 1_000; k++, rounds++) free(heap.define(roundUnit(rounds)));
     const elapsed = performance.now() - began;
     if (start === undefined && elapsed >= budgetMs / 10) start = point(heap, rounds, gc);
     if (elapsed >= budgetMs) break;

@@ -7,6 +7,8 @@ const MiB = 1024 * KiB;
 /** The workload's shape and the run's length; quick mode changes only the run's length. */
 export interface MacroConfig {
   readonly seed: number;
+  /** The heap's cyclePause (automatic collections in slices of about this many ms), or none. */
+  readonly cyclePause?: number;
   readonly runtimeFunctions: number;
   readonly functionsPerModule: number;
   readonly vtablesPerModule: number;
@@ -58,3 +60,6 @@ const WORKLOAD = {
 export const FULL: MacroConfig = { ...WORKLOAD, stepsPerIteration: 1000, iterations: 40, warmupIterations: 4 };
 /** About 14 collections: its p99 is the maximum. */
 export const QUICK: MacroConfig = { ...WORKLOAD, stepsPerIteration: 500, iterations: 10, warmupIterations: 4 };
+
+/** The slice the sliced runs ask for: half the 1 ms pause target, the rest left for the call's own work. */
+export const SLICED_PAUSE_MS = 0.5;

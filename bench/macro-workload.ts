@@ -80,6 +80,11 @@ export class Workload {
   recording = false;
   counts = emptyCounts();
   pauses: number[] = [];
+  /** ms of every heap call while recording: the pauses the program feels, slices included. */
+  callMs: number[] = [];
+  /** With cyclePause: each collection's slices and its longest slice, in ms. */
+  slices: number[] = [];
+  longestSliceMs: number[] = [];
   /** [start, end) of each pause on performance.now()'s clock, to find V8's collections inside. */
   pauseWindows: (readonly [number, number])[] = [];
   freedPerCollection: number[] = [];
@@ -105,6 +110,7 @@ export class Workload {
         return body;
       },
       observer: { collect: (result) => this.#collected(result) },
+      ...(config.cyclePause === undefined ? {} : { cyclePause: config.cyclePause }),
     });
     this.#runtime = this.heap.define({
       functions: runtimeModule(config.runtimeFunctions),
@@ -118,6 +124,9 @@ export class Workload {
     this.recording = true;
     this.counts = emptyCounts();
     this.pauses = [];
+    this.callMs = [];
+    this.slices = [];
+    this.longestSliceMs = [];
     this.pauseWindows = [];
     this.freedPerCollection = [];
     this.peak = { codeBytes: 0, dataBytes: 0, usedBytes: 0 };
@@ -148,7 +157,7 @@ export class Workload {
     const start = performance.now();
     const unit = this.heap.define({ functions: module.functions, globals: module.globals });
     for (const name of module.names) module.handles.push(unit.get(name));
-    this.#heapMs += performance.now() - start;
+    this.#spent(start);
     module.unit = unit;
     for (let i = 0; i < module.names.length; i++) {
       this.#current.set(module.names[i]!, bodyAt(module, i, 1));
@@ -161,7 +170,7 @@ export class Workload {
   #unload(module: Module): void {
     const start = performance.now();
     module.unit!.free();
-    this.#heapMs += performance.now() - start;
+    this.#spent(start);
     for (const name of module.names) this.#current.delete(name);
     this.counts.unloads++;
   }
@@ -179,7 +188,7 @@ export class Workload {
       if (module.lazy[i] === 1) {
         const start = performance.now();
         heap.materialize(handle);
-        this.#heapMs += performance.now() - start;
+        this.#spent(start);
         module.lazy[i] = 0;
         this.counts.materializes++;
       }
@@ -191,7 +200,7 @@ export class Workload {
         const body = bodyAt(module, i, tier + 1);
         const start = performance.now();
         heap.redefine(handle, body);
-        this.#heapMs += performance.now() - start;
+        this.#spent(start);
         module.tier[i] = tier + 1;
         this.#current.set(module.names[i]!, body);
         this.counts.redefines++;
@@ -207,7 +216,7 @@ export class Workload {
       if (module.lazy[i] === 0 && step - module.lastCalled[i]! > this.#config.coldSteps) {
         const start = performance.now();
         this.heap.evict(module.handles[i]!);
-        this.#heapMs += performance.now() - start;
+        this.#spent(start);
         module.lazy[i] = 1;
         this.counts.evicts++;
       }
@@ -223,12 +232,19 @@ export class Workload {
       const start = performance.now();
       const pointer = this.heap.pointer(handle);
       oldest?.free();
-      this.#heapMs += performance.now() - start;
+      this.#spent(start);
       if (oldest !== undefined) this.counts.pointerFrees++;
       this.#pointers[this.#pointerNext] = pointer;
       this.#pointerNext = (this.#pointerNext + 1) % this.#pointers.length;
       this.counts.pointers++;
     }
+  }
+
+  /** A heap call that began at `start` has returned. */
+  #spent(start: number): void {
+    const ms = performance.now() - start;
+    this.#heapMs += ms;
+    if (this.recording) this.callMs.push(ms);
   }
 
   #collected(result: CollectionResult): void {
@@ -238,6 +254,8 @@ export class Workload {
     this.pauses.push(result.ms);
     this.pauseWindows.push([end - result.ms, end]);
     this.freedPerCollection.push(result.freed);
+    if (result.slices !== undefined) this.slices.push(result.slices);
+    if (result.longestSliceMs !== undefined) this.longestSliceMs.push(result.longestSliceMs);
   }
 
   #sample(): void {

@@ -37,7 +37,7 @@ import { Bench, type FnReturnedObject } from 'tinybench';
 import type { HeapStats } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
 import { median, percentile } from './harness.js';
-import { FULL, QUICK, type MacroConfig } from './macro-config.js';
+import { FULL, QUICK, SLICED_PAUSE_MS, type MacroConfig } from './macro-config.js';
 import { fragmentation, Workload, type OperationCounts } from './macro-workload.js';
 import { V8GcWatch } from './v8-gc-watch.js';
 
@@ -102,6 +102,13 @@ export interface MacroResult {
     readonly freedByRc: { readonly nodes: number; readonly bytes: number };
     readonly freedByCycles: { readonly nodes: number; readonly bytes: number };
   };
+  /**
+   * Every heap call during the timed iterations, in ms: what a pause is to the program (a whole
+   * collection runs inside the call that made it due; with cyclePause, a slice at most).
+   */
+  readonly calls?: { readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly p999Ms: number; readonly maxMs: number };
+  /** With cyclePause: slices per collection (median) and the longest slice of each collection (p99, max), ms. */
+  readonly slices?: { readonly perCollection: number; readonly longestP99Ms: number; readonly longestMaxMs: number };
   /** The heap after the last step: nodes by kind and state, sites, candidates, threshold. */
   readonly end: {
     readonly nodes: HeapStats['nodes'];
@@ -133,6 +140,14 @@ function printResult(r: MacroResult): void {
   console.log(`throughput (median of ${r.samples} iterations of ${r.config.stepsPerIteration} steps after ${group(r.warmupSteps)} untimed, ` +
     `±${r.iterationRme.toFixed(1)}% rme):`);
   console.log(`  ${group(r.stepsPerSecond)} steps/s, ${group(r.modulesPerSecond)} modules/s (${r.iterationMedianMs.toFixed(1)} ms per iteration)`);
+  if (r.calls !== undefined) {
+    console.log(`  heap calls: ${group(r.calls.count)}, p50 ${r.calls.p50Ms.toFixed(3)} ms, p99 ${r.calls.p99Ms.toFixed(3)} ms, ` +
+      `p99.9 ${r.calls.p999Ms.toFixed(3)} ms, max ${r.calls.maxMs.toFixed(2)} ms`);
+  }
+  if (r.slices !== undefined) {
+    console.log(`  collections in slices of ${r.config.cyclePause} ms: ${r.slices.perCollection} slices each (median), ` +
+      `longest slice p99 ${r.slices.longestP99Ms.toFixed(3)} ms, max ${r.slices.longestMaxMs.toFixed(3)} ms`);
+  }
   console.log(`  per step: ${per(o.loads)} loads, ${per(o.unloads)} unloads, ${per(o.calls)} calls, ${per(o.redefines)} redefines, ` +
     `${per(o.evicts)} evicts, ${per(o.materializes)} materializes, ${per(o.pointers)} pointers, ${per(o.pointerFrees)} pointer frees`);
   console.log(`peak used: code ${kib(r.peak.codeBytes)} of ${kib(r.config.codeSize)}, data ${kib(r.peak.dataBytes)} of ${kib(r.config.dataSize)}, ` +
@@ -151,13 +166,15 @@ function printResult(r: MacroResult): void {
     `verify() passed; total ${r.totalSeconds.toFixed(1)} s`);
 }
 
-export async function main(opts: { quick?: boolean } = {}): Promise<MacroResult> {
+export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Promise<MacroResult> {
   const quick = opts.quick === true;
-  const config = quick ? QUICK : FULL;
+  const base = quick ? QUICK : FULL;
+  const config: MacroConfig = opts.sliced === true ? { ...base, cyclePause: SLICED_PAUSE_MS } : base;
   const started = performance.now();
   console.log(`JIT-like workload: modules of ${config.functionsPerModule} functions, ${config.vtablesPerModule} vtables of ${config.vtableSlots} slots; ` +
     `a window of ${config.window} modules, one loaded every ${config.loadEvery} steps; ${config.callsPerStep} calls per step; ` +
-    `arenas: code ${kib(config.codeSize)}, data ${kib(config.dataSize)}`);
+    `arenas: code ${kib(config.codeSize)}, data ${kib(config.dataSize)}` +
+    (config.cyclePause === undefined ? '' : `; collections in slices of ${config.cyclePause} ms (cyclePause)`));
 
   const workload = new Workload(config);
   // Fill the window first, so that every iteration, warm-up included, runs in the steady state.
@@ -250,6 +267,20 @@ export async function main(opts: { quick?: boolean } = {}): Promise<MacroResult>
         bytes: end.freedByCycles.bytes - first.freedByCycles.bytes,
       },
     },
+    calls: {
+      count: workload.callMs.length,
+      p50Ms: median(workload.callMs),
+      p99Ms: percentile(workload.callMs, 0.99),
+      p999Ms: percentile(workload.callMs, 0.999),
+      maxMs: percentile(workload.callMs, 1),
+    },
+    ...(workload.slices.length === 0 ? {} : {
+      slices: {
+        perCollection: median(workload.slices),
+        longestP99Ms: percentile(workload.longestSliceMs, 0.99),
+        longestMaxMs: percentile(workload.longestSliceMs, 1),
+      },
+    }),
     end: { nodes: end.nodes, sites: end.sites, candidates: end.candidates, cycleThreshold: end.cycleThreshold },
     totalSeconds: (performance.now() - started) / 1000,
   };
@@ -259,5 +290,5 @@ export async function main(opts: { quick?: boolean } = {}): Promise<MacroResult>
 
 if (isEntry(import.meta.url)) {
   const { quick, json } = childArgs();
-  writeResult(json, await main({ quick }));
+  writeResult(json, await main({ quick, sliced: process.argv.includes('--sliced') }));
 }

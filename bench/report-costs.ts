@@ -29,7 +29,34 @@ export function costNotes(r: BenchResults): string[] {
 export function costRows(r: BenchResults): Row[] {
   return [
     ...firstCollectionRows(r.firstCollection), ...queryRows(r.queries), ...linkerRows(r.linkers),
-    ...fragmentedRows(r), ...growthRows(r.growth),
+    ...fragmentedRows(r), ...growthRows(r.growth), ...pauseRows(r),
+  ];
+}
+
+/** Bounded pauses (issue 16): the p99 pause with and without slices, and what slicing costs in throughput. */
+export function pauseRows(r: BenchResults): Row[] {
+  const whole = r.macro;
+  const sliced = r.macroSliced;
+  if (sliced?.slices === undefined || sliced.calls === undefined) return [];
+  const ms = (x: number): string => `${x.toFixed(2)} ms`;
+  return [
+    {
+      point: 'JIT-like workload: collector pause p99 (nearest rank)',
+      codeheap: `${ms(sliced.slices.longestP99Ms)} longest slice (cyclePause ${sliced.config.cyclePause} ms; max ${ms(sliced.slices.longestMaxMs)}, ${sliced.slices.perCollection} slices a collection)`,
+      limit: '—', peer: `${ms(whole.collector.pauseP99Ms)} whole collections`,
+      ratio: times(sliced.slices.longestP99Ms / whole.collector.pauseP99Ms), target: '<= 1 ms', met: met(sliced.slices.longestP99Ms <= 1),
+    },
+    {
+      point: 'JIT-like workload: every heap call, p99 / max',
+      codeheap: `${ms(sliced.calls.p99Ms)} / ${ms(sliced.calls.maxMs)} in slices`,
+      limit: '—', peer: whole.calls === undefined ? '—' : `${ms(whole.calls.p99Ms)} / ${ms(whole.calls.maxMs)} whole`,
+      ratio: '', target: '—', met: '—',
+    },
+    {
+      point: 'JIT-like workload: throughput with collections in slices',
+      codeheap: `${count(sliced.stepsPerSecond)} steps/s`, limit: '—', peer: `${count(whole.stepsPerSecond)} steps/s whole`,
+      ratio: times(sliced.stepsPerSecond / whole.stepsPerSecond), target: '>= 0.9x', met: met(sliced.stepsPerSecond >= 0.9 * whole.stepsPerSecond),
+    },
   ];
 }
 
@@ -116,7 +143,7 @@ export function growthRows(g: GrowthResult | undefined): Row[] {
   return g.rows.map((x) => {
     const { start: s, end: e } = x;
     return {
-      point: `growth: ${count(x.rounds)} define/free rounds, ${x.policy === 'unload' ? 'cycleThreshold Infinity, heap.unload' : 'default policy, unit.free()'}`,
+      point: `growth: ${count(x.rounds)} define/free rounds, ${x.policy === 'unload' ? 'cycleThreshold Infinity, heap.unload' : 'default policy, dropped unannounced'}`,
       codeheap: `metadata ${s.metadataPerNode.toFixed(1)} -> ${e.metadataPerNode.toFixed(1)} B/node, ${s.metadataPerSite.toFixed(1)} -> ${e.metadataPerSite.toFixed(1)} B/site;`
         + ` candidates ${count(s.candidates)} -> ${count(e.candidates)}`,
       limit: '—',

@@ -46,6 +46,8 @@ export interface BenchResults {
   readonly objectGraph: ObjectGraphResult;
   readonly promptness: PromptnessResult;
   readonly macro: MacroResult;
+  /** The same workload with cyclePause; absent in results written before it was run. */
+  readonly macroSliced?: MacroResult;
   /** Absent in results written before the object loader's suite existed. */
   readonly elf?: ElfResults;
   /** Absent in results written before these suites existed (bench/report-costs.ts reads them). */

@@ -73,6 +73,8 @@ async function runSuites(): Promise<BenchResults> {
   const promptness = runChild<PromptnessResult>('promptness.bench.ts', [], quick);
   console.log('\n--- bench/macro.bench.ts (a process of its own, no V8 flags)');
   const macro = runChild<MacroResult>('macro.bench.ts', [], quick);
+  console.log('\n--- bench/macro.bench.ts --sliced (the same workload, collections in slices: cyclePause)');
+  const macroSliced = runChild<MacroResult>('macro.bench.ts', [], quick, ['--sliced']);
   console.log('\n--- bench/elf.bench.ts (a process of its own: SQLite loaded from gcc output)');
   const elf = runChild<ElfResults>('elf.bench.ts', [], quick);
   console.log('\n--- bench/first-collection.bench.ts (a process per sample: --expose-gc --single-threaded-gc)');
@@ -106,6 +108,7 @@ async function runSuites(): Promise<BenchResults> {
     objectGraph,
     promptness,
     macro,
+    macroSliced,
     elf,
     firstCollection: firstCollections,
     queries,

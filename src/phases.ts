@@ -25,8 +25,10 @@ export class Phases {
   /** Collections and slices run so far: a running call learns from it whether any ran (calls.ts). */
   collectorRuns = 0;
   closed = false;
-  /** Milliseconds the slices of a sliced collection have taken so far. */
+  /** Milliseconds the slices of a sliced collection have taken so far, how many, the longest. */
   private slicedMs = 0;
+  private slices = 0;
+  private longestSlice = 0;
 
   constructor(
     private readonly events: EventQueue,
@@ -141,10 +143,12 @@ export class Phases {
     try {
       if (!sliced.running) {
         this.slicedMs = 0;
+        this.slices = 0;
+        this.longestSlice = 0;
         sliced.start();
       }
       const { nodes, bytes } = sliced.total;
-      done = sliced.slice(budget);
+      done = sliced.slice(budget, started);
       freed = { nodes: sliced.total.nodes - nodes, bytes: sliced.total.bytes - bytes };
     } finally {
       this.phase = previous;
@@ -152,11 +156,15 @@ export class Phases {
     this.collectorRuns++;
     const ms = performance.now() - started;
     this.slicedMs += ms;
+    this.slices++;
+    this.longestSlice = Math.max(this.longestSlice, ms);
     const result: CollectionResult = { freed: freed.nodes, bytes: freed.bytes, visited: sliced.visited, candidates: sliced.candidates, ms, done };
     if (done) {
       this.collections++;
       const total = sliced.total;
-      const whole: CollectionResult = { ...result, freed: total.nodes, bytes: total.bytes, ms: this.slicedMs };
+      const whole: CollectionResult = {
+        ...result, freed: total.nodes, bytes: total.bytes, ms: this.slicedMs, slices: this.slices, longestSliceMs: this.longestSlice,
+      };
       if (automatic) this.policy.record(whole);
       this.events.collected(whole);
       if (previous === 'idle') this.deliver();

@@ -114,6 +114,9 @@ export interface CollectionResult {
    * running: the figures are then those of this slice, and a later call goes on with it.
    */
   done?: boolean;
+  /** A sliced collection's last slice: the slices it took, and the longest of them, in ms. */
+  slices?: number;
+  longestSliceMs?: number;
 }
 
 /**

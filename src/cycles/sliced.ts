@@ -88,6 +88,7 @@ export class SlicedCollector {
     if (this.trial.length < nodes.capacity) this.trial = new Int32Array(nodes.capacity);
     const taken = graph.candidates.take();
     this.candidates = taken.length;
+    if (this.list.length < taken.length) this.list = new Int32Array(taken.length * 2);
     this.count = 0;
     this.cursor = 0;
     this.visited = 0;
@@ -108,21 +109,25 @@ export class SlicedCollector {
     this.phase = MARK;
   }
 
-  /** Runs the collection on for at most `budget`; returns true once it is over. */
-  slice(budget: SliceBudget): boolean {
+  /**
+   * Runs the collection on for at most `budget`, counted from `since` (performance.now() when the
+   * caller began: a slice that started the collection has spent part of its time on start());
+   * returns true once it is over.
+   */
+  slice(budget: SliceBudget, since: number): boolean {
     const { cycles } = this.graph.freed;
     const nodes = cycles.nodes;
     const bytes = cycles.bytes;
     try {
-      return this.run(budget);
+      return this.run(budget, since);
     } finally {
       this.total.nodes += cycles.nodes - nodes;
       this.total.bytes += cycles.bytes - bytes;
     }
   }
 
-  private run(budget: SliceBudget): boolean {
-    const deadline = budget.ms === Infinity ? Infinity : performance.now() + budget.ms;
+  private run(budget: SliceBudget, since: number): boolean {
+    const deadline = since + budget.ms;
     let work = 0;
     const spent = (units: number): boolean => {
       work += units;

@@ -215,7 +215,9 @@ export class CountedGraph {
       freed++;
       this.dropList(firstOut);
     }
-    if (freed > 0) nodes.symbols.compact();
+    // Not in a slice: compaction copies every live name, which no slice budget covers; the next
+    // free outside one compacts (the stale entries only cost memory until then).
+    if (freed > 0 && !this.freeingSlice) nodes.symbols.compact();
     return freed;
   }
 
