@@ -154,13 +154,19 @@ log(`  patches     ${s.patches} sites rewritten by backpatching`);
 log(`  metadata    ${s.metadata.bytes} bytes: ${s.metadata.perNode.toFixed(1)} per node, ${s.metadata.perSite.toFixed(1)} per site`);
 log('              (in a heap this small free-block records weigh on few nodes; npm run bench measures 100,000 functions)');
 
-section('7. free every handle: counting reclaims what nothing references');
-for (const h of [main, vtable, fibPointer, fib, even, odd]) h.free();
-log('  still alive, each held only by a cycle:');
-for (const name of ['fib', 'even', 'odd']) {
-  const info = heap.node(name)!;
-  log(`    ${pad(name)} rc ${info.rc}, referenced by ${info.referrers.join(', ')}`);
-}
+section('7. unload: the last handle of a unit reclaims what only the unit held, cycles included');
+// A handle of its own on fib (not the unit's): fib outlives the unit, held by it.
+const fibHeld = heap.lookup('fib');
+for (const h of [main, vtable, fibPointer, fib, even]) h.free();
+log(`  ${heap.stats().nodes.total} nodes left while odd's handle keeps the unit open`);
+odd.free(); // the unit's last handle: even <-> odd go now, in this call, with no collection
+log(`  after the unit's last handle: ${heap.stats().nodes.total} nodes; ${heap.stats().collections} collections ran`);
+for (const name of ['even', 'odd']) log(`    ${pad(name)} ${heap.node(name) === undefined ? 'reclaimed' : 'alive'}`);
+
+section('8. an unannounced drop: a cycle the collector finds');
+fibHeld.free(); // fib calls itself: its count stays above zero, and it becomes a candidate
+const info = heap.node('fib')!;
+log(`  fib: rc ${info.rc}, referenced by ${info.referrers.join(', ')} (its own calls): a garbage cycle`);
 log('  heap.collectCycles(): trial deletion from the candidates');
 const collected = heap.collectCycles();
 log(`  freed ${collected.freed} nodes (${collected.bytes} bytes), visited ${collected.visited}, from ${collected.candidates} candidates`);
