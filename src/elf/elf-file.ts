@@ -42,6 +42,13 @@ export const SHN_LORESERVE = 0xff00;
 export const SHN_ABS = 0xfff1;
 export const SHN_COMMON = 0xfff2;
 export const SHN_XINDEX = 0xffff;
+/**
+ * ElfSymbol.shndx of an absolute and of a COMMON symbol. Not SHN_ABS and SHN_COMMON themselves:
+ * an object of more than 65,280 sections (-ffunction-sections on a large file) names its sections
+ * past SHN_LORESERVE through SHN_XINDEX, and real section 0xfff1 must not read as absolute.
+ */
+export const ABS_SECTION = -1;
+export const COMMON_SECTION = -2;
 
 export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
@@ -72,7 +79,7 @@ export interface ElfSymbol {
   readonly bind: number;
   readonly type: number;
   readonly visibility: number;
-  /** Section index after SHN_XINDEX is resolved; SHN_UNDEF, SHN_ABS or SHN_COMMON otherwise. */
+  /** Section index after SHN_XINDEX is resolved; SHN_UNDEF, ABS_SECTION or COMMON_SECTION otherwise. */
   readonly shndx: number;
   readonly value: number;
   readonly size: number;
@@ -214,10 +221,14 @@ function readSymbols(bytes: Uint8Array, view: DataView, sections: readonly Secti
     if (shndx === SHN_XINDEX) {
       if (extended === undefined || extended.offset + i * 4 + 4 > extended.offset + extended.size) bad(name, `symbol ${i} has SHN_XINDEX and no extended index`);
       shndx = view.getUint32(extended.offset + i * 4, true);
-    } else if (shndx >= SHN_LORESERVE && shndx !== SHN_ABS && shndx !== SHN_COMMON) {
+    } else if (shndx === SHN_ABS) {
+      shndx = ABS_SECTION;
+    } else if (shndx === SHN_COMMON) {
+      shndx = COMMON_SECTION;
+    } else if (shndx >= SHN_LORESERVE) {
       bad(name, `symbol ${i} has the reserved section index ${shndx.toString(16)}`);
     }
-    if ((shndx < SHN_LORESERVE || shndx > 0xffff) && shndx >= sections.length) {
+    if (shndx >= sections.length) {
       bad(name, `symbol ${i} is defined in section ${shndx}, and the object has ${sections.length}`);
     }
     symbols.push({

@@ -107,7 +107,7 @@ export function layOut(
     else hostOf.set(s.index, rodata);
   }
   const functionsIn = new Int32Array(file.sections.length);
-  for (const sym of file.symbols) if (sym.type === STT_FUNC && sym.shndx < functionsIn.length) functionsIn[sym.shndx]!++;
+  for (const sym of file.symbols) if (sym.type === STT_FUNC && sym.shndx > 0 && sym.shndx < functionsIn.length) functionsIn[sym.shndx]!++;
   const nodes: NodeLayout[] = [];
   const placeOf = new Array<{ node: NodeLayout; at: number } | undefined>(file.sections.length).fill(undefined);
   for (const s of loaded) {
@@ -178,7 +178,7 @@ function exportedSections(file: ElfFile): Uint8Array {
   const count = file.sections.length;
   const exported = new Uint8Array(count);
   for (const sym of file.symbols) {
-    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE && sym.shndx < count) exported[sym.shndx] = 1;
+    if (sym.bind !== STB_LOCAL && sym.type !== STT_SECTION && sym.type !== STT_FILE && sym.shndx > 0 && sym.shndx < count) exported[sym.shndx] = 1;
   }
   return exported;
 }

@@ -32,7 +32,7 @@ import * as x86 from './x86-64-sites.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { MAX_ALIGN } = base;
-const { SHF_ALLOC, SHF_WRITE, SHN_LORESERVE, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
+const { SHF_ALLOC, SHF_WRITE, SHT_NOBITS, STB_LOCAL, STB_WEAK, STT_FILE, STT_SECTION } = elf;
 
 /** The relocations of a section that has none, or that is not loaded. */
 const NO_RELAS: readonly Rela[] = [];
@@ -95,7 +95,7 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   }
   const symbolSection = (index: number): number => {
     const sym = file.symbols[index]!;
-    return sym.shndx > 0 && sym.shndx < SHN_LORESERVE ? sym.shndx : -1;
+    return sym.shndx > 0 ? sym.shndx : -1;
   };
   const layout = layOut(file, object, relocations, symbolSection);
   const registry = objectsOf(heap);

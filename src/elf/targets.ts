@@ -15,7 +15,7 @@ import * as elf from './elf-file.js';
 import type { Layout, NodeLayout } from './layout.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { SHN_ABS, SHN_COMMON, SHN_UNDEF, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_GNU_IFUNC, STT_SECTION, STT_TLS } = elf;
+const { ABS_SECTION, COMMON_SECTION, SHN_UNDEF, STB_GLOBAL, STB_GNU_UNIQUE, STB_LOCAL, STB_WEAK, STT_FILE, STT_GNU_IFUNC, STT_SECTION, STT_TLS } = elf;
 
 export type Target =
   | { readonly t: 'node'; readonly node: NodeLayout; readonly at: number }
@@ -96,11 +96,11 @@ export function resolveSymbols(
       targets.push(sym.name === '' ? undefined : outside(sym.name, sym.bind === STB_WEAK));
       continue;
     }
-    if (sym.shndx === SHN_ABS) {
+    if (sym.shndx === ABS_SECTION) {
       targets.push({ t: 'address', name: sym.name, address: sym.value });
       continue;
     }
-    if (sym.shndx === SHN_COMMON) {
+    if (sym.shndx === COMMON_SECTION) {
       const existing = outside(sym.name, true);
       const target: Target = existing.t === 'heap' ? existing : { t: 'node', node: commonNode(sym), at: 0 };
       targets.push(target);
