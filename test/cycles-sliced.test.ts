@@ -97,7 +97,11 @@ describe('cyclePause: automatic collections in slices', () => {
     heap.verify();
     expect(events.length).toBeGreaterThan(10);
     for (const e of events) expect(e.done).toBe(true);
-    expect(events.reduce((sum, e) => sum + e.freed, 0) + heap.stats().nodes.total).toBe(4000);
+    // Slices end by the clock, so what each frees varies; a node kept by a touch and then let go
+    // by its handle goes by counting instead. Every node is accounted for, one way or the other.
+    const stats = heap.stats();
+    expect(events.reduce((sum, e) => sum + e.freed, 0)).toBeLessThanOrEqual(stats.freedByCycles.nodes);
+    expect(stats.freedByCycles.nodes + stats.freedByRc.nodes + stats.nodes.total).toBe(4000);
     heap.collectCycles();
     expect(heap.stats().nodes.total).toBe(0);
     heap.verify();
