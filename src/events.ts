@@ -46,7 +46,7 @@ export class EventQueue {
     const { graph } = this;
     const { placed } = committed;
     // Sizes are the blocks' reserved sizes, as free events and stats() report them.
-    placed.plan.nodes.forEach(({ definition: d }, i) => {
+    placed.plan.definitions.forEach((d, i) => {
       const size = graph.arenas.of(d.kind).sizeOf(placed.blocks[i]!);
       this.alloc(d.name, d.kind === GLOBAL ? 'global' : 'function', placed.addresses[i]!, size);
     });

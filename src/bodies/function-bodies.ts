@@ -24,7 +24,7 @@ import type { OldBody } from '../rc/heap-graph.js';
 import type { BodyHold } from '../rc/body-holds.js';
 import * as layout from '../stubs/x86-64-layout.js';
 import type { CodeHeapApi, CompileCallback } from '../types.js';
-import type { LargeMap } from '../large-map.js';
+import type { NameTable } from '../name-table.js';
 import { CallFrames } from './calls.js';
 import { link, withRoom, type HeapCore } from './linking.js';
 
@@ -45,7 +45,7 @@ export class FunctionBodies {
   }
 
   /** Links a unit's definitions: new nodes with rc 0 (the caller takes their handles). */
-  define(definitions: readonly Definition[], names: LargeMap<string, number>): Committed {
+  define(definitions: readonly Definition[], names: NameTable): Committed {
     const committed = link(this.core, definitions, 'define', names);
     this.core.events.allocated(committed);
     return committed;

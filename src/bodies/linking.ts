@@ -12,7 +12,7 @@ import type { Definition } from '../link/definitions.js';
 import type { LinkContext } from '../link/link-context.js';
 import { place } from '../link/place.js';
 import { namedNodes, plan, type Resolver } from '../link/plan.js';
-import type { LargeMap } from '../large-map.js';
+import type { NameTable } from '../name-table.js';
 import type { CollectionCount } from './calls.js';
 import type { AllocEvent, FreeEvent } from '../types.js';
 
@@ -65,7 +65,7 @@ export function withRoom<T>(core: HeapCore, attempt: () => T): T {
  * new sites count them), so that memory pressure cannot turn a link that resolves into
  * UNDEFINED_SYMBOL by freeing the garbage cycle a named symbol sits on.
  */
-export function link(core: HeapCore, definitions: readonly Definition[], operation: string, names?: LargeMap<string, number>): Committed {
+export function link(core: HeapCore, definitions: readonly Definition[], operation: string, names?: NameTable): Committed {
   // Described only when something does not fit.
   const what = (): string => `${operation} of ${unitLabel(definitions)} (${definitions.reduce((sum, d) => sum + d.size, 0)} bytes)`;
   const planned = plan(definitions, core.resolver, names);
@@ -80,7 +80,7 @@ export function link(core: HeapCore, definitions: readonly Definition[], operati
 }
 
 function relinkAfterCollection(
-  core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string, names: LargeMap<string, number> | undefined,
+  core: HeapCore, definitions: readonly Definition[], held: number[], what: () => string, names: NameTable | undefined,
 ): Committed {
   const { graph } = core;
   for (const id of held) graph.retainRoot(id);

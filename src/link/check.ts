@@ -36,13 +36,14 @@ export function check(placed: Placed, ctx: LinkContext): Checked {
 function checkSites(placed: Placed, ctx: LinkContext): void {
   const { arch, graph, settled } = ctx;
   const { view } = graph.arenas;
-  const { nodes, sites } = placed.plan;
+  const { definitions, firstSite, sites } = placed.plan;
   // Slots below this are the unit's nodes and fixed slots; a fixed slot of no node is an external.
-  const n = nodes.length;
+  const n = definitions.length;
   for (let i = 0; i < n; i++) {
-    const { definition: d, firstSite, siteCount } = nodes[i]!;
+    const d = definitions[i]!;
     const address = placed.addresses[i]!;
-    for (let s = firstSite; s < firstSite + siteCount; s++) {
+    const from = firstSite[i]!;
+    for (let s = from; s < from + d.relocationCount; s++) {
       const kindId = sites.kind[s]!;
       const kind = arch.kinds[kindId]!;
       const A = sites.addend[s]!;
@@ -62,6 +63,6 @@ function checkSites(placed: Placed, ctx: LinkContext): void {
 
 /** Whether a slot is an address outside the heap (a fixed slot of no node). */
 function isExternal(placed: Placed, slot: number): boolean {
-  const fixed = slot - placed.plan.nodes.length;
+  const fixed = slot - placed.plan.definitions.length;
   return fixed >= 0 && fixed < placed.fixedNodes.length && placed.fixedNodes[fixed] === NONE;
 }

@@ -26,7 +26,7 @@ export interface Committed {
   readonly placed: Placed;
   /** Per unit node: its node id (a replacement's is the function's own). */
   readonly ids: readonly number[];
-  /** Per unit node: the body a replacement took out (still allocated), else undefined. */
+  /** Per unit node: the body a replacement took out (still allocated), else undefined (or no entry). */
   readonly oldBodies: readonly (OldBody | undefined)[];
   /** Per stub the link created: its node id. */
   readonly stubIds: readonly number[];
@@ -42,25 +42,28 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
   const { placed } = checked;
   const { graph, stubs } = ctx;
   const { arenas } = graph;
-  const { nodes } = placed.plan;
-  const n = nodes.length;
-  const ids: number[] = [];
+  const { definitions } = placed.plan;
+  const n = definitions.length;
+  // Sized once: a unit of a million nodes would otherwise regrow it some thirty times.
+  const ids = new Array<number>(n);
+  // Only a replacement has an old body; a define leaves this empty.
   const oldBodies: (OldBody | undefined)[] = [];
   let patched = 0;
   for (let i = 0; i < n; i++) {
-    const d = nodes[i]!.definition;
+    const d = definitions[i]!;
     const arena = arenas.of(d.kind);
     const block = placed.blocks[i]!;
     const loc = arena.loc(block);
-    arenas.bytes.fill(d.kind === GLOBAL ? 0 : CODE_FILL, loc, loc + arena.sizeOf(block));
-    arenas.bytes.set(d.bytes, loc);
+    const end = loc + arena.sizeOf(block);
+    d.bytes.copyTo(arenas.bytes, loc, d.bytesAt, d.byteLength);
+    // Only the slack after the bytes is filled: a function's tail, a global's zeroes past its data.
+    if (loc + d.byteLength < end) arenas.bytes.fill(d.kind === GLOBAL ? 0 : CODE_FILL, loc + d.byteLength, end);
     if (d.replaces === NONE) {
-      ids.push(graph.createSymbol(d.kind, d.name, block, false, d.compile));
-      oldBodies.push(undefined);
+      ids[i] = graph.createSymbol(d.kind, d.name, block, false, d.compile);
     } else {
       const swapped = swapBody(ctx, d.replaces, block, false, d.keepsOld);
-      ids.push(d.replaces);
-      oldBodies.push(swapped.old);
+      ids[i] = d.replaces;
+      oldBodies[i] = swapped.old;
       patched += swapped.patched;
     }
   }
@@ -74,8 +77,7 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
   }
   writeSites(placed, ctx, ids, stubIds);
   // Read-only globals are complete now: from here on only the heap's own view writes them.
-  const planned = placed.plan.nodes;
-  for (let i = 0; i < planned.length; i++) if (planned[i]!.definition.readOnly) ctx.graph.arenas.data.protect(placed.blocks[i]!);
+  for (let i = 0; i < n; i++) if (definitions[i]!.readOnly) ctx.graph.arenas.data.protect(placed.blocks[i]!);
   return { stage: 'committed', placed, ids, oldBodies, stubIds, patched };
 }
 
@@ -87,16 +89,17 @@ function writeSites(placed: Placed, ctx: LinkContext, ids: readonly number[], st
   const { graph, arch } = ctx;
   const { arenas } = graph;
   const { view } = arenas;
-  const { nodes, sites } = placed.plan;
+  const { definitions, firstSite, sites } = placed.plan;
   const { fixedNodes } = placed;
-  const n = nodes.length;
+  const n = definitions.length;
   const stubBase = n + fixedNodes.length;
   for (let i = 0; i < n; i++) {
-    const { definition: d, firstSite, siteCount } = nodes[i]!;
+    const d = definitions[i]!;
     const source = ids[i]!;
     const base = arenas.of(d.kind).loc(placed.blocks[i]!);
     const address = placed.addresses[i]!;
-    for (let s = firstSite; s < firstSite + siteCount; s++) {
+    const from = firstSite[i]!;
+    for (let s = from; s < from + d.relocationCount; s++) {
       const kind = arch.kinds[sites.kind[s]!]!;
       const slot = placed.siteSlot[s]!;
       const offset = sites.offset[s]!;

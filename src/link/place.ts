@@ -63,26 +63,29 @@ function pages(size: number): number {
 export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed {
   const { graph, stubs: stubManager } = ctx;
   const { arenas } = graph;
-  const n = plan.nodes.length;
+  const { definitions } = plan;
+  const n = definitions.length;
   // Plain arrays: most links are of one node (a redefine), where a typed array costs more to make.
+  // `blocks` grows as blocks are taken (a failure gives back exactly those); `addresses` is
+  // sized once (a unit of a million nodes would otherwise regrow it some thirty times).
   const blocks: number[] = [];
-  const addresses: number[] = [];
+  const addresses = new Array<number>(n);
   const reservations: StubReservation[] = [];
   try {
     for (let i = 0; i < n; i++) {
-      const d = plan.nodes[i]!.definition;
+      const d = definitions[i]!;
       const arena = arenas.of(d.kind);
       const block = arena.allocate(d.readOnly ? pages(d.size) : tiledSize(d.size, d.align), d.align);
       if (block === NONE) throw arenas.noRoom(what());
       blocks.push(block);
-      addresses.push(arena.addressOf(block));
+      addresses[i] = arena.addressOf(block);
     }
     const routed = route(plan, ctx, addresses);
     for (let i = 0; i < routed.stubs.length; i++) reservations.push(stubManager.reserveStub(() => `${what()}: a stub`));
     // Commit adds the unit's nodes, its stubs, and a retired body per replacement at most; every
     // stub has one site (its slot), beside the unit's own sites.
     let replacements = 0;
-    for (const node of plan.nodes) if (node.definition.replaces !== NONE) replacements++;
+    for (let i = 0; i < n; i++) if (definitions[i]!.replaces !== NONE) replacements++;
     graph.nodes.reserve(n + routed.stubs.length + replacements);
     graph.sites.reserve(plan.sites.count + routed.stubs.length);
     const fixedCount = routed.fixedNodes.length;
@@ -100,7 +103,7 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
     }
     return { stage: 'placed', plan, blocks, addresses, stubs: routed.stubs, reservations, fixedNodes: routed.fixedNodes, siteSlot, slotAddress };
   } catch (error) {
-    for (let i = 0; i < blocks.length; i++) arenas.of(plan.nodes[i]!.definition.kind).free(blocks[i]!);
+    for (let i = 0; i < blocks.length; i++) arenas.of(definitions[i]!.kind).free(blocks[i]!);
     for (const r of reservations) stubManager.unreserveStub(r);
     throw error;
   }
@@ -109,8 +112,8 @@ export function place(plan: Plan, ctx: LinkContext, what: () => string): Placed 
 /** Gives back every block place() took: the link is abandoned. */
 export function unplace(placed: Placed, ctx: LinkContext): void {
   const { arenas } = ctx.graph;
-  const { nodes } = placed.plan;
-  for (let i = 0; i < nodes.length; i++) arenas.of(nodes[i]!.definition.kind).free(placed.blocks[i]!);
+  const { definitions } = placed.plan;
+  for (let i = 0; i < definitions.length; i++) arenas.of(definitions[i]!.kind).free(placed.blocks[i]!);
   for (const r of placed.reservations) ctx.stubs.unreserveStub(r);
 }
 
@@ -123,8 +126,8 @@ export function unplace(placed: Placed, ctx: LinkContext): void {
 function route(plan: Plan, ctx: LinkContext, addresses: readonly number[]): {
   stubs: PlannedStub[]; fixedNodes: number[]; siteSlot: Int32Array;
 } {
-  const { sites } = plan;
-  const n = plan.nodes.length;
+  const { sites, definitions, firstSite } = plan;
+  const n = definitions.length;
   // Copied on the first reroute: most links call no external out of reach, and share the plan's.
   let siteSlot = sites.slot;
   let stubs = plan.stubs as PlannedStub[];
@@ -132,10 +135,9 @@ function route(plan: Plan, ctx: LinkContext, addresses: readonly number[]): {
   let externalStubs: LargeMap<string, number> | null = null;
   const { arch, graph } = ctx;
   for (let i = 0; i < n; i++) {
-    const node = plan.nodes[i]!;
-    const d = node.definition;
+    const d = definitions[i]!;
     const address = addresses[i]!;
-    for (let s = node.firstSite; s < node.firstSite + node.siteCount; s++) {
+    for (let s = firstSite[i]!; s < firstSite[i]! + d.relocationCount; s++) {
       if (sites.externalCall[s] === 0) continue;
       const kind = arch.kinds[sites.kind[s]!]!;
       const S = plan.fixedAddresses[siteSlot[s]! - n]!;

@@ -17,12 +17,16 @@
 import * as base from '../base.js';
 import { CodeHeapError, hex, invalid, show } from '../errors.js';
 import { LargeMap } from '../large-map.js';
+import { NameTable } from '../name-table.js';
+import * as nameTable from '../name-table.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
 import { entryAddend, type Architecture, type RelocationKind } from '../reloc/architecture.js';
-import type { Definition, RelocationInput } from './definitions.js';
+import type { Definition } from './definitions.js';
+import type { RelocationColumns } from './snapshot.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { FUNCTION, GLOBAL, NONE, STUB } = base;
+const { ABSENT } = nameTable;
 
 /** A stub the link creates: for a node of the unit, an existing function, or an external. */
 export type PlannedStub =
@@ -45,16 +49,11 @@ export interface PlannedSites {
   readonly symbol: string[];
 }
 
-/** A node of the unit: its definition and its run of sites. */
-export interface PlannedNode {
-  readonly definition: Definition;
-  readonly firstSite: number;
-  readonly siteCount: number;
-}
-
 export interface Plan {
   readonly stage: 'planned';
-  readonly nodes: readonly PlannedNode[];
+  /** The unit's nodes: node i's sites are [firstSite[i], firstSite[i] + its relocationCount). */
+  readonly definitions: readonly Definition[];
+  readonly firstSite: readonly number[];
   readonly sites: PlannedSites;
   /** Fixed slot i (slot n + i): an existing node, or NONE with an external address. */
   readonly fixedNodes: readonly number[];
@@ -81,23 +80,25 @@ export function stubAddend(kind: RelocationKind, sourceKind: number): number {
 }
 
 /** `names`: the unit's names to their index, when the caller has them already (define). */
-export function plan(definitions: readonly Definition[], resolver: Resolver, names?: LargeMap<string, number>): Plan {
+export function plan(definitions: readonly Definition[], resolver: Resolver, names?: NameTable): Plan {
+  const n = definitions.length;
   let count = 0;
-  for (const d of definitions) count += d.relocations.length;
+  for (let i = 0; i < n; i++) count += definitions[i]!.relocationCount;
   const sites: PlannedSites = count === 0 ? NO_SITES : {
     count, offset: new Int32Array(count), kind: new Uint8Array(count), addend: new Float64Array(count),
     slot: new Int32Array(count), externalCall: new Uint8Array(count), symbol: new Array<string>(count),
   };
   const planner = new Planner(definitions, resolver, sites, names ?? null);
-  const nodes: PlannedNode[] = [];
+  const firstSite = new Array<number>(n);
   let next = 0;
-  for (const d of definitions) {
-    const firstSite = next;
-    for (const r of d.relocations) planner.site(d, r, next++);
-    checkOverlap(d, sites, firstSite, next, resolver.arch);
-    nodes.push({ definition: d, firstSite, siteCount: next - firstSite });
+  for (let i = 0; i < n; i++) {
+    const d = definitions[i]!;
+    firstSite[i] = next;
+    const first = d.firstRelocation;
+    for (let r = first; r < first + d.relocationCount; r++) planner.site(d, r, next++);
+    checkOverlap(d, sites, firstSite[i]!, next, resolver.arch);
   }
-  return { stage: 'planned', nodes, sites, fixedNodes: planner.fixedNodes, fixedAddresses: planner.fixedAddresses, stubs: planner.stubs };
+  return { stage: 'planned', definitions, firstSite, sites, fixedNodes: planner.fixedNodes, fixedAddresses: planner.fixedAddresses, stubs: planner.stubs };
 }
 
 /** The sites of a plan with none (a body without relocations: most replacements). */
@@ -120,33 +121,38 @@ class Planner {
     private readonly resolver: Resolver,
     private readonly sites: PlannedSites,
     /** The unit's names, given or made on first need (a unit of one definition compares its one name). */
-    private unitNames: LargeMap<string, number> | null,
+    private unitNames: NameTable | null,
   ) {}
 
-  /** Checks relocation r of definition d and resolves its symbol into site s. */
-  site(d: Definition, r: RelocationInput, s: number): void {
+  /** Checks relocation r (of the columns) of definition d and resolves its symbol into site s. */
+  site(d: Definition, r: number, s: number): void {
     const { sites, resolver } = this;
+    const columns = d.relocations;
     // The location (whereOf) is built only on the error paths: this runs once per site.
-    if (!r.isObject) invalid(`${d.name}: a relocation must be an object, got ${show(r.element)}`);
-    const kind = typeof r.type === 'string' ? resolver.arch.kind(r.type) : undefined;
-    if (kind === undefined) invalid(`${whereOf(d, r)}: unknown relocation type ${show(r.type)}`);
-    const offset = r.offset as number;
+    if (!columns.isObject(r)) invalid(`${d.name}: a relocation must be an object, got ${show(columns.element[r])}`);
+    const type = columns.type[r];
+    const kind = typeof type === 'string' ? resolver.arch.kind(type) : undefined;
+    if (kind === undefined) invalid(`${whereOf(d, r)}: unknown relocation type ${show(type)}`);
+    const offset = columns.offset[r] as number;
     if (!Number.isSafeInteger(offset) || offset < 0) invalid(`${whereOf(d, r)}: offset must be a non-negative integer`);
     if (offset + kind.width > d.size) {
       throw new CodeHeapError('RELOCATION_OUT_OF_BOUNDS',
         `${whereOf(d, r)} (${kind.name}, ${kind.width} bytes) ends at ${offset + kind.width}, past the ${d.size} bytes of ${d.name}`);
     }
-    const addend = r.addend ?? 0;
-    if (typeof addend !== 'number' || !Number.isSafeInteger(addend)) invalid(`${whereOf(d, r)}: addend must be a safe integer, got ${show(r.addend)}`);
-    if (r.via !== undefined && r.via !== 'body' && r.via !== 'stub') invalid(`${whereOf(d, r)}: via must be 'body' or 'stub', got ${show(r.via)}`);
-    const symbol = r.symbol;
+    const given = columns.addend[r];
+    const addend = given ?? 0;
+    if (typeof addend !== 'number' || !Number.isSafeInteger(addend)) invalid(`${whereOf(d, r)}: addend must be a safe integer, got ${show(given)}`);
+    const via = columns.via[r];
+    if (via !== undefined && via !== 'body' && via !== 'stub') invalid(`${whereOf(d, r)}: via must be 'body' or 'stub', got ${show(via)}`);
+    const symbol = columns.symbol[r];
     if (typeof symbol !== 'string' || symbol === '') invalid(`${whereOf(d, r)}: symbol must be a non-empty string, got ${show(symbol)}`);
-    const body = r.via === undefined ? kind.bodyByDefault : r.via === 'body';
+    const body = via === undefined ? kind.bodyByDefault : via === 'body';
     sites.offset[s] = offset;
     sites.kind[s] = kind.id;
     sites.addend[s] = addend;
     sites.symbol[s] = symbol;
-    const slot = r.address === undefined ? this.resolve(symbol, body, d, r, kind) : this.external(symbol, r.address);
+    const address = columns.address[r];
+    const slot = address === undefined ? this.resolve(symbol, body, d, r, kind) : this.external(symbol, address);
     sites.slot[s] = slot;
     if (body && this.isExternal(slot)) sites.externalCall[s] = 1;
     const expected = stubAddend(kind, d.kind);
@@ -158,7 +164,7 @@ class Planner {
   }
 
   /** The slot a reference to `symbol` targets: a body or global, a stub, or an external address. */
-  private resolve(symbol: string, body: boolean, d: Definition, r: RelocationInput, kind: RelocationKind): number {
+  private resolve(symbol: string, body: boolean, d: Definition, r: number, kind: RelocationKind): number {
     const { nodes } = this.resolver.graph;
     const local = this.local(symbol);
     if (local !== undefined) {
@@ -189,7 +195,7 @@ class Planner {
    * the unit (its new code) or a live function of the heap. A lazy function has no body to point
    * into. A global takes any offset (its bytes do not move), and so does an address outside.
    */
-  private checkInterior(slot: number, offset: number, d: Definition, r: RelocationInput, kind: RelocationKind): void {
+  private checkInterior(slot: number, offset: number, d: Definition, r: number, kind: RelocationKind): void {
     const { definitions } = this;
     const { nodes, arenas } = this.resolver.graph;
     let size: number;
@@ -201,12 +207,12 @@ class Planner {
       const id = this.fixedNodes[slot - definitions.length];
       if (id === undefined || id === NONE || nodes.kindOf(id) !== FUNCTION) return;
       if (nodes.isLazy(id)) {
-        invalid(`${whereOf(d, r)} (${kind.name}) refers into the body of ${r.symbol as string} at +${hex(offset)}, but ${r.symbol as string} is lazy: it has no body to point into`);
+        invalid(`${whereOf(d, r)} (${kind.name}) refers into the body of ${symbolOf(d.relocations, r)} at +${hex(offset)}, but ${symbolOf(d.relocations, r)} is lazy: it has no body to point into`);
       }
       size = arenas.code.sizeOf(nodes.block[id]!);
     }
     if (offset < 0 || offset >= size) {
-      invalid(`${whereOf(d, r)} (${kind.name}) refers to ${r.symbol as string}+${hex(offset)}, outside the ${size} bytes of its body: an interior reference must lie inside the body`);
+      invalid(`${whereOf(d, r)} (${kind.name}) refers to ${symbolOf(d.relocations, r)}+${hex(offset)}, outside the ${size} bytes of its body: an interior reference must lie inside the body`);
     }
   }
 
@@ -220,11 +226,12 @@ class Planner {
     const { definitions } = this;
     if (definitions.length === 1) return definitions[0]!.name === symbol ? 0 : undefined;
     if (this.unitNames === null) {
-      const names = new LargeMap<string, number>();
+      const names = new NameTable(definitions.length);
       definitions.forEach((d, index) => names.set(d.name, index));
       this.unitNames = names;
     }
-    return this.unitNames.get(symbol);
+    const index = this.unitNames.get(symbol);
+    return index === ABSENT ? undefined : index;
   }
 
   private fixed(id: number, address: number): number {
@@ -263,9 +270,15 @@ class Planner {
   }
 }
 
-/** Where a relocation is, for messages: `relocation at f+0x3`. */
-function whereOf(d: Definition, r: RelocationInput): string {
-  return `relocation at ${d.name}+${Number.isSafeInteger(r.offset) ? hex(r.offset as number) : show(r.offset)}`;
+/** Where relocation r of d is, for messages: `relocation at f+0x3`. */
+function whereOf(d: Definition, r: number): string {
+  const offset = d.relocations.offset[r];
+  return `relocation at ${d.name}+${Number.isSafeInteger(offset) ? hex(offset as number) : show(offset)}`;
+}
+
+/** Relocation r's symbol, for messages once it is known to be a string. */
+function symbolOf(columns: RelocationColumns, r: number): string {
+  return columns.symbol[r] as string;
 }
 
 /**
@@ -279,7 +292,7 @@ export function namedNodes(result: Plan, graph: HeapGraph): number[] {
     if (id !== NONE) named.set(graph.nodes.kindOf(id) === STUB ? graph.functionOfStub(id) : id, true);
   }
   for (const stub of result.stubs) if (stub.of === 'node') named.set(stub.id, true);
-  for (const node of result.nodes) named.delete(node.definition.replaces);
+  for (const d of result.definitions) named.delete(d.replaces);
   named.delete(NONE);
   return [...named].map(([id]) => id);
 }

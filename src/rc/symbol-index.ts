@@ -2,20 +2,25 @@
 //
 // Deletion is lazy. Reclaiming a node leaves its entry behind, stale, and every read checks the
 // entry against the node table (the id is a live function or global that still has that name).
-// On a heap of a million symbols a Map delete costs a cache miss and, as the map empties, its
+// On a heap of a million symbols a delete costs a cache miss and, as a Map empties, its
 // rehashing: it was most of the cost of a collection that frees a million nodes. A stale entry
 // costs nothing until `compact` drops them all, once they outnumber the valid ones, so each
-// reclaimed name pays at most a constant amortized share of one pass over the map and of copying
-// the valid entries into a new one.
+// reclaimed name pays at most a constant amortized share of one pass over the table and of copying
+// the valid entries into a new one. The table is a NameTable (name-table.ts), not a Map: define
+// binds every name it creates here, and a Map of a million names costs several times more.
 //
 // Invariant: every live function and global has a valid entry under its name; an entry is valid
 // iff `isBound`; `stale` counts the entries that are not.
 
-import { LargeMap } from '../large-map.js';
+import { NameTable } from '../name-table.js';
+import * as nameTable from '../name-table.js';
 import type { NodeTable } from './node-table.js';
 
+// Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
+const { ABSENT } = nameTable;
+
 export class SymbolIndex {
-  private byName = new LargeMap<string, number>();
+  private byName = new NameTable();
   /** Entries left behind by reclaimed nodes (or names since reused: see `bind`). */
   private stale = 0;
 
@@ -27,7 +32,7 @@ export class SymbolIndex {
    */
   get(name: string): number | undefined {
     const id = this.byName.get(name);
-    return id !== undefined && this.isBound(name, id) && !this.nodes.isDoomed(id) ? id : undefined;
+    return id !== ABSENT && this.isBound(name, id) && !this.nodes.isDoomed(id) ? id : undefined;
   }
 
   has(name: string): boolean {
@@ -42,15 +47,13 @@ export class SymbolIndex {
   /** The node that holds the name, garbage being freed included (for verify()). */
   owner(name: string): number | undefined {
     const id = this.byName.get(name);
-    return id !== undefined && this.isBound(name, id) ? id : undefined;
+    return id !== ABSENT && this.isBound(name, id) ? id : undefined;
   }
 
   /** Pre: `id` is a live function or global named `name`, and no live node has that name. */
   bind(name: string, id: number): void {
-    // One hash operation: a set that does not grow the map replaced a stale entry.
-    const before = this.byName.size;
-    this.byName.set(name, id);
-    if (this.byName.size === before) this.stale--;
+    // One hash operation: a set of a name the table held replaced a stale entry.
+    if (!this.byName.set(name, id)) this.stale--;
   }
 
   /** The node is being reclaimed: its entry turns stale (it stops being bound at once). */
@@ -65,15 +68,14 @@ export class SymbolIndex {
 
   /**
    * Drops the stale entries once they outnumber the valid ones. Call after a batch of frees. The
-   * valid entries are copied into a new map rather than the stale ones deleted from the old: there
-   * are fewer of them whenever this runs, and a delete costs more than an insert (a Map that
-   * empties also rehashes as it shrinks).
+   * valid entries are copied into a new table rather than the stale ones deleted from the old:
+   * there are fewer of them whenever this runs, and the table has no delete.
    */
   compact(): void {
     const valid = this.byName.size - this.stale;
     if (this.stale <= valid || this.stale < 64) return;
-    const kept = new LargeMap<string, number>();
-    if (valid > 0) for (const [name, id] of this.byName) if (this.isBound(name, id)) kept.set(name, id);
+    const kept = new NameTable(valid);
+    if (valid > 0) this.byName.forEach((name, id) => { if (this.isBound(name, id)) kept.set(name, id); });
     this.byName = kept;
     this.stale = 0;
   }
@@ -81,7 +83,7 @@ export class SymbolIndex {
   /** For verify(): the stale entries counted are the entries that are not bound. */
   check(): string[] {
     let unbound = 0;
-    for (const [name, id] of this.byName) if (!this.isBound(name, id)) unbound++;
+    this.byName.forEach((name, id) => { if (!this.isBound(name, id)) unbound++; });
     return unbound === this.stale ? [] : [`the symbol index counts ${this.stale} stale entries but holds ${unbound}`];
   }
 
