@@ -15,14 +15,16 @@
 //   hashes[j]  hashOf(keys[j]), compared before the key so most probes skip the string compare
 //   keys[j]    the name ('' while empty)
 //
-// Entries are never removed (their users keep stale entries and rebuild the table instead:
-// rc/symbol-index.ts), so a probe ends at the first empty slot.
+// A probe ends at the first empty slot. Removal is by `sweep`, which shifts the entries of a
+// cluster back over the hole it makes (no tombstones: a table swept again and again keeps its
+// probes short), so the table's user can drop the entries it no longer wants a bounded stretch of
+// slots at a time (rc/symbol-index.ts).
 
 /** The value get() answers for a name the table does not hold. */
 export const ABSENT = -1;
 
 /** FNV-1a over the UTF-16 code units: names are short, and no hostile input reaches this. */
-function hashOf(name: string): number {
+export function hashOf(name: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return h;
@@ -77,16 +79,71 @@ export class NameTable {
     return true;
   }
 
+  /** Slots (a power of two); `sweep` walks them by index. */
+  get capacity(): number {
+    return this.values.length;
+  }
+
+  /**
+   * Removes the entries of slots [from, to) that `keep` refuses; returns how many. An entry a
+   * removal shifts back from beyond `to` is judged too, and one shifted back across the table's end
+   * (a cluster wraps round) may be judged twice: `keep` must answer the same for it both times.
+   */
+  sweep(from: number, to: number, keep: (name: string, value: number) => boolean): number {
+    const { values, keys } = this;
+    let removed = 0;
+    for (let j = from; j < to; j++) {
+      // A removal may shift the next entry of the cluster into j: judge j again until it keeps.
+      while (values[j] !== ABSENT && !keep(keys[j]!, values[j]!)) {
+        this.removeAt(j);
+        removed++;
+      }
+    }
+    this.size -= removed;
+    return removed;
+  }
+
   /** Calls `each` with every name and its value, in no particular order. */
   forEach(each: (name: string, value: number) => void): void {
     const { values, keys } = this;
     for (let j = 0; j < values.length; j++) if (values[j] !== ABSENT) each(keys[j]!, values[j]!);
   }
 
-  /** Doubles the capacity; the stored hashes place every entry again without reading a name. */
+  /** Halves the capacity while the table is under an eighth full; true when it shrank. */
+  shrink(): boolean {
+    let capacity = this.values.length;
+    while (capacity > MIN_CAPACITY && this.size * 8 < capacity) capacity /= 2;
+    if (capacity === this.values.length) return false;
+    this.resize(capacity);
+    return true;
+  }
+
+  /**
+   * Empties slot i, and moves back into the hole each later entry of its cluster whose home slot
+   * the hole does not lie beyond (so that every probe still reaches it). Does not count `size`.
+   */
+  private removeAt(i: number): void {
+    const { hashes, values, keys, mask } = this;
+    for (let j = (i + 1) & mask; values[j] !== ABSENT; j = (j + 1) & mask) {
+      const home = hashes[j]! & mask;
+      // The entry at j stays when its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      hashes[i] = hashes[j]!;
+      values[i] = values[j]!;
+      keys[i] = keys[j]!;
+      i = j;
+    }
+    values[i] = ABSENT;
+    keys[i] = '';
+  }
+
   private grow(): void {
+    this.resize(this.values.length * 2);
+  }
+
+  /** Places every entry in a table of `capacity` slots; the stored hashes do, without a name read. */
+  private resize(capacity: number): void {
     const { hashes, values, keys } = this;
-    const capacity = values.length * 2;
     const mask = capacity - 1;
     const toHashes = new Int32Array(capacity);
     const toValues = new Int32Array(capacity).fill(ABSENT);

@@ -15,6 +15,17 @@ function pairs(count: number, prefix = 'f') {
   };
 }
 
+/** A node table of `count` functions g<i>, each bound in the symbol index. */
+function symbols(count: number) {
+  const nodes = new NodeTable();
+  const ids = Array.from({ length: count }, (_, i) => {
+    const id = nodes.allocate(FUNCTION, `g${i}`, 0);
+    nodes.symbols.bind(`g${i}`, id);
+    return id;
+  });
+  return { nodes, ids };
+}
+
 describe('the symbol index forgets lazily', () => {
   test('names freed by a collection are gone at once for lookup, node and define, and can be defined again', () => {
     const heap = newHeap();
@@ -45,30 +56,51 @@ describe('the symbol index forgets lazily', () => {
     abandon(heap, fresh);
   });
 
-  test('compaction drops stale entries and keeps valid ones, and verify checks the stale count', () => {
-    const nodes = new NodeTable();
-    const ids = Array.from({ length: 200 }, (_, i) => {
-      const id = nodes.allocate(FUNCTION, `g${i}`, 0);
-      nodes.symbols.bind(`g${i}`, id);
-      return id;
-    });
+  test('stale entries are swept a stretch per free, valid ones kept, and verify checks the stale count', () => {
+    const { nodes, ids } = symbols(200);
     const reclaim = (id: number): void => {
       nodes.symbols.forget();
       nodes.dropLive(id);
       nodes.flags[id] = 0;
     };
+    const stale = (): number => {
+      expect(nodes.symbols.check()).toEqual([]);
+      return nodes.symbols.staleEntries;
+    };
     for (const id of ids.slice(0, 100)) reclaim(id);
-    nodes.symbols.compact();
-    expect(nodes.symbols.check()).toEqual([]);
+    nodes.symbols.tidy(100);
+    // 100 stale against 100 valid: not yet.
+    expect(stale()).toBe(100);
+    reclaim(ids[100]!);
+    // 101 against 99, and one free pays for a stretch of the table only.
+    nodes.symbols.tidy(1);
+    const afterOne = stale();
+    expect(afterOne).toBeGreaterThan(0);
+    expect(afterOne).toBeLessThan(101);
+    let calls = 1;
+    while (stale() > 0) {
+      nodes.symbols.tidy(1);
+      calls++;
+      expect(nodes.symbols.get('g150')).toBe(ids[150]);
+    }
+    expect(calls).toBeGreaterThan(4);
     expect(nodes.symbols.get('g0')).toBeUndefined();
-    expect(nodes.symbols.get('g150')).toBe(ids[150]);
-    for (const id of ids.slice(100, 101)) reclaim(id);
-    nodes.symbols.compact();
-    // 101 stale against 99 valid: compacted, and the count starts again from zero.
-    expect(nodes.symbols.check()).toEqual([]);
     expect(nodes.symbols.get('g199')).toBe(ids[199]);
     nodes.flags[ids[199]!] = 0; // reclaimed without forget(): the count no longer matches
     expect(nodes.symbols.check()).toEqual(['the symbol index counts 0 stale entries but holds 1']);
+  });
+
+  test('a batch that pays for the whole table drops every stale entry at once', () => {
+    const { nodes, ids } = symbols(200);
+    for (const id of ids.slice(0, 150)) {
+      nodes.dropLive(id);
+      nodes.flags[id] = 0;
+    }
+    nodes.symbols.forgetMany(150);
+    nodes.symbols.tidy(150);
+    expect(nodes.symbols.check()).toEqual([]);
+    nodes.symbols.forget();
+    expect(nodes.symbols.check()).toEqual(['the symbol index counts 1 stale entries but holds 0']);
   });
 });
 

@@ -85,7 +85,7 @@ export function collectWhite(state: CollectorState, garbage: Int32Array, count: 
   }
   nodes.countReleased(freed);
   nodes.symbols.forgetMany(names);
-  nodes.symbols.compact();
+  nodes.symbols.tidy(freed);
   nodes.dropLiveOfClass(runClass, runLength);
   // Lists freed unread were not counted: the caller counted their sites.
   if (listsUnread) sites.countFreed(closedSites);

@@ -1,5 +1,5 @@
 // What a sliced collection promises between its slices (sliced.ts), checked by verify() over the
-// whole heap: the marks are where the phase says, invariant (I) holds for every node the program
+// whole heap: the marks are where the phase says (in CLEAR, only on live nodes), invariant (I) holds for every node the program
 // has not changed (its trial count is at least its count less the sites into it from scanned
 // nodes), and no live node reaches the garbage being freed.
 
@@ -11,7 +11,7 @@ import type { SlicedCollector } from './sliced.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
-const { FREE, IDLE, MARK } = slicedPhases;
+const { CLEAR, FREE, IDLE, MARK } = slicedPhases;
 const { ALIVE, KEPT, SCANNED, SEEN } = nodeTable;
 
 /** The broken promises, each naming the node and the counts involved. */
@@ -43,6 +43,7 @@ export function checkSliced(graph: HeapGraph, sliced: SlicedCollector, sources: 
     const name = nodes.nameOf(id);
     if ((f & (SCANNED | KEPT)) !== 0 && (f & SEEN) === 0) problems.push(`${name} is scanned or kept but not seen`);
     if (sliced.phase !== MARK && (f & SEEN) !== 0 && (f & SCANNED) === 0) problems.push(`${name} was seen but never scanned`);
+    if (sliced.phase === CLEAR && doomed(id)) problems.push(`${name} is garbage the free left behind`);
     if (sliced.phase !== FREE && doomed(id)) {
       const expected = nodes.rc[id]! - counted[id]!;
       // Higher is allowed: a scanned node that gained a site to it before it was seen (its

@@ -47,11 +47,15 @@ export const IDLE = 0;
 export const MARK = 1;
 export const SCAN = 2;
 export const FREE = 3;
+/** The garbage is freed; the marks come off S a stretch at a time. */
+export const CLEAR = 4;
 
 /** Work units between two looks at the clock. */
 const CHECK_EVERY = 256;
 /** Work units a node freed counts for (see freeSome). */
 const FREE_WEIGHT = 32;
+/** Nodes whose marks CLEAR takes off between two looks at the budget. */
+const CLEAR_STRETCH = CHECK_EVERY;
 
 export interface SliceBudget {
   /** Stop once this much time went (milliseconds). */
@@ -145,8 +149,16 @@ export class SlicedCollector {
         this.phase = FREE;
         this.cursor = 0;
         this.graph.nodes.dooming = true;
-      } else {
+      } else if (this.phase === FREE) {
         if (this.freeSome(spent)) return false;
+        this.phase = CLEAR;
+        this.cursor = 0;
+        // What is left of S is live: nothing is hidden any more, and no touch queues a node (all
+        // are KEPT), so the marks can come off while the program runs.
+        this.graph.nodes.dooming = false;
+        this.graph.touchedTop = 0;
+      } else {
+        if (this.clearSome(spent, Math.min(CLEAR_STRETCH, Math.max(1, budget.work)))) return false;
         this.finish();
       }
     }
@@ -258,19 +270,36 @@ export class SlicedCollector {
     return false;
   }
 
+  /** Takes the marks off S, `stretch` nodes between looks at the budget; true when out of it. */
+  private clearSome(spent: (units: number) => boolean, stretch: number): boolean {
+    const { flags } = this.graph.nodes;
+    while (this.cursor < this.count) {
+      const to = Math.min(this.cursor + stretch, this.count);
+      clearMarks(flags, this.list, this.cursor, to);
+      const units = to - this.cursor;
+      this.cursor = to;
+      if (spent(units)) return true;
+    }
+    return false;
+  }
+
   /** The collection is over: no node keeps its marks. */
   private finish(): void {
-    const { graph } = this;
-    const { flags } = graph.nodes;
-    for (let i = 0; i < this.count; i++) {
-      const id = this.list[i]!;
-      flags[id] = flags[id]! & ~(SEEN | SCANNED | KEPT);
-    }
-    graph.touchedTop = 0;
-    graph.nodes.dooming = false;
     this.phase = IDLE;
     this.count = 0;
     this.cursor = 0;
     if (this.list.length > 1 << 20) this.list = new Int32Array(256);
+  }
+}
+
+/**
+ * Clears SEEN, SCANNED and KEPT of list[from, to). A loop of its own on typed arrays alone: it runs
+ * once a collection, often before V8 optimised it, and code compiled on the stack for it then has
+ * no property access to find without type feedback on the way out (which would throw it away).
+ */
+function clearMarks(flags: Uint16Array, list: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const id = list[i]!;
+    flags[id] = flags[id]! & ~(SEEN | SCANNED | KEPT);
   }
 }

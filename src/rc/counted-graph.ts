@@ -215,9 +215,8 @@ export class CountedGraph {
       freed++;
       this.dropList(firstOut);
     }
-    // Not in a slice: compaction copies every live name, which no slice budget covers; the next
-    // free outside one compacts (the stale entries only cost memory until then).
-    if (freed > 0 && !this.freeingSlice) nodes.symbols.compact();
+    // In proportion to the frees, so in a slice too.
+    if (freed > 0) nodes.symbols.tidy(freed);
     return freed;
   }
 

@@ -2,12 +2,15 @@
 //
 // Deletion is lazy. Reclaiming a node leaves its entry behind, stale, and every read checks the
 // entry against the node table (the id is a live function or global that still has that name).
-// On a heap of a million symbols a delete costs a cache miss and, as a Map empties, its
-// rehashing: it was most of the cost of a collection that frees a million nodes. A stale entry
-// costs nothing until `compact` drops them all, once they outnumber the valid ones, so each
-// reclaimed name pays at most a constant amortized share of one pass over the table and of copying
-// the valid entries into a new one. The table is a NameTable (name-table.ts), not a Map: define
-// binds every name it creates here, and a Map of a million names costs several times more.
+// On a heap of a million symbols a delete costs a cache miss: it was most of the cost of a
+// collection that frees a million nodes. A stale entry costs nothing until the stale ones
+// outnumber the valid ones; then a sweep walks the table's slots and removes them, a stretch of
+// SLOTS_PER_FREE slots for each node freed since (`tidy`). So a free pays a constant share of the
+// sweep, and no free pays for the whole table: a sliced collection's slice and the program's next
+// release after one both stay within their budgets. (Copying the valid names into a new table
+// at once, as this index did, cost 1–10 ms in the middle of a JIT's run: bench/macro.bench.ts.)
+// The table is a NameTable (name-table.ts), not a Map: define binds every name it creates here,
+// and a Map of a million names costs several times more.
 //
 // Invariant: every live function and global has a valid entry under its name; an entry is valid
 // iff `isBound`; `stale` counts the entries that are not.
@@ -19,10 +22,24 @@ import type { NodeTable } from './node-table.js';
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { ABSENT } = nameTable;
 
+/**
+ * Slots swept per node freed. A pass starts when the stale entries outnumber the valid ones, so
+ * the table is at least a quarter stale, and it ends before the frees since have added as many
+ * stale entries as it had slots / SLOTS_PER_FREE: stale entries stay a bounded share of the table.
+ */
+const SLOTS_PER_FREE = 16;
+/** A pass starts once at least this many entries are stale (and outnumber the valid ones). */
+const MIN_STALE = 64;
+
 export class SymbolIndex {
   private byName = new NameTable();
   /** Entries left behind by reclaimed nodes (or names since reused: see `bind`). */
   private stale = 0;
+  /** The next slot a sweep removes stale entries from; -1 while no sweep runs. */
+  private sweepAt = -1;
+  /** The table's capacity when the sweep began (a table that grew is placed anew: start again). */
+  private sweepCapacity = 0;
+  private readonly isBoundEntry = (name: string, id: number): boolean => this.isBound(name, id);
 
   constructor(private readonly nodes: NodeTable) {}
 
@@ -67,17 +84,44 @@ export class SymbolIndex {
   }
 
   /**
-   * Drops the stale entries once they outnumber the valid ones. Call after a batch of frees. The
-   * valid entries are copied into a new table rather than the stale ones deleted from the old:
-   * there are fewer of them whenever this runs, and the table has no delete.
+   * `freed` nodes were reclaimed since the last call: sweeps SLOTS_PER_FREE slots for each, once
+   * the stale entries outnumber the valid ones. Call after every batch of frees.
    */
-  compact(): void {
-    const valid = this.byName.size - this.stale;
-    if (this.stale <= valid || this.stale < 64) return;
+  tidy(freed: number): void {
+    const { byName } = this;
+    const budget = freed * SLOTS_PER_FREE;
+    if (this.sweepAt < 0) {
+      const valid = byName.size - this.stale;
+      if (this.stale <= valid || this.stale < MIN_STALE) return;
+      // A batch that pays for the whole table (a collection, an unload): the valid entries are
+      // fewer than the stale ones, and copying them costs less than removing the rest.
+      if (byName.capacity <= budget) return this.rebuild(valid);
+      this.sweepAt = 0;
+      this.sweepCapacity = byName.capacity;
+    } else if (this.sweepCapacity !== byName.capacity) {
+      this.sweepAt = 0;
+      this.sweepCapacity = byName.capacity;
+    }
+    const to = Math.min(this.sweepAt + budget, byName.capacity);
+    this.stale -= byName.sweep(this.sweepAt, to, this.isBoundEntry);
+    this.sweepAt = to;
+    if (to < byName.capacity) return;
+    this.sweepAt = -1;
+    // Placing the entries again walks every slot: only when this call's budget covers it.
+    if (byName.capacity <= budget) byName.shrink();
+  }
+
+  /** A table of the valid entries alone. */
+  private rebuild(valid: number): void {
     const kept = new NameTable(valid);
     if (valid > 0) this.byName.forEach((name, id) => { if (this.isBound(name, id)) kept.set(name, id); });
     this.byName = kept;
     this.stale = 0;
+  }
+
+  /** Entries that name no node (for tests and memory figures). */
+  get staleEntries(): number {
+    return this.stale;
   }
 
   /** For verify(): the stale entries counted are the entries that are not bound. */
