@@ -20,6 +20,8 @@
 // probes short), so the table's user can drop the entries it no longer wants a bounded stretch of
 // slots at a time (rc/symbol-index.ts).
 
+import { keepsPlace } from './probing.js';
+
 /** The value get() answers for a name the table does not hold. */
 export const ABSENT = -1;
 
@@ -126,8 +128,7 @@ export class NameTable {
     const { hashes, values, keys, mask } = this;
     for (let j = (i + 1) & mask; values[j] !== ABSENT; j = (j + 1) & mask) {
       const home = hashes[j]! & mask;
-      // The entry at j stays when its home lies cyclically in (i, j].
-      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      if (keepsPlace(i, j, home)) continue;
       hashes[i] = hashes[j]!;
       values[i] = values[j]!;
       keys[i] = keys[j]!;

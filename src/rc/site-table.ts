@@ -8,7 +8,8 @@
 //    and unlinked in O(1) when the source goes.
 //
 // The site does not store its source or its addend: the source owns the outgoing list, and an
-// addend that differs from its type's usual one (-4 for rel32, 0 otherwise) sits in a side map.
+// addend that differs from its type's usual one (-4 for rel32, 0 otherwise) sits in a side map
+// (an IntTable on typed arrays: int-table.ts).
 // Backpatching needs neither: it adds the target's displacement to the value already encoded.
 //
 // Packed target word:
@@ -32,7 +33,7 @@
 
 import { grown } from '../base.js';
 import { CodeHeapError } from '../errors.js';
-import { LargeMap } from '../large-map.js';
+import { IntTable } from '../int-table.js';
 import * as base from '../base.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -46,12 +47,11 @@ const KIND_MASK = 0b111;
 const CUSTOM_ADDEND = 1 << 30;
 
 export const SITE_RECORD_BYTES = 6 * 4;
+/** An entry of the addend side map: its key and its value (int-table.ts). */
+const ADDEND_ENTRY_BYTES = 4 + 8;
 
 /** Sites a table can hold: `links` indexes stay below 2^31. */
 export const MAX_SITES = 1 << 30;
-
-/** About what a small-integer Map entry costs in V8 (key, value, chain link, hash). */
-const ADDEND_ENTRY_BYTES = 32;
 
 export class SiteTable {
   /** Per site, two words: [2s] the packed target word, [2s + 1] nextOut (see the header). */
@@ -63,7 +63,7 @@ export class SiteTable {
   /** The node each site is out of: who references a node costs its in-degree (heap.node's referrers). */
   sources = new Int32Array(0);
   /** Addends that differ from their type's usual addend, by site id. */
-  private readonly addends = new LargeMap<number, number>();
+  private readonly addends = new IntTable();
 
   /** First site of the first free chain (see the header), or NONE. */
   private freeHead = NONE;
@@ -181,7 +181,7 @@ export class SiteTable {
     return this.addends.size;
   }
   addendOf(site: number, usualAddend: number): number {
-    return this.hasCustomAddend(site) ? this.addends.get(site)! : usualAddend;
+    return this.hasCustomAddend(site) ? this.addends.get(site, usualAddend) : usualAddend;
   }
   /** Ids ever handed out (free ones included). */
   get idLimit(): number {
@@ -190,7 +190,7 @@ export class SiteTable {
 
   /** The table's footprint: every id handed out, free ones included, and the addend side map. */
   metadataBytes(): number {
-    return this.highWater * SITE_RECORD_BYTES + this.addends.size * ADDEND_ENTRY_BYTES;
+    return this.highWater * SITE_RECORD_BYTES + this.addends.byteLength;
   }
 
   /** Bytes the live sites use: their records and their side-map addends. */
