@@ -11,7 +11,9 @@
 //    in VERIFY mode), and a site into a stub carries no offset;
 //  - stubs jump through their slots, trampolines call through the resolver slot, a function and
 //    its stub point at each other, and the symbol, stub and trampoline indexes agree with nodes;
-//  - the candidate buffer holds exactly the BUFFERED ids, each once, and counts its DEAD entries.
+//  - the candidate buffer and the roots a sliced collection has yet to take hold exactly the
+//    BUFFERED ids, each once; the buffer counts its DEAD entries, and its ids are FRESH while
+//    there are such roots.
 // Iterative throughout; it allocates a few typed arrays of the tables' size (no Set or Map, which
 // hold at most 2^24 entries), so it works at any size the heap accepts.
 
@@ -31,7 +33,7 @@ import { checkSliced } from './cycles/sliced-verify.js';
 import type { SlicedCollector } from './cycles/sliced.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { ALIVE, BUFFERED, CLASS_MASK } = nodeTable;
+const { ALIVE, BUFFERED, CLASS_MASK, FRESH } = nodeTable;
 const { MISMATCH, OUT_OF_RANGE, VERIFY } = apply;
 const { FUNCTION, GLOBAL, NONE, RETIRED, STUB } = base;
 const { R_X86_64_64 } = x86;
@@ -177,7 +179,7 @@ export function verifyHeap(graph: HeapGraph, stubs: StubManager, arch: Architect
       problems.push(`${arena.name} arena: ${arena.allocator.usedBlocks} blocks allocated, ${ownedCount[arena.name]} owned (a leak or a double free)`);
     }
   }
-  checkIndexes(graph, problems);
+  checkIndexes(graph, sliced.pendingRoots(), problems);
   problems.push(...checkSliced(graph, sliced, sources));
   return problems;
 }
@@ -218,7 +220,7 @@ function checkNode(graph: HeapGraph, stubs: StubManager, id: number, problems: s
   }
 }
 
-function checkIndexes(graph: HeapGraph, problems: string[]): void {
+function checkIndexes(graph: HeapGraph, pendingRoots: Int32Array, problems: string[]): void {
   const { nodes, candidates } = graph;
   problems.push(...nodes.symbols.check());
   let held = 0;
@@ -237,21 +239,30 @@ function checkIndexes(graph: HeapGraph, problems: string[]): void {
       problems.push(`the trampoline index holds ${hex(address)} for a node that is not lazy there`);
     }
   }
+  // Every BUFFERED node is in the buffer or among the roots a sliced collection has yet to take,
+  // once; the buffer's are FRESH exactly while there are such roots (rc/node-flags.ts).
   const seen = new Uint8Array(nodes.idLimit);
+  const taking = graph.bufferedBits !== BUFFERED;
   let dead = 0;
-  for (let i = 0; i < candidates.length; i++) {
-    const id = candidates.ids[i]!;
+  for (let i = 0; i < candidates.length + pendingRoots.length; i++) {
+    const inBuffer = i < candidates.length;
+    const id = inBuffer ? candidates.ids[i]! : pendingRoots[i - candidates.length]!;
+    const where = inBuffer ? 'the candidate buffer' : 'the roots a sliced collection has yet to take';
     if (id < 0 || id >= nodes.idLimit) {
-      problems.push(`the candidate buffer names node ${id}, which was never handed out`);
+      problems.push(`${where} names node ${id}, which was never handed out`);
       continue;
     }
     if (seen[id] !== 0) problems.push(`node ${id} is buffered twice`);
     seen[id] = 1;
-    if ((nodes.flags[id]! & BUFFERED) === 0) problems.push(`node ${id} is in the candidate buffer without its BUFFERED flag`);
-    if ((nodes.flags[id]! & ALIVE) === 0) dead++;
+    const f = nodes.flags[id]!;
+    if ((f & BUFFERED) === 0) problems.push(`node ${id} is in ${where} without its BUFFERED flag`);
+    if (((f & FRESH) !== 0) !== (inBuffer && taking)) problems.push(`node ${id} in ${where} is ${(f & FRESH) !== 0 ? '' : 'not '}FRESH`);
+    if (inBuffer && (f & ALIVE) === 0) dead++;
   }
   if (dead !== candidates.dead) problems.push(`the candidate buffer counts ${candidates.dead} DEAD entries, ${dead} are dead`);
   for (let id = 0; id < nodes.idLimit; id++) {
-    if ((nodes.flags[id]! & BUFFERED) !== 0 && seen[id] === 0) problems.push(`node ${id} is flagged BUFFERED but not in the buffer`);
+    const f = nodes.flags[id]!;
+    if ((f & BUFFERED) !== 0 && seen[id] === 0) problems.push(`node ${id} is flagged BUFFERED but not in the buffer`);
+    if ((f & FRESH) !== 0 && seen[id] === 0) problems.push(`node ${id} is FRESH but not in the buffer`);
   }
 }

@@ -68,6 +68,51 @@ describe('collectCycles({ budget })', () => {
     expect(heap.collectCycles().freed).toBe(2);
   });
 
+  test('while the roots are still being taken, a root freed by counting and a node buffered anew are each accounted once', () => {
+    const heap = newHeap({ cycleThreshold: Infinity });
+    abandon(heap, heap.define(pairs(50)));
+    // h0..h9 call a leaf, so they are no leaves themselves: dropping one of two lookup handles on
+    // each buffers them (after the 100 pair functions) while the other still holds it.
+    const unit = heap.define({
+      functions: [
+        { name: 'leaf', ...asm().ret().build() },
+        ...Array.from({ length: 10 }, (_, i) => ({ name: `h${i}`, ...asm().call('leaf').ret().build() })),
+        { name: 'k', ...asm().call('leaf').ret().build() },
+      ],
+    });
+    const held = Array.from({ length: 10 }, (_, i) => heap.lookup(`h${i}`));
+    const dropped = Array.from({ length: 10 }, (_, i) => heap.lookup(`h${i}`));
+    const leaf = heap.lookup('leaf');
+    const k = [heap.lookup('k'), heap.lookup('k')];
+    unit.free();
+    for (const h of dropped) h.free();
+    expect(heap.stats().candidates).toBe(110);
+    expect(heap.collectCycles({ budget: { work: 10 } }).done).toBe(false);
+    heap.verify();
+    // h0..h9 are roots the collection has yet to take; freed now, by counting.
+    for (const h of held) h.free();
+    heap.verify();
+    // k joins the new buffer (its count dropped to one), then goes by counting: its entry goes too.
+    k[0]!.free();
+    expect(heap.stats().candidates).toBe(1);
+    heap.verify();
+    k[1]!.free();
+    expect(heap.stats().candidates).toBe(0);
+    heap.verify();
+    let freed = 0;
+    for (let done = false; !done;) {
+      const result = heap.collectCycles({ budget: { work: 10 } });
+      freed += result.freed;
+      done = result.done !== false;
+      heap.verify();
+    }
+    expect(freed).toBe(100);
+    expect(heap.stats()).toMatchObject({ nodes: { total: 1 }, candidates: 0 });
+    leaf.free();
+    expect(heap.stats().nodes.total).toBe(0);
+    heap.verify();
+  });
+
   test('a whole collectCycles() finishes a sliced one still running, then collects what came since', () => {
     const heap = newHeap({ cycleThreshold: Infinity });
     abandon(heap, heap.define(pairs(100)));

@@ -11,7 +11,7 @@ import type { SlicedCollector } from './sliced.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
 const { NONE } = base;
-const { CLEAR, FREE, IDLE, MARK } = slicedPhases;
+const { CLEAR, FREE, IDLE, MARK, ROOTS } = slicedPhases;
 const { ALIVE, KEPT, SCANNED, SEEN } = nodeTable;
 
 /** The broken promises, each naming the node and the counts involved. */
@@ -42,7 +42,8 @@ export function checkSliced(graph: HeapGraph, sliced: SlicedCollector, sources: 
     if ((f & ALIVE) === 0) continue;
     const name = nodes.nameOf(id);
     if ((f & (SCANNED | KEPT)) !== 0 && (f & SEEN) === 0) problems.push(`${name} is scanned or kept but not seen`);
-    if (sliced.phase !== MARK && (f & SEEN) !== 0 && (f & SCANNED) === 0) problems.push(`${name} was seen but never scanned`);
+    if (sliced.phase === ROOTS && (f & SCANNED) !== 0) problems.push(`${name} is scanned before every root is taken`);
+    if (sliced.phase > MARK && (f & SEEN) !== 0 && (f & SCANNED) === 0) problems.push(`${name} was seen but never scanned`);
     if (sliced.phase === CLEAR && doomed(id)) problems.push(`${name} is garbage the free left behind`);
     if (sliced.phase !== FREE && doomed(id)) {
       const expected = nodes.rc[id]! - counted[id]!;

@@ -23,7 +23,7 @@ import * as nodeTable from './node-table.js';
 import { SiteTable } from './site-table.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { ALIVE, BUFFERED, COLOR_MASK, DOOMED_MASK, EXTERN, GREEN, KEPT, LAZY, PURPLE_BITS, SEEN } = nodeTable;
+const { ALIVE, BUFFERED, COLOR_MASK, DOOMED_MASK, EXTERN, FRESH, GREEN, KEPT, LAZY, PURPLE_BITS, SEEN } = nodeTable;
 const { FUNCTION, GLOBAL, NONE, STUB, inDataArena } = base;
 
 export type ReclaimReason = 'rc' | 'cycles';
@@ -57,6 +57,11 @@ export class CountedGraph {
   touchedTop = 0;
   /** True while a sliced collection frees its garbage: its own drops keep nothing. */
   freeingSlice = false;
+  /**
+   * The flags a node joins the candidate buffer with: BUFFERED, and FRESH too while a sliced
+   * collection takes the roots it took from the buffer (see node-flags.ts).
+   */
+  bufferedBits = BUFFERED;
 
   /** Nodes at zero waiting to be reclaimed: the explicit stack of the cascade. */
   private work = new Int32Array(64);
@@ -258,7 +263,7 @@ export class CountedGraph {
     if (this.freeingSlice && (f & DOOMED_MASK) === SEEN) return;
     const purple = (f & ~COLOR_MASK) | PURPLE_BITS;
     if ((f & BUFFERED) === 0) {
-      flags[id] = purple | BUFFERED;
+      flags[id] = purple | this.bufferedBits;
       this.candidates.push(id);
     } else if (f !== purple) {
       flags[id] = purple;
@@ -281,6 +286,9 @@ export class CountedGraph {
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;
     if ((flags & BUFFERED) === 0) nodes.releaseId(id);
+    // A root a sliced collection has yet to take: it is in the collection's array, not the
+    // buffer, and the collection releases its id when it gets there.
+    else if ((flags & FRESH) === 0 && this.bufferedBits !== BUFFERED) return;
     else this.candidates.reclaimed(id, nodes);
   }
 

@@ -4,10 +4,10 @@
 //
 // Packed flags, 16 bits per node:
 //
-//   15   14     13      12     11     10      9       8       7       6   5   4       3          2      1   0
-//  +----+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
-//  | 0  | KEPT | SCANNED | SEEN | HELD | IN_SET | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
-//  +----+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
+//   15   14      13     12        11     10     9        8       7        6   5   4       3          2      1   0
+//  +----+-------+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
+//  | 0  | FRESH | KEPT | SCANNED | SEEN | HELD | IN_SET | GREEN | EXTERN | color | ALIVE | BUFFERED | LAZY | kind  |
+//  +----+-------+------+---------+------+------+--------+-------+--------+-------+-------+----------+------+-------+
 //
 //  kind     FUNCTION | GLOBAL | STUB | RETIRED (an old body kept by pins, nameless)
 //  LAZY     a function with no body: `block` is its reentry trampoline
@@ -25,6 +25,9 @@
 //           calls: the node is in the collection's set, its edges are counted down, and it is
 //           known live (held from outside the set, reached from such a node, or changed by the
 //           mutator since it was seen). Cleared when that collection ends.
+//  FRESH    BUFFERED into the candidate buffer while a sliced collection is still taking the
+//           roots it took from the buffer (its ROOTS phase): a node BUFFERED but not FRESH is
+//           one of those roots then, and a free leaves its id to the collection to release.
 //
 
 export const KIND_MASK = 0b11;
@@ -40,6 +43,7 @@ export const HELD = 1 << 10;
 export const SEEN = 1 << 11;
 export const SCANNED = 1 << 12;
 export const KEPT = 1 << 13;
+export const FRESH = 1 << 14;
 /** A node a sliced collection has found to be garbage, once it frees (flags & DOOMED_MASK) === SEEN. */
 export const DOOMED_MASK = SEEN | KEPT;
 /** The bits that class a live node for the counts: kind and LAZY. */
