@@ -28,6 +28,8 @@ import { XorShift32 } from './shapes.js';
  * A path in a variable, so that typechecking a fresh clone does not need dist/ to exist.
  */
 const DIST_ENTRY: string = '../dist/index.js';
+/** Heap calls longer than this are checked for V8's own collections inside (ms). */
+const LONG_CALL_MS = 0.5;
 const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/index.js');
 type CodeHeap = InstanceType<typeof CodeHeap>;
 
@@ -82,6 +84,8 @@ export class Workload {
   pauses: number[] = [];
   /** ms of every heap call while recording: the pauses the program feels, slices included. */
   callMs: number[] = [];
+  /** [start, end, index in callMs) of each heap call over LONG_CALL_MS, to find V8's collections inside. */
+  longCalls: (readonly [number, number, number])[] = [];
   /** With cyclePause: each collection's slices and its longest slice, in ms. */
   slices: number[] = [];
   longestSliceMs: number[] = [];
@@ -125,6 +129,7 @@ export class Workload {
     this.counts = emptyCounts();
     this.pauses = [];
     this.callMs = [];
+    this.longCalls = [];
     this.slices = [];
     this.longestSliceMs = [];
     this.pauseWindows = [];
@@ -244,7 +249,9 @@ export class Workload {
   #spent(start: number): void {
     const ms = performance.now() - start;
     this.#heapMs += ms;
-    if (this.recording) this.callMs.push(ms);
+    if (!this.recording) return;
+    if (ms > LONG_CALL_MS) this.longCalls.push([start, start + ms, this.callMs.length]);
+    this.callMs.push(ms);
   }
 
   #collected(result: CollectionResult): void {

@@ -40,6 +40,7 @@ import { median, percentile } from './harness.js';
 import { FULL, QUICK, SLICED_PAUSE_MS, type MacroConfig } from './macro-config.js';
 import { fragmentation, Workload, type OperationCounts } from './macro-workload.js';
 import { V8GcWatch } from './v8-gc-watch.js';
+import { cpuTicks, stealShare, type CpuTicks } from './cpu-steal.js';
 
 export type { MacroConfig, OperationCounts };
 
@@ -106,7 +107,14 @@ export interface MacroResult {
    * Every heap call during the timed iterations, in ms: what a pause is to the program (a whole
    * collection runs inside the call that made it due; with cyclePause, a slice at most).
    */
-  readonly calls?: { readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly p999Ms: number; readonly maxMs: number };
+  readonly calls?: {
+    readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly p999Ms: number; readonly maxMs: number;
+    /** The calls V8 collected its own heap in left out: the time codeheap's own code took. */
+    readonly withoutV8Gc?: { readonly p99Ms: number; readonly p999Ms: number; readonly maxMs: number };
+    /** Calls over 1 ms, and how many of them had a V8 collection in them. */
+    readonly overOneMs?: number;
+    readonly overOneMsWithV8Gc?: number;
+  };
   /** With cyclePause: slices per collection (median) and the longest slice of each collection (p99, max), ms. */
   readonly slices?: { readonly perCollection: number; readonly longestP99Ms: number; readonly longestMaxMs: number };
   /** The heap after the last step: nodes by kind and state, sites, candidates, threshold. */
@@ -116,6 +124,8 @@ export interface MacroResult {
     readonly candidates: number;
     readonly cycleThreshold: number;
   };
+  /** The share of the machine's CPU time the host took while the iterations were timed (Linux). */
+  readonly stealShare?: number;
   readonly totalSeconds: number;
 }
 
@@ -143,6 +153,12 @@ function printResult(r: MacroResult): void {
   if (r.calls !== undefined) {
     console.log(`  heap calls: ${group(r.calls.count)}, p50 ${r.calls.p50Ms.toFixed(3)} ms, p99 ${r.calls.p99Ms.toFixed(3)} ms, ` +
       `p99.9 ${r.calls.p999Ms.toFixed(3)} ms, max ${r.calls.maxMs.toFixed(2)} ms`);
+    const own = r.calls.withoutV8Gc;
+    if (own !== undefined) {
+      console.log(`  heap calls without a V8 collection in them: p99 ${own.p99Ms.toFixed(3)} ms, p99.9 ${own.p999Ms.toFixed(3)} ms, ` +
+        `max ${own.maxMs.toFixed(2)} ms (${r.calls.overOneMsWithV8Gc} of the ${r.calls.overOneMs} calls over 1 ms had one)`);
+    }
+    if (r.stealShare !== undefined) console.log(`  CPU time the host took from this machine while timed (steal): ${(r.stealShare * 100).toFixed(1)}%`);
   }
   if (r.slices !== undefined) {
     console.log(`  collections in slices of ${r.config.cyclePause} ms: ${r.slices.perCollection} slices each (median), ` +
@@ -181,6 +197,7 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
   let warmupSteps = 0;
   for (; warmupSteps < config.window * config.loadEvery; warmupSteps++) workload.step();
 
+  let ticksAtStart: CpuTicks | undefined;
   const bench = new Bench({
     name: 'macro',
     time: 0,
@@ -190,7 +207,10 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
     throws: true,
     retainSamples: true,
     setup: (_task, mode) => {
-      if (mode === 'run') workload.startRecording();
+      if (mode === 'run') {
+        workload.startRecording();
+        ticksAtStart = cpuTicks();
+      }
     },
   });
   let iteration = 0;
@@ -214,7 +234,14 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
   const v8 = new V8GcWatch();
   console.log(`  filled the window in ${warmupSteps} steps; ${config.warmupIterations} warm-up iterations, then ${config.iterations} timed`);
   await bench.run();
-  const v8GcInPausesMs = (await v8.within(workload.pauseWindows)).reduce((sum, ms) => sum + ms, 0);
+  const steal = stealShare(ticksAtStart, cpuTicks());
+  const { pauseWindows, longCalls } = workload;
+  const gcMs = await v8.within([...pauseWindows, ...longCalls.map(([start, end]) => [start, end] as const)]);
+  const v8GcInPausesMs = gcMs.slice(0, pauseWindows.length).reduce((sum, ms) => sum + ms, 0);
+  // The heap calls V8 collected its own heap in: what is left is what codeheap's code took.
+  const gcInCall = new Set(longCalls.filter((_, k) => gcMs[pauseWindows.length + k]! > 0).map(([, , index]) => index));
+  const callMsWithoutV8Gc = workload.callMs.filter((_, index) => !gcInCall.has(index));
+  const overOneMs = longCalls.filter(([start, end]) => end - start > 1);
   v8.stop();
 
   const task = bench.tasks[0]!;
@@ -273,6 +300,13 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
       p99Ms: percentile(workload.callMs, 0.99),
       p999Ms: percentile(workload.callMs, 0.999),
       maxMs: percentile(workload.callMs, 1),
+      withoutV8Gc: {
+        p99Ms: percentile(callMsWithoutV8Gc, 0.99),
+        p999Ms: percentile(callMsWithoutV8Gc, 0.999),
+        maxMs: percentile(callMsWithoutV8Gc, 1),
+      },
+      overOneMs: overOneMs.length,
+      overOneMsWithV8Gc: overOneMs.filter(([, , index]) => gcInCall.has(index)).length,
     },
     ...(workload.slices.length === 0 ? {} : {
       slices: {
@@ -282,6 +316,7 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
       },
     }),
     end: { nodes: end.nodes, sites: end.sites, candidates: end.candidates, cycleThreshold: end.cycleThreshold },
+    ...(steal === undefined ? {} : { stealShare: steal }),
     totalSeconds: (performance.now() - started) / 1000,
   };
   printResult(macro);

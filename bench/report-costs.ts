@@ -47,11 +47,18 @@ export function pauseRows(r: BenchResults): Row[] {
       ratio: times(sliced.slices.longestP99Ms / whole.collector.pauseP99Ms), target: '<= 1 ms', met: met(sliced.slices.longestP99Ms <= 1),
     },
     {
-      point: 'JIT-like workload: every heap call, p99 / max',
-      codeheap: `${ms(sliced.calls.p99Ms)} / ${ms(sliced.calls.maxMs)} in slices`,
-      limit: '—', peer: whole.calls === undefined ? '—' : `${ms(whole.calls.p99Ms)} / ${ms(whole.calls.maxMs)} whole`,
+      point: 'JIT-like workload: every heap call, p99 / p99.9 / max',
+      codeheap: `${ms(sliced.calls.p99Ms)} / ${ms(sliced.calls.p999Ms)} / ${ms(sliced.calls.maxMs)} in slices`,
+      limit: '—', peer: whole.calls === undefined ? '—' : `${ms(whole.calls.p99Ms)} / ${ms(whole.calls.p999Ms)} / ${ms(whole.calls.maxMs)} whole`,
       ratio: '', target: '—', met: '—',
     },
+    ...(sliced.calls.withoutV8Gc === undefined ? [] : [{
+      point: 'JIT-like workload: heap calls with no V8 collection in them, p99 / p99.9 / max',
+      codeheap: `${ms(sliced.calls.withoutV8Gc.p99Ms)} / ${ms(sliced.calls.withoutV8Gc.p999Ms)} / ${ms(sliced.calls.withoutV8Gc.maxMs)} in slices` +
+        ` (${sliced.calls.overOneMsWithV8Gc} of ${sliced.calls.overOneMs} calls over 1 ms had one` +
+        `${sliced.stealShare === undefined ? '' : `; the host took ${(sliced.stealShare * 100).toFixed(1)}% of the CPU meanwhile`})`,
+      limit: '—', peer: '—', ratio: '', target: '—', met: '—',
+    } satisfies Row]),
     {
       point: 'JIT-like workload: throughput with collections in slices',
       codeheap: `${count(sliced.stepsPerSecond)} steps/s`, limit: '—', peer: `${count(whole.stepsPerSecond)} steps/s whole`,
