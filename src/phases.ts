@@ -10,7 +10,8 @@
 
 import type { CycleCollector } from './cycles/collect.js';
 import type { CollectionPolicy } from './cycles/policy.js';
-import type { SliceBudget, SlicedCollector } from './cycles/sliced.js';
+import type { SliceBudget } from './cycles/sliced-phases.js';
+import type { SlicedCollector } from './cycles/sliced.js';
 import { CodeHeapError } from './errors.js';
 import type { EventQueue } from './events.js';
 import type { CandidateBuffer } from './rc/candidates.js';

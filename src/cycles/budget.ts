@@ -2,7 +2,7 @@
 
 import { invalid, show } from '../errors.js';
 import { readInput } from '../link/definitions.js';
-import type { SliceBudget } from './sliced.js';
+import type { SliceBudget } from './sliced-phases.js';
 
 /** The budget of collectCycles(options), or undefined for a whole collection; INVALID_ARGUMENT for anything else. */
 export function readBudget(options: unknown): SliceBudget | undefined {

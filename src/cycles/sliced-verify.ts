@@ -6,7 +6,7 @@
 import * as base from '../base.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
 import * as nodeTable from '../rc/node-table.js';
-import * as slicedPhases from './sliced.js';
+import * as slicedPhases from './sliced-phases.js';
 import type { SlicedCollector } from './sliced.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
