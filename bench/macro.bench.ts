@@ -116,7 +116,11 @@ export interface MacroResult {
     readonly overOneMsWithV8Gc?: number;
   };
   /** With cyclePause: slices per collection (median) and the longest slice of each collection (p99, max), ms. */
-  readonly slices?: { readonly perCollection: number; readonly longestP99Ms: number; readonly longestMaxMs: number };
+  readonly slices?: {
+    readonly perCollection: number; readonly longestP99Ms: number; readonly longestMaxMs: number;
+    /** The longest slice of the median collection, and of the 90th percentile one. */
+    readonly longestP50Ms?: number; readonly longestP90Ms?: number;
+  };
   /** The heap after the last step: nodes by kind and state, sites, candidates, threshold. */
   readonly end: {
     readonly nodes: HeapStats['nodes'];
@@ -162,7 +166,8 @@ function printResult(r: MacroResult): void {
   }
   if (r.slices !== undefined) {
     console.log(`  collections in slices of ${r.config.cyclePause} ms: ${r.slices.perCollection} slices each (median), ` +
-      `longest slice p99 ${r.slices.longestP99Ms.toFixed(3)} ms, max ${r.slices.longestMaxMs.toFixed(3)} ms`);
+      `longest slice p50 ${r.slices.longestP50Ms?.toFixed(3)} ms, p90 ${r.slices.longestP90Ms?.toFixed(3)} ms, ` +
+      `p99 ${r.slices.longestP99Ms.toFixed(3)} ms, max ${r.slices.longestMaxMs.toFixed(3)} ms`);
   }
   console.log(`  per step: ${per(o.loads)} loads, ${per(o.unloads)} unloads, ${per(o.calls)} calls, ${per(o.redefines)} redefines, ` +
     `${per(o.evicts)} evicts, ${per(o.materializes)} materializes, ${per(o.pointers)} pointers, ${per(o.pointerFrees)} pointer frees`);
@@ -311,6 +316,8 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
     ...(workload.slices.length === 0 ? {} : {
       slices: {
         perCollection: median(workload.slices),
+        longestP50Ms: median(workload.longestSliceMs),
+        longestP90Ms: percentile(workload.longestSliceMs, 0.9),
         longestP99Ms: percentile(workload.longestSliceMs, 0.99),
         longestMaxMs: percentile(workload.longestSliceMs, 1),
       },

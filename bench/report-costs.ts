@@ -42,7 +42,9 @@ export function pauseRows(r: BenchResults): Row[] {
   return [
     {
       point: 'JIT-like workload: collector pause p99 (nearest rank)',
-      codeheap: `${ms(sliced.slices.longestP99Ms)} longest slice (cyclePause ${sliced.config.cyclePause} ms; max ${ms(sliced.slices.longestMaxMs)}, ${sliced.slices.perCollection} slices a collection)`,
+      codeheap: `${ms(sliced.slices.longestP99Ms)} longest slice (cyclePause ${sliced.config.cyclePause} ms; ` +
+        `${sliced.slices.longestP50Ms === undefined ? '' : `p50 ${ms(sliced.slices.longestP50Ms)}, p90 ${ms(sliced.slices.longestP90Ms ?? NaN)}, `}` +
+        `max ${ms(sliced.slices.longestMaxMs)}, ${sliced.slices.perCollection} slices a collection)`,
       limit: '—', peer: `${ms(whole.collector.pauseP99Ms)} whole collections`,
       ratio: times(sliced.slices.longestP99Ms / whole.collector.pauseP99Ms), target: '<= 1 ms', met: met(sliced.slices.longestP99Ms <= 1),
     },

@@ -61,10 +61,7 @@ export function collectSet(graph: HeapGraph, ids: ArrayLike<number>, generations
   const n = members.length;
   if (n === 0) return 0;
   // MarkGray over S's own edges: each member's count less the sites from S into it.
-  const inSet = (id: number): boolean => (flags[id]! & IN_SET) !== 0;
-  for (let i = 0; i < n; i++) {
-    for (let s = firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) if (inSet(sites.targetOf(s))) rc[sites.targetOf(s)]!--;
-  }
+  countInternalSites(graph, members, -1);
   // Scan and ScanBlack: what is held from outside, and all it reaches in S, is live. A worklist.
   const work: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -85,9 +82,7 @@ export function collectSet(graph: HeapGraph, ids: ArrayLike<number>, generations
   }
   // The counts are given back whole before anything is freed; the garbage is what is not held.
   const garbage: number[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let s = firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) if (inSet(sites.targetOf(s))) rc[sites.targetOf(s)]!++;
-  }
+  countInternalSites(graph, members, +1);
   for (let i = 0; i < n; i++) {
     const id = members[i]!;
     const f = flags[id]!;
@@ -98,4 +93,16 @@ export function collectSet(graph: HeapGraph, ids: ArrayLike<number>, generations
   let freed = 0;
   for (const id of garbage) if (nodes.isAlive(id)) freed += graph.dropOutgoing(id, 'cycles');
   return freed;
+}
+
+/** Adds `delta` to the count of every member of S, once for each site into it from a member. */
+function countInternalSites(graph: HeapGraph, members: readonly number[], delta: number): void {
+  const { nodes, sites } = graph;
+  const { flags, rc, firstOut } = nodes;
+  for (let i = 0; i < members.length; i++) {
+    for (let s = firstOut[members[i]!]!; s !== NONE; s = sites.nextOf(s)) {
+      const target = sites.targetOf(s);
+      if ((flags[target]! & IN_SET) !== 0) rc[target]! += delta;
+    }
+  }
 }

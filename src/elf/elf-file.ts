@@ -170,12 +170,14 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
   if (count === 0) count = u64(view, shoff + 32, name, 'section', 0, 'size (the extended section count)');
   if (shstrndx === SHN_XINDEX) shstrndx = view.getUint32(shoff + 40, true);
   if (shoff + count * 64 > bytes.length) bad(name, `${count} section headers at ${shoff} run past the end of the ${bytes.length}-byte file`);
-  const raw: Omit<Section, 'name'>[] = [];
-  const names: number[] = [];
+  // Each section is made once, in its final shape, and named once the name table is known: a copy
+  // of each ({ ...header, name }) was a third of reading a 100,000-function object.
+  const sections: { -readonly [K in keyof Section]: Section[K] }[] = [];
+  const names = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     const at = shoff + i * 64;
     const header = {
-      index: i, type: view.getUint32(at + 4, true), flags: u64(view, at + 8, name, 'section', i, 'flags'),
+      index: i, name: '', type: view.getUint32(at + 4, true), flags: u64(view, at + 8, name, 'section', i, 'flags'),
       offset: u64(view, at + 24, name, 'section', i, 'offset'), size: u64(view, at + 32, name, 'section', i, 'size'),
       link: view.getUint32(at + 40, true), info: view.getUint32(at + 44, true),
       align: u64(view, at + 48, name, 'section', i, 'alignment'), entsize: u64(view, at + 56, name, 'section', i, 'entsize'),
@@ -184,13 +186,12 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
       bad(name, `section ${i} (offset ${header.offset}, ${header.size} bytes) runs past the end of the ${bytes.length}-byte file`);
     }
     if (header.align > 1 && (header.align & (header.align - 1)) !== 0) bad(name, `section ${i} alignment ${header.align} is not a power of two`);
-    raw.push(header);
-    names.push(view.getUint32(at, true));
+    sections.push(header);
+    names[i] = view.getUint32(at, true);
   }
   if (shstrndx >= count) bad(name, `the section name table index ${shstrndx} is not one of the ${count} sections`);
-  const shstr = { ...raw[shstrndx]!, name: '' };
-  const sectionNames = new StringTable(bytes, shstr);
-  const sections = raw.map((s, i): Section => ({ ...s, name: i === 0 ? '' : sectionNames.at(names[i]!, name, 'section', i) }));
+  const sectionNames = new StringTable(bytes, sections[shstrndx]!);
+  for (let i = 1; i < count; i++) sections[i]!.name = sectionNames.at(names[i]!, name, 'section', i);
   const symbols = readSymbols(bytes, view, sections, name);
   const relocationsOf: (Section | undefined)[] = new Array<Section | undefined>(count).fill(undefined);
   for (const s of sections) {
@@ -204,7 +205,8 @@ export function readElf(input: Uint8Array, name: string): ElfFile {
 }
 
 function readSymbols(bytes: Uint8Array, view: DataView, sections: readonly Section[], name: string): ElfSymbol[] {
-  const tables = sections.filter((s) => s.type === SHT_SYMTAB);
+  const tables: Section[] = [];
+  for (const s of sections) if (s.type === SHT_SYMTAB) tables.push(s);
   if (tables.length === 0) return [];
   if (tables.length > 1) bad(name, `${tables.length} symbol tables; an object has one`);
   const table = tables[0]!;
