@@ -8,7 +8,10 @@
 // SLOTS_PER_FREE slots for each node freed since (`tidy`). So a free pays a constant share of the
 // sweep, and no free pays for the whole table: a sliced collection's slice and the program's next
 // release after one both stay within their budgets. (Copying the valid names into a new table
-// at once, as this index did, cost 1–10 ms in the middle of a JIT's run: bench/macro.bench.ts.)
+// at once, as this index did, cost 1–10 ms in the middle of a JIT's run, and a sixth of a whole
+// collection there: it hashed every live name again. bench/macro.bench.ts.) A batch of frees that
+// pays for the whole table sweeps it all, then shrinks it if it is mostly empty, placing the
+// entries by their stored hashes.
 // The table is a NameTable (name-table.ts), not a Map: define binds every name it creates here,
 // and a Map of a million names costs several times more.
 //
@@ -91,11 +94,7 @@ export class SymbolIndex {
     const { byName } = this;
     const budget = freed * SLOTS_PER_FREE;
     if (this.sweepAt < 0) {
-      const valid = byName.size - this.stale;
-      if (this.stale <= valid || this.stale < MIN_STALE) return;
-      // A batch that pays for the whole table (a collection, an unload): the valid entries are
-      // fewer than the stale ones, and copying them costs less than removing the rest.
-      if (byName.capacity <= budget) return this.rebuild(valid);
+      if (this.stale <= byName.size - this.stale || this.stale < MIN_STALE) return;
       this.sweepAt = 0;
       this.sweepCapacity = byName.capacity;
     } else if (this.sweepCapacity !== byName.capacity) {
@@ -109,14 +108,6 @@ export class SymbolIndex {
     this.sweepAt = -1;
     // Placing the entries again walks every slot: only when this call's budget covers it.
     if (byName.capacity <= budget) byName.shrink();
-  }
-
-  /** A table of the valid entries alone. */
-  private rebuild(valid: number): void {
-    const kept = new NameTable(valid);
-    if (valid > 0) this.byName.forEach((name, id) => { if (this.isBound(name, id)) kept.set(name, id); });
-    this.byName = kept;
-    this.stale = 0;
   }
 
   /** Entries that name no node (for tests and memory figures). */
