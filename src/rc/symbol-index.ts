@@ -10,8 +10,9 @@
 // release after one both stay within their budgets. (Copying the valid names into a new table
 // at once, as this index did, cost 1–10 ms in the middle of a JIT's run, and a sixth of a whole
 // collection there: it hashed every live name again. bench/macro.bench.ts.) A batch of frees that
-// pays for the whole table sweeps it all, then shrinks it if it is mostly empty, placing the
-// entries by their stored hashes.
+// pays for the whole table keeps the valid entries in a new table placed by their stored hashes:
+// removing most of a table in place shifts its clusters back entry by entry, which cost 40–60 ns
+// a node in a collection of a million.
 // The table is a NameTable (name-table.ts), not a Map: define binds every name it creates here,
 // and a Map of a million names costs several times more.
 //
@@ -94,7 +95,14 @@ export class SymbolIndex {
     const { byName } = this;
     const budget = freed * SLOTS_PER_FREE;
     if (this.sweepAt < 0) {
-      if (this.stale <= byName.size - this.stale || this.stale < MIN_STALE) return;
+      const valid = byName.size - this.stale;
+      if (this.stale <= valid || this.stale < MIN_STALE) return;
+      // A batch that pays for the whole table (a collection, an unload) keeps the valid entries,
+      // fewer than the stale ones, in a table of their size, placed by their stored hashes.
+      if (byName.capacity <= budget) {
+        this.stale -= byName.retain(this.isBoundEntry, valid);
+        return;
+      }
       this.sweepAt = 0;
       this.sweepCapacity = byName.capacity;
     } else if (this.sweepCapacity !== byName.capacity) {

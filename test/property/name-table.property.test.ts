@@ -14,7 +14,8 @@ import { ABSENT, NameTable, hashOf } from '../../src/name-table.js';
 type Step =
   | { readonly kind: 'set'; readonly name: string; readonly value: number }
   | { readonly kind: 'sweep'; readonly from: number; readonly length: number; readonly modulus: number }
-  | { readonly kind: 'shrink' };
+  | { readonly kind: 'shrink' }
+  | { readonly kind: 'retain'; readonly modulus: number };
 
 // At most 32 names, so the table stays at 16–64 slots; 20 of them have their home slot in the last
 // quarter of a 16-slot table (and so at the end of each half of a larger one), so clusters are
@@ -37,6 +38,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'shrink' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retain' as const), modulus: fc.integer({ min: 2, max: 4 }) }) },
 );
 
 test.prop([fc.array(step, { maxLength: 300 })], { numRuns: 300 })('sweeps and shrinks keep every entry they do not remove', (steps) => {
@@ -46,6 +48,11 @@ test.prop([fc.array(step, { maxLength: 300 })], { numRuns: 300 })('sweeps and sh
     if (s.kind === 'set') {
       expect(table.set(s.name, s.value)).toBe(!model.has(s.name));
       model.set(s.name, s.value);
+    } else if (s.kind === 'retain') {
+      const keep = (_: string, value: number): boolean => value % s.modulus !== 0;
+      const kept = [...model].filter(([k, v]) => keep(k, v)).length;
+      expect(table.retain(keep, kept)).toBe(model.size - kept);
+      for (const [k, v] of [...model]) if (!keep(k, v)) model.delete(k);
     } else if (s.kind === 'shrink') {
       table.shrink();
       expect(table.size * 8 >= table.capacity || table.capacity === 16).toBe(true);
