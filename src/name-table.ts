@@ -18,7 +18,8 @@
 // A probe ends at the first empty slot. Removal is by `sweep`, which shifts the entries of a
 // cluster back over the hole it makes (no tombstones: a table swept again and again keeps its
 // probes short), so the table's user can drop the entries it no longer wants a bounded stretch of
-// slots at a time (rc/symbol-index.ts).
+// slots at a time (rc/symbol-index.ts); or by `retain`, which keeps the wanted ones in a new table,
+// placed by their stored hashes, when most of the table goes at once.
 
 import { keepsPlace } from './probing.js';
 
