@@ -21,19 +21,16 @@ const MIN_BITS = 4;
 const MAX_BITS = 31;
 
 export class IntTable {
-  private keys: Int32Array;
-  private values: Float64Array;
+  private keys = new Int32Array(0);
+  private values = new Float64Array(0);
   /** 32 - log2(capacity): a key's home is its hash's top bits. */
-  private shift: number;
-  private mask: number;
+  private shift = 32;
+  private mask = 0;
   /** Keys held. */
   size = 0;
 
   constructor() {
-    this.keys = new Int32Array(1 << MIN_BITS).fill(EMPTY);
-    this.values = new Float64Array(1 << MIN_BITS);
-    this.shift = 32 - MIN_BITS;
-    this.mask = (1 << MIN_BITS) - 1;
+    this.resize(MIN_BITS);
   }
 
   /** The value of `key`, or `absent` when the table does not hold it. */

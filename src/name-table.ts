@@ -45,8 +45,7 @@ export class NameTable {
 
   /** `expected`: names it will hold, so that it need not grow while they are set. */
   constructor(expected = 0) {
-    let capacity = MIN_CAPACITY;
-    while (capacity < expected * 2) capacity *= 2;
+    const capacity = capacityFor(expected);
     this.hashes = new Int32Array(capacity);
     this.values = new Int32Array(capacity).fill(ABSENT);
     this.keys = new Array<string>(capacity).fill('');
@@ -119,48 +118,14 @@ export class NameTable {
    * how many `keep` accepts (the symbol index counts its stale entries).
    */
   retain(keep: (name: string, value: number) => boolean, expected: number): number {
-    const { hashes, values, keys } = this;
+    const before = this.size;
     // Nothing to keep (a collection freed every name): no entry is looked at, each would be a
     // cache miss in the caller's tables, 40-50 ns a name at a million.
-    if (expected === 0) return this.clear();
-    let capacity = MIN_CAPACITY;
-    while (capacity < expected * 2) capacity *= 2;
-    const mask = capacity - 1;
-    const toHashes = new Int32Array(capacity);
-    const toValues = new Int32Array(capacity).fill(ABSENT);
-    const toKeys = new Array<string>(capacity).fill('');
-    let kept = 0;
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i]!;
-      if (value === ABSENT || !keep(keys[i]!, value)) continue;
-      // More kept than expected (a broken precondition): the old table is untouched, and is
-      // swept in place instead, so that the new one never fills up.
-      if (kept * 2 >= capacity) return this.sweep(0, values.length, keep);
-      let j = hashes[i]! & mask;
-      while (toValues[j] !== ABSENT) j = (j + 1) & mask;
-      toHashes[j] = hashes[i]!;
-      toValues[j] = value;
-      toKeys[j] = keys[i]!;
-      kept++;
-    }
-    const removed = this.size - kept;
-    this.hashes = toHashes;
-    this.values = toValues;
-    this.keys = toKeys;
-    this.mask = mask;
-    this.size = kept;
-    return removed;
-  }
-
-  /** Empties the table, to the smallest capacity; returns how many entries went. */
-  private clear(): number {
-    const removed = this.size;
-    this.hashes = new Int32Array(MIN_CAPACITY);
-    this.values = new Int32Array(MIN_CAPACITY).fill(ABSENT);
-    this.keys = new Array<string>(MIN_CAPACITY).fill('');
-    this.mask = MIN_CAPACITY - 1;
-    this.size = 0;
-    return removed;
+    const placed = this.resize(capacityFor(expected), expected === 0 ? NOTHING : keep);
+    // More kept than expected (a broken precondition): the table is as it was, and is swept in
+    // place instead, so that the new one never fills up.
+    if (!placed) return this.sweep(0, this.values.length, keep);
+    return before - this.size;
   }
 
   /** Halves the capacity while the table is under an eighth full; true when it shrank. */
@@ -194,24 +159,44 @@ export class NameTable {
     this.resize(this.values.length * 2);
   }
 
-  /** Places every entry in a table of `capacity` slots; the stored hashes do, without a name read. */
-  private resize(capacity: number): void {
+  /**
+   * Places the entries `keep` accepts (every entry, without it) in a table of `capacity` slots, by
+   * their stored hashes: no name is read or hashed. `keep` is not asked about any entry when it is
+   * NOTHING. False, and the table as it was, when they would fill more than half of it.
+   */
+  private resize(capacity: number, keep?: (name: string, value: number) => boolean): boolean {
     const { hashes, values, keys } = this;
     const mask = capacity - 1;
     const toHashes = new Int32Array(capacity);
     const toValues = new Int32Array(capacity).fill(ABSENT);
     const toKeys = new Array<string>(capacity).fill('');
-    for (let i = 0; i < values.length; i++) {
-      if (values[i] === ABSENT) continue;
+    let placed = 0;
+    for (let i = 0; i < values.length && keep !== NOTHING; i++) {
+      const value = values[i]!;
+      if (value === ABSENT || (keep !== undefined && !keep(keys[i]!, value))) continue;
+      if (placed * 2 >= capacity) return false;
       let j = hashes[i]! & mask;
       while (toValues[j] !== ABSENT) j = (j + 1) & mask;
       toHashes[j] = hashes[i]!;
-      toValues[j] = values[i]!;
+      toValues[j] = value;
       toKeys[j] = keys[i]!;
+      placed++;
     }
     this.hashes = toHashes;
     this.values = toValues;
     this.keys = toKeys;
     this.mask = mask;
+    this.size = placed;
+    return true;
   }
 }
+
+/** The smallest capacity that holds `expected` names at most half full. */
+function capacityFor(expected: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity < expected * 2) capacity *= 2;
+  return capacity;
+}
+
+/** A `keep` for resize that keeps no entry, without looking at any. */
+const NOTHING = (): boolean => false;

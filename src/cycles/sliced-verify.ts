@@ -1,7 +1,7 @@
 // What a sliced collection promises between its slices (sliced.ts), checked by verify() over the
-// whole heap: the marks are where the phase says (in CLEAR, only on live nodes), invariant (I) holds for every node the program
-// has not changed (its trial count is at least its count less the sites into it from scanned
-// nodes), and no live node reaches the garbage being freed.
+// whole heap: the marks are where the phase says (in CLEAR, only on live nodes), invariant (I)
+// holds for every node the program has not changed (its trial count is at least its count less
+// the sites into it from scanned nodes), and no live node reaches the garbage being freed.
 
 import * as base from '../base.js';
 import type { HeapGraph } from '../rc/heap-graph.js';

@@ -60,7 +60,6 @@ const FREE_WEIGHT = 32;
 const STRETCH = CHECK_EVERY;
 const NO_ROOTS = new Int32Array(0);
 
-
 export class SlicedCollector {
   phase = IDLE;
   /** Trial counts of the nodes of S, by id. */
@@ -139,9 +138,11 @@ export class SlicedCollector {
       work += units;
       return work >= budget.work || (work % CHECK_EVERY < units && performance.now() >= deadline);
     };
+    // ROOTS and CLEAR look at the budget every `stretch` nodes (every node under a small work budget).
+    const stretch = Math.min(STRETCH, Math.max(1, budget.work));
     while (this.phase !== IDLE) {
       if (this.phase === ROOTS) {
-        if (this.takeSomeRoots(spent, Math.min(STRETCH, Math.max(1, budget.work)))) return false;
+        if (this.takeSomeRoots(spent, stretch)) return false;
         this.endRoots();
         this.phase = MARK;
       } else if (this.phase === MARK) {
@@ -162,7 +163,7 @@ export class SlicedCollector {
         this.graph.nodes.dooming = false;
         this.graph.touchedTop = 0;
       } else {
-        if (this.clearSome(spent, Math.min(STRETCH, Math.max(1, budget.work)))) return false;
+        if (this.clearSome(spent, stretch)) return false;
         this.finish();
       }
     }

@@ -8,7 +8,7 @@
 
 import * as base from '../base.js';
 import { CodeHeapError, hex, show } from '../errors.js';
-import { LargeMap } from '../large-map.js';
+import { IntTable } from '../int-table.js';
 import { BlockAllocator } from './tlsf.js';
 import type { ArenaLayout, Region } from './region.js';
 
@@ -43,9 +43,8 @@ export class Arena {
   }
 
   /** Blocks the CPU sees read-only (GlobalDefinition.readOnly), made writable again when freed. */
-  readonly #readOnly = new LargeMap<number, true>();
-  /** Its size, kept here: every free asks, and most heaps have none (a getter call per free showed in profiles). */
-  #readOnlyCount = 0;
+  /** By block, 1 (a table on typed arrays: every free asks it, and its size is a field, not a getter). */
+  readonly #readOnly = new IntTable();
 
   /**
    * Makes a block read-only where the code runs: the whole pages it covers (a read-only global's
@@ -61,8 +60,7 @@ export class Arena {
       if (error instanceof CodeHeapError) return;
       throw error;
     }
-    if (!this.#readOnly.has(block)) this.#readOnlyCount++;
-    this.#readOnly.set(block, true);
+    this.#readOnly.set(block, 1);
   }
 
   #pagesOf(block: number): number {
@@ -71,8 +69,7 @@ export class Arena {
 
   /** Before a block goes back to the allocator: writable again, if it was made read-only. */
   #unprotect(block: number): void {
-    if (this.#readOnlyCount === 0 || !this.#readOnly.delete(block)) return;
-    this.#readOnlyCount--;
+    if (this.#readOnly.size === 0 || !this.#readOnly.delete(block)) return;
     try {
       this.region.protect!(this.addressOf(block), this.#pagesOf(block), true);
     } catch (error) {
