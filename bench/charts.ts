@@ -12,6 +12,8 @@
 //                           @thi.ng/malloc's MemPool and the bump allocator
 //   linker-scaling.svg      define and loadObject time per function against functions, beside
 //                           ld.bfd and ld.gold (bench/chart-linkers.ts)
+//   pauses.svg              the JIT-like workload's pauses by percentile, whole collections and
+//                           collections in slices, beside the 1 ms target (bench/chart-pauses.ts)
 //
 // The files are committed beside the JSON, so the same input has to give the same bytes: text widths
 // are estimated rather than measured (a canvas package, if one were installed, would measure them
@@ -24,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { linkerSpec } from './chart-linkers.js';
+import { pauseSpec, type PauseFigures } from './chart-pauses.js';
 import { allocatorSpec, collectSpec } from './chart-specs.js';
 
 // vega exports its text measurer at run time, but its typings leave it out.
@@ -83,6 +86,9 @@ export interface ChartInput {
       readonly goldNs: number | null;
     }[];
   };
+  /** bench/macro.bench.ts's figures with whole collections and in slices; absent in older results. */
+  readonly macro?: PauseFigures;
+  readonly macroSliced?: PauseFigures;
   /** Where the figures were measured, for the charts' subtitles. */
   readonly environment?: {
     readonly date: string;
@@ -96,6 +102,7 @@ export interface ChartInput {
 export const COLLECT_CHART = 'collect-scaling.svg';
 export const ALLOCATOR_CHART = 'allocator-scaling.svg';
 export const LINKER_CHART = 'linker-scaling.svg';
+export const PAUSE_CHART = 'pauses.svg';
 
 /**
  * Renders the charts into outDir (created if missing) and returns the paths written. A chart with
@@ -110,6 +117,7 @@ export async function renderCharts(results: ChartInput, outDir: string): Promise
     [COLLECT_CHART, collectSpec(results)],
     [ALLOCATOR_CHART, allocatorSpec(results)],
     [LINKER_CHART, linkerSpec(results)],
+    [PAUSE_CHART, pauseSpec(results)],
   ] as const) {
     if (spec === null) continue;
     const path = join(outDir, file);

@@ -21,7 +21,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as allocator from './allocator.bench.js';
 import * as peers from './allocator-peers.bench.js';
-import { ALLOCATOR_CHART, COLLECT_CHART, LINKER_CHART, renderCharts } from './charts.js';
+import { ALLOCATOR_CHART, COLLECT_CHART, LINKER_CHART, PAUSE_CHART, renderCharts } from './charts.js';
 import { runChild } from './child.js';
 import * as core from './core.bench.js';
 import type { NativeResults } from './native.bench.js';
@@ -146,6 +146,8 @@ const phpSeries = cyclesResults.rows.flatMap((c) =>
 const charts = await renderCharts({
   allocatorPeers: peerFigures, cycles: cyclesResults, environment, extraCollectSeries: [...phpSeries, ...objectSeries],
   ...(results.linkers === undefined ? {} : { linkers: results.linkers }),
+  macro: results.macro,
+  ...(results.macroSliced === undefined ? {} : { macroSliced: results.macroSliced }),
 }, chartDir);
 const markdownPath = quick ? join(outDir, 'quick.md') : join(root, 'BENCHMARKS.md');
 const findingsPath = join(here, 'findings.md');
@@ -159,6 +161,9 @@ const markdown = benchmarksMarkdown({
     { path: relative(dirname(markdownPath), join(chartDir, ALLOCATOR_CHART)), caption: 'allocate + free: ns per step against live blocks' },
     ...charts.filter((c) => c.endsWith(LINKER_CHART)).map((c) => ({
       path: relative(dirname(markdownPath), c), caption: 'linking: ns per function against functions, define and loadObject beside ld.bfd and ld.gold',
+    })),
+    ...charts.filter((c) => c.endsWith(PAUSE_CHART)).map((c) => ({
+      path: relative(dirname(markdownPath), c), caption: 'pauses in the JIT-like workload by percentile, whole collections and in slices, beside the 1 ms target',
     })),
   ],
 });
