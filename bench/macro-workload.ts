@@ -89,6 +89,8 @@ export class Workload {
   /** With cyclePause: each collection's slices and its longest slice, in ms. */
   slices: number[] = [];
   longestSliceMs: number[] = [];
+  /** [start, end) of each collection's longest slice, to find V8's collections inside. */
+  longestSliceWindows: (readonly [number, number])[] = [];
   /** [start, end) of each pause on performance.now()'s clock, to find V8's collections inside. */
   pauseWindows: (readonly [number, number])[] = [];
   freedPerCollection: number[] = [];
@@ -132,6 +134,7 @@ export class Workload {
     this.longCalls = [];
     this.slices = [];
     this.longestSliceMs = [];
+    this.longestSliceWindows = [];
     this.pauseWindows = [];
     this.freedPerCollection = [];
     this.peak = { codeBytes: 0, dataBytes: 0, usedBytes: 0 };
@@ -262,7 +265,11 @@ export class Workload {
     this.pauseWindows.push([end - result.ms, end]);
     this.freedPerCollection.push(result.freed);
     if (result.slices !== undefined) this.slices.push(result.slices);
-    if (result.longestSliceMs !== undefined) this.longestSliceMs.push(result.longestSliceMs);
+    if (result.longestSliceMs !== undefined) {
+      this.longestSliceMs.push(result.longestSliceMs);
+      const at = result.longestSliceAt ?? end;
+      this.longestSliceWindows.push([at, at + result.longestSliceMs]);
+    }
   }
 
   #sample(): void {

@@ -122,6 +122,12 @@ export interface MacroResult {
     readonly perCollection: number; readonly longestP99Ms: number; readonly longestMaxMs: number;
     /** The longest slice of the median collection, and of the 90th percentile one. */
     readonly longestP50Ms?: number; readonly longestP90Ms?: number;
+    /**
+     * Each collection's longest slice less the V8 collections that started inside it (perf_hooks
+     * 'gc' entries): codeheap's own part; `withV8Gc` counts the collections whose longest slice
+     * had one. Absent in results written before it was kept.
+     */
+    readonly withoutV8Gc?: { readonly longestP99Ms: number; readonly longestMaxMs: number; readonly withV8Gc: number };
   };
   /** The heap after the last step: nodes by kind and state, sites, candidates, threshold. */
   readonly end: {
@@ -169,7 +175,9 @@ function printResult(r: MacroResult): void {
   if (r.slices !== undefined) {
     console.log(`  collections in slices of ${r.config.cyclePause} ms: ${r.slices.perCollection} slices each (median), ` +
       `longest slice p50 ${r.slices.longestP50Ms?.toFixed(3)} ms, p90 ${r.slices.longestP90Ms?.toFixed(3)} ms, ` +
-      `p99 ${r.slices.longestP99Ms.toFixed(3)} ms, max ${r.slices.longestMaxMs.toFixed(3)} ms`);
+      `p99 ${r.slices.longestP99Ms.toFixed(3)} ms, max ${r.slices.longestMaxMs.toFixed(3)} ms` +
+      (r.slices.withoutV8Gc === undefined ? '' : `; less V8's collections in them: p99 ${r.slices.withoutV8Gc.longestP99Ms.toFixed(3)} ms, ` +
+        `max ${r.slices.withoutV8Gc.longestMaxMs.toFixed(3)} ms (${r.slices.withoutV8Gc.withV8Gc} had one)`));
   }
   console.log(`  per step: ${per(o.loads)} loads, ${per(o.unloads)} unloads, ${per(o.calls)} calls, ${per(o.redefines)} redefines, ` +
     `${per(o.evicts)} evicts, ${per(o.materializes)} materializes, ${per(o.pointers)} pointers, ${per(o.pointerFrees)} pointer frees`);
@@ -242,11 +250,16 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
   console.log(`  filled the window in ${warmupSteps} steps; ${config.warmupIterations} warm-up iterations, then ${config.iterations} timed`);
   await bench.run();
   const steal = stealShare(ticksAtStart, cpuTicks());
-  const { pauseWindows, longCalls } = workload;
-  const gcMs = await v8.within([...pauseWindows, ...longCalls.map(([start, end]) => [start, end] as const)]);
+  const { pauseWindows, longCalls, longestSliceWindows } = workload;
+  const gcMs = await v8.within([...pauseWindows, ...longCalls.map(([start, end]) => [start, end] as const), ...longestSliceWindows]);
   const v8GcInPausesMs = gcMs.slice(0, pauseWindows.length).reduce((sum, ms) => sum + ms, 0);
   // The heap calls V8 collected its own heap in: what is left is what codeheap's code took.
-  const gcInCall = new Set(longCalls.filter((_, k) => gcMs[pauseWindows.length + k]! > 0).map(([, , index]) => index));
+  const callsAt = pauseWindows.length;
+  const gcInCall = new Set(longCalls.filter((_, k) => gcMs[callsAt + k]! > 0).map(([, , index]) => index));
+  // Each collection's longest slice less the V8 collections that started in it: codeheap's own part.
+  const slicesAt = callsAt + longCalls.length;
+  const gcInLongestSlice = longestSliceWindows.map((_, k) => gcMs[slicesAt + k]!);
+  const longestOwnMs = workload.longestSliceMs.map((ms, k) => Math.max(0, ms - gcInLongestSlice[k]!));
   const callMsWithoutV8Gc = workload.callMs.filter((_, index) => !gcInCall.has(index));
   const overOneMs = longCalls.filter(([start, end]) => end - start > 1);
   v8.stop();
@@ -323,6 +336,11 @@ export async function main(opts: { quick?: boolean; sliced?: boolean } = {}): Pr
         longestP90Ms: percentile(workload.longestSliceMs, 0.9),
         longestP99Ms: percentile(workload.longestSliceMs, 0.99),
         longestMaxMs: percentile(workload.longestSliceMs, 1),
+        withoutV8Gc: {
+          longestP99Ms: percentile(longestOwnMs, 0.99),
+          longestMaxMs: percentile(longestOwnMs, 1),
+          withV8Gc: gcInLongestSlice.filter((ms) => ms > 0).length,
+        },
       },
     }),
     end: { nodes: end.nodes, sites: end.sites, candidates: end.candidates, cycleThreshold: end.cycleThreshold },

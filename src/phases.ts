@@ -26,10 +26,11 @@ export class Phases {
   /** Collections and slices run so far: a running call learns from it whether any ran (calls.ts). */
   collectorRuns = 0;
   closed = false;
-  /** Milliseconds the slices of a sliced collection have taken so far, how many, the longest. */
+  /** Milliseconds the slices of a sliced collection have taken so far, how many, the longest and when it began. */
   private slicedMs = 0;
   private slices = 0;
   private longestSlice = 0;
+  private longestSliceAt = 0;
 
   constructor(
     private readonly events: EventQueue,
@@ -158,13 +159,17 @@ export class Phases {
     const ms = performance.now() - started;
     this.slicedMs += ms;
     this.slices++;
-    this.longestSlice = Math.max(this.longestSlice, ms);
+    if (ms > this.longestSlice) {
+      this.longestSlice = ms;
+      this.longestSliceAt = started;
+    }
     const result: CollectionResult = { freed: freed.nodes, bytes: freed.bytes, visited: sliced.visited, candidates: sliced.candidates, ms, done };
     if (done) {
       this.collections++;
       const total = sliced.total;
       const whole: CollectionResult = {
-        ...result, freed: total.nodes, bytes: total.bytes, ms: this.slicedMs, slices: this.slices, longestSliceMs: this.longestSlice,
+        ...result, freed: total.nodes, bytes: total.bytes, ms: this.slicedMs, slices: this.slices,
+        longestSliceMs: this.longestSlice, longestSliceAt: this.longestSliceAt,
       };
       if (automatic) this.policy.record(whole);
       this.events.collected(whole);

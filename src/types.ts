@@ -117,6 +117,12 @@ export interface CollectionResult {
   /** A sliced collection's last slice: the slices it took, and the longest of them, in ms. */
   slices?: number;
   longestSliceMs?: number;
+  /**
+   * When the longest slice began, on performance.now()'s clock: the event comes after the last
+   * slice, so this is how an observer lines the longest one up with its own timeline (V8's
+   * collections, a profile, its own frames).
+   */
+  longestSliceAt?: number;
 }
 
 /**

@@ -7,7 +7,9 @@ import { summarize } from '../bench/first-collection.bench.js';
 import { bounded, type GrowthPoint, type GrowthRow } from '../bench/growth-targets.js';
 import type { LinkerRow } from '../bench/linkers.bench.js';
 import type { QueryRow } from '../bench/queries.bench.js';
-import { growthRows, linkerRows, queryRows } from '../bench/report-costs.js';
+import type { MacroResult } from '../bench/macro.bench.js';
+import { growthRows, linkerRows, pauseRows, queryRows } from '../bench/report-costs.js';
+import type { BenchResults } from '../bench/report.js';
 
 function queries(nodeNs: readonly number[]): QueryRow[] {
   return nodeNs.map((ns, i) => ({ nodes: 1_000 * 10 ** i, sites: 4_000 * 10 ** i, nodeNs: ns, lookupNs: 200, statsNs: 400, meanReferrers: 4 }));
@@ -83,5 +85,35 @@ describe('the first collection', () => {
     expect(row.warmNsPerNode).toBe(60);
     expect(row.firstVsWarm).toBe(2);
     expect(row.samples).toBe(3);
+  });
+});
+
+describe('pauses', () => {
+  // The parts of the two macro runs that pauseRows reads.
+  const run = (slices?: MacroResult['slices']): BenchResults => {
+    const macro = (extra: object) => ({
+      config: { cyclePause: 0.5 }, stepsPerSecond: 1000, collector: { collections: 82, pauseP99Ms: 20 },
+      calls: { p99Ms: 0.5, p999Ms: 1, maxMs: 20 }, ...extra,
+    });
+    return { macro: macro({}), macroSliced: macro(slices === undefined ? {} : { slices }) } as unknown as BenchResults;
+  };
+  const slices = (longestP99Ms: number, ownP99Ms?: number): MacroResult['slices'] => ({
+    perCollection: 12, longestP99Ms, longestMaxMs: longestP99Ms,
+    ...(ownP99Ms === undefined ? {} : { withoutV8Gc: { longestP99Ms: ownP99Ms, longestMaxMs: ownP99Ms, withV8Gc: 1 } }),
+  });
+  const judged = (r: BenchResults) => pauseRows(r).filter((row) => row.target === '<= 1 ms').map((row) => [row.point, row.met]);
+
+  test('the longest slice is judged as measured, and apart from it less the V8 collections inside it', () => {
+    expect(judged(run(slices(4.5, 0.6)))).toEqual([
+      ['JIT-like workload: collector pause p99 (nearest rank)', 'no'],
+      ['JIT-like workload: longest slice less the V8 collections in it, p99', 'yes'],
+    ]);
+    expect(judged(run(slices(4.5, 1.5))).map(([, met]) => met)).toEqual(['no', 'no']);
+    expect(judged(run(slices(0.6, 0.6))).map(([, met]) => met)).toEqual(['yes', 'yes']);
+  });
+
+  test('results from before the V8 figure was kept judge the slice alone; a run without slices gives no rows', () => {
+    expect(judged(run(slices(0.9)))).toEqual([['JIT-like workload: collector pause p99 (nearest rank)', 'yes']]);
+    expect(pauseRows(run())).toEqual([]);
   });
 });

@@ -24,7 +24,9 @@ describe('collectCycles({ budget })', () => {
     abandon(heap, heap.define(pairs(500)));
     expect(heap.stats().candidates).toBe(1000);
     const slices: CollectionResult[] = [];
+    const began: number[] = [];
     for (let done = false; !done;) {
+      began.push(performance.now());
       const result = heap.collectCycles({ budget: { work: 100 } });
       slices.push(result);
       done = result.done !== false;
@@ -35,7 +37,14 @@ describe('collectCycles({ budget })', () => {
     expect(slices.reduce((sum, r) => sum + r.freed, 0)).toBe(1000);
     expect(heap.stats()).toMatchObject({ collections: 1, nodes: { total: 0 }, candidates: 0 });
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ freed: 1000, candidates: 1000, done: true });
+    expect(events[0]).toMatchObject({ freed: 1000, candidates: 1000, done: true, slices: slices.length });
+    // The event names the longest slice and when it began: within the call that ran it.
+    const { longestSliceMs, longestSliceAt, ms } = events[0]!;
+    const longest = slices.reduce((most, r, k) => (r.ms > slices[most]!.ms ? k : most), 0);
+    expect(longestSliceMs).toBe(slices[longest]!.ms);
+    expect(ms).toBeCloseTo(slices.reduce((sum, r) => sum + r.ms, 0), 9);
+    expect(longestSliceAt).toBeGreaterThanOrEqual(began[longest]!);
+    expect(longestSliceAt! + longestSliceMs!).toBeLessThanOrEqual(began[longest + 1] ?? performance.now());
   });
 
   test('garbage found is no longer found by name while it is freed; defining one of its names finishes the collection first', () => {
