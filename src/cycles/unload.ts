@@ -7,8 +7,9 @@
 // own edges only). A node left with a positive trial count is referenced from outside S (another
 // node, a handle, a pin, a running call); it and everything it reaches within S are live (Scan,
 // ScanBlack). The rest of S is garbage: every reference to it comes from other garbage in S. It is
-// freed by dropping its outgoing sites (CollectWhite), which takes every garbage node's count to
-// zero; rc's cascade frees them, and what only they held.
+// freed as one batch, as the collector frees its garbage (CollectWhite, collect-white.ts): each
+// edge out of it into a survivor is released as counting releases it, and rc's cascade then
+// frees what only the garbage held.
 //
 // Departures from the full collector:
 //  - S is the set given (with the stubs of its functions, whose edges make the cycles of pointer
@@ -19,8 +20,6 @@
 //    marked with flag bits of its own (IN_SET, HELD), and the trial counts are the counts
 //    themselves, counted down and given back within the call, so no map or array the size of S
 //    or of the heap is made: a unit of one function costs a few reads.
-//  - Stubs in the garbage are not dropped from: their one site is the link to their function, and
-//    they go by counting once the garbage pointing at them has dropped its sites.
 //
 // Any set is safe to give: what is freed is garbage whatever S is (every reference to it comes
 // from other freed nodes, and nothing holds it), so an id that a unit remembers and that now holds
@@ -32,10 +31,13 @@
 import * as base from '../base.js';
 import type { HeapGraph } from '../rc/heap-graph.js';
 import * as nodeTable from '../rc/node-table.js';
+import { freeGarbage } from './collect-white.js';
+import * as white from './collect-white.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { FUNCTION, NONE, STUB } = base;
-const { ALIVE, HELD, IN_SET, KIND_MASK } = nodeTable;
+const { FUNCTION, NONE } = base;
+const { ALIVE, HELD, IN_SET } = nodeTable;
+const { OPEN_GARBAGE } = white;
 
 /**
  * Reclaims the garbage among `ids` (live node ids; others are skipped) and their functions'
@@ -80,19 +82,19 @@ export function collectSet(graph: HeapGraph, ids: ArrayLike<number>, generations
       }
     }
   }
-  // The counts are given back whole before anything is freed; the garbage is what is not held.
+  // The counts are given back whole before anything is freed; the garbage is what is not held,
+  // and keeps IN_SET to be known by while it is freed.
   const garbage: number[] = [];
   countInternalSites(graph, members, +1);
   for (let i = 0; i < n; i++) {
     const id = members[i]!;
     const f = flags[id]!;
-    if ((f & HELD) === 0 && (f & KIND_MASK) !== STUB) garbage.push(id);
-    flags[id] = f & ~(IN_SET | HELD);
+    if ((f & HELD) === 0) garbage.push(id);
+    else flags[id] = f & ~(IN_SET | HELD);
   }
-  // CollectWhite: the garbage drops its sites; the cascade frees it and what only it held.
-  let freed = 0;
-  for (const id of garbage) if (nodes.isAlive(id)) freed += graph.dropOutgoing(id, 'cycles');
-  return freed;
+  // CollectWhite: the garbage goes in one batch, as the collector's does; the cascade after it
+  // frees what only the garbage held.
+  return garbage.length + freeGarbage(graph, garbage, garbage.length, IN_SET, IN_SET, OPEN_GARBAGE, true);
 }
 
 /** Adds `delta` to the count of every member of S, once for each site into it from a member. */

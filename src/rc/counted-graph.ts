@@ -227,17 +227,25 @@ export class CountedGraph {
 
   /** Unlinks and frees the sites of a list; schedules targets that reach zero. */
   private dropList(site: number): void {
-    const { nodes, sites } = this;
+    const { sites } = this;
     while (site !== NONE) {
       const next = sites.nextOf(site);
-      const target = sites.targetOf(site);
-      this.unlinkIn(site, target);
+      this.releaseTargetOf(site, sites.targetOf(site));
       sites.free(site);
-      if ((nodes.flags[target]! & SEEN) !== 0) this.touch(target);
-      if (--nodes.rc[target]! === 0) this.scheduleReclaim(target);
-      else this.possibleRoot(target);
       site = next;
     }
+  }
+
+  /**
+   * A site goes (its caller frees it): it leaves its target's list of referrers and the target
+   * loses the count; a target at zero is scheduled, one above zero may now head a garbage cycle.
+   */
+  releaseTargetOf(site: number, target: number): void {
+    const { nodes } = this;
+    this.unlinkIn(site, target);
+    if ((nodes.flags[target]! & SEEN) !== 0) this.touch(target);
+    if (--nodes.rc[target]! === 0) this.scheduleReclaim(target);
+    else this.possibleRoot(target);
   }
 
   /**
@@ -283,6 +291,15 @@ export class CountedGraph {
     this.freed[by].nodes++;
     this.freed[by].bytes += size;
     nodes.dropLive(id);
+    this.releaseFreedId(id);
+  }
+
+  /**
+   * A node's memory went: it is no longer ALIVE, and its id is free now, or once the candidate
+   * buffer (or a sliced collection's roots) that lists it lets it go.
+   */
+  releaseFreedId(id: number): void {
+    const { nodes } = this;
     const flags = nodes.flags[id]! & ~ALIVE;
     nodes.flags[id] = flags;
     if ((flags & BUFFERED) === 0) nodes.releaseId(id);

@@ -27,7 +27,11 @@ type Step =
   | { op: 'byName'; pick: number }
   | { op: 'define'; calls: number[] }
   | { op: 'pointer'; pick: number }
-  | { op: 'redefine'; pick: number; calls: number[] };
+  | { op: 'redefine'; pick: number; calls: number[] }
+  // A unit of a few functions calling each other and live ones, freed at once: the unload frees its
+  // garbage in the middle of the collection. `held`: a lookup of that member is kept; `dropped`:
+  // one is taken and dropped first, so the member is a candidate when it goes.
+  | { op: 'module'; members: { calls: number[]; held: boolean; dropped: boolean }[] };
 
 const specArb = fc.array(fc.record({ calls: fc.array(fc.nat(40), { maxLength: 3 }) }), { minLength: 2, maxLength: 40 });
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -37,6 +41,10 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('define' as const), calls: fc.array(fc.nat(200), { maxLength: 3 }) }),
   fc.record({ op: fc.constant('pointer' as const), pick: fc.nat(200) }),
   fc.record({ op: fc.constant('redefine' as const), pick: fc.nat(200), calls: fc.array(fc.nat(200), { maxLength: 2 }) }),
+  fc.record({
+    op: fc.constant('module' as const),
+    members: fc.array(fc.record({ calls: fc.array(fc.nat(200), { maxLength: 3 }), held: fc.boolean(), dropped: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+  }),
 );
 
 function body(targets: string[]): { code: Uint8Array; relocations: import('../../src/index.js').Relocation[] } {
@@ -92,6 +100,23 @@ class World {
       const name = `g${this.fresh++}`;
       const unit = heap.define({ functions: [{ name, ...body(targets) }] });
       held.push(heap.lookup(name));
+      unit.free();
+    } else if (step.op === 'module') {
+      // Calls below 100 go to members (cycles among them), the others to live functions.
+      const live = reachable(this);
+      const first = this.fresh;
+      this.fresh += step.members.length;
+      const names = step.members.map((_, j) => `g${first + j}`);
+      const unit = heap.define({
+        functions: step.members.map((m, j) => ({
+          name: names[j]!,
+          ...body(m.calls.map((c) => (c < 100 ? names[c % names.length] : pick(live, c))).filter((n): n is string => n !== undefined)),
+        })),
+      });
+      step.members.forEach((m, j) => {
+        if (m.dropped) heap.lookup(names[j]!).free();
+        if (m.held) held.push(heap.lookup(names[j]!));
+      });
       unit.free();
     } else if (step.op === 'pointer') {
       const fn = pick(unfreed.filter((h) => h.kind === 'function'), step.pick);
