@@ -856,6 +856,26 @@ static napi_value Protect(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
+// markForProfiler(fd): maps the first page of an open file read-execute, and leaves it mapped for
+// the life of the process. That mapping is how `perf record` learns of a jitdump file: perf
+// records every executable mapping, and `perf inject --jit` reads the one named jit-<pid>.dump.
+// Nothing reads or runs the page. One mapping per file, outside the registry's budget.
+static napi_value MarkForProfiler(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "markForProfiler(fd): an open file descriptor expected");
+    return NULL;
+  }
+  void* page = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+  if (page == MAP_FAILED) return throw_errno(env, "NOT_EXECUTABLE", "markForProfiler: mmap of the file", errno);
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"map", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
@@ -865,6 +885,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"callTyped", NULL, CallTyped, NULL, NULL, NULL, napi_default, NULL},
       {"dlsym", NULL, Dlsym, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, Protect, NULL, NULL, NULL, napi_default, NULL},
+      {"markForProfiler", NULL, MarkForProfiler, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   napi_value resolver, page, symbol_bytes;

@@ -10,6 +10,7 @@
 // is queued.
 
 import type { Committed } from './link/commit.js';
+import type { Region } from './heap/region.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import * as base from './base.js';
 import type { CollectionResult, Observer, ObserverEvent } from './types.js';
@@ -22,13 +23,48 @@ type AllocEvent = Parameters<NonNullable<Observer['alloc']>>[0];
 
 export class EventQueue {
   private queue: ObserverEvent[] = [];
+  /** The region's codePlaced, when it has one (the tools of the process the code runs in). */
+  private readonly placed: Region['codePlaced'];
 
   constructor(private readonly observer: Observer | undefined, private readonly graph: HeapGraph) {
     if (observer?.free !== undefined) graph.log = [];
+    this.placed = graph.arenas.region.codePlaced;
   }
 
   alloc(name: string, kind: AllocEvent['kind'], address: number, size: number): void {
     if (this.observer?.alloc !== undefined) this.queue.push({ type: 'alloc', name, kind, address, size });
+    if (this.placed !== undefined && kind !== 'global') this.tell(kind === 'trampoline' ? `${name} [lazy]` : name, address, size);
+  }
+
+  /** A stub was made: its alloc event, and the region hears of it by its function's name. */
+  stub(stub: number): void {
+    const { graph } = this;
+    const { nodes } = graph;
+    const address = graph.addressOf(stub);
+    const size = graph.bytesOf(stub);
+    if (this.observer?.alloc !== undefined) this.queue.push({ type: 'alloc', name: nodes.nameOf(stub), kind: 'stub', address, size });
+    if (this.placed !== undefined) {
+      const code = graph.arenas.code.sizeOf(nodes.block[stub]!);
+      this.tell(`${nodes.names[stub]} ${nodes.isExternStub(stub) ? '[extern stub]' : '[stub]'}`, address, code);
+    }
+  }
+
+  /** A replaced body goes on at its address as retired (a call runs in it, or a pin holds it). */
+  retired(name: string, address: number, size: number): void {
+    if (this.placed !== undefined) this.tell(`${name} [retired]`, address, size);
+  }
+
+  /** The region hears of code placed; what it throws goes to a microtask, past the heap's call. */
+  private tell(name: string, address: number, size: number): void {
+    const { arenas } = this.graph;
+    const loc = arenas.locOfRange(address, size);
+    try {
+      this.placed!.call(arenas.region, name, address, size, arenas.bytes.subarray(loc, loc + size));
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   free(name: string, kind: FreeEvent['kind'], address: number, size: number, by: FreeEvent['by']): void {
@@ -42,7 +78,7 @@ export class EventQueue {
 
   /** Alloc events for the nodes and stubs a link created (or gave a new body). */
   allocated(committed: Committed): void {
-    if (this.observer?.alloc === undefined) return;
+    if (this.observer?.alloc === undefined && this.placed === undefined) return;
     const { graph } = this;
     const { placed } = committed;
     // Sizes are the blocks' reserved sizes, as free events and stats() report them.
@@ -50,7 +86,7 @@ export class EventQueue {
       const size = graph.arenas.of(d.kind).sizeOf(placed.blocks[i]!);
       this.alloc(d.name, d.kind === GLOBAL ? 'global' : 'function', placed.addresses[i]!, size);
     });
-    for (const stub of committed.stubIds) this.alloc(graph.nodes.nameOf(stub), 'stub', graph.addressOf(stub), graph.bytesOf(stub));
+    for (const stub of committed.stubIds) this.stub(stub);
   }
 
   collected(result: CollectionResult): void {

@@ -74,7 +74,7 @@ export class FunctionBodies {
         return stubs.reserveStub(() => `pointer(${name}): the stub`);
       });
       const stub = stubs.createFunctionStub(fn, reservation);
-      events.alloc(graph.nodes.nameOf(stub), 'stub', graph.addressOf(stub), graph.bytesOf(stub));
+      events.stub(stub);
     }
     return graph.nodes.stubOf(fn);
   }
@@ -208,6 +208,7 @@ export class FunctionBodies {
     const running = this.calls.running;
     const retired = graph.createRetired(fn, old, graph.holds.pinsOnCurrent(fn) + (running ? 1 : 0));
     if (running) this.calls.keep(retired, fn);
+    this.core.events.retired(graph.nodes.names[fn]!, graph.addressOf(retired), graph.arenas.code.sizeOf(old.block));
     return retired;
   }
 

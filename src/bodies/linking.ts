@@ -23,6 +23,10 @@ export interface LifecycleEvents {
   patch(symbol: string, sites: number, from: number, to: number): void;
   /** Alloc events for the nodes and stubs a link created (or gave a new body). */
   allocated(committed: Committed): void;
+  /** A stub was made (its alloc event). */
+  stub(stub: number): void;
+  /** A replaced body goes on at its address as retired (the region hears of it: Region.codePlaced). */
+  retired(name: string, address: number, size: number): void;
 }
 
 /** What the body lifecycle works with: the link context, events, and the heap's collection. */

@@ -74,6 +74,17 @@ export interface Region {
    * run need not have it (nothing can write through the CPU's view then).
    */
   protect?(address: number, length: number, writable: boolean): void;
+  /**
+   * Told of each piece of code the heap places in the code arena, when it is placed and before any
+   * of it can run: a function's body, a stub, a lazy function's trampoline, and a body that goes
+   * on at its address as retired. For the tools of the process the code runs in (profilers,
+   * debuggers: codeheap/native's perf map and jitdump). `name` is what a tool shows: `f`,
+   * `f [stub]`, `f [lazy]`, `f [retired]` (an extern symbol's stub: `f [extern stub]`). `bytes` is
+   * a view of the code as placed, valid during the call only. It must not call into the heap; what
+   * it throws is thrown again from a microtask (an uncaught exception, as an observer's error with
+   * no `error` method), and the heap's call stands.
+   */
+  codePlaced?(name: string, address: number, size: number, bytes: Uint8Array): void;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

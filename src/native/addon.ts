@@ -46,6 +46,11 @@ export interface NativeAddon {
   protect(view: ArrayBuffer, address: number, length: number, writable: boolean): void;
   /** A symbol of the process (`dlsym(RTLD_DEFAULT, name)`), or undefined; also for a name with a NUL or over symbolBytes. */
   dlsym(name: string): number | undefined;
+  /**
+   * Maps the first page of an open file read-execute for the life of the process, so that `perf
+   * record` sees the file (how it finds a jitdump); NOT_EXECUTABLE when mmap refuses.
+   */
+  markForProfiler(fd: number): void;
   /** The machine-code resolver every reentry trampoline calls. */
   readonly resolverAddress: number;
   readonly pageSize: number;

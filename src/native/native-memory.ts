@@ -12,6 +12,7 @@
 import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { codeTracer, profileOutputs, type CodeTracer, type ProfileOutput } from './profile.js';
 
 export interface NativeAvailability {
   readonly available: boolean;
@@ -26,6 +27,16 @@ export interface NativeMemoryOptions {
    * resolveExternal option is asked first; the process is asked when it returns undefined.
    */
   processSymbols?: boolean;
+  /**
+   * Names the heap's code to profilers of this process (README, Debugging and profiling):
+   * 'perf-map' appends each placement to /tmp/perf-<pid>.map; 'jitdump' writes jit-<pid>.dump for
+   * `perf record -k mono` and `perf inject --jit`, which tell apart the functions a reused block
+   * or a recompile put at one address. One of them or a list. Default: the comma-separated list in
+   * the environment variable CODEHEAP_PROFILE, else neither.
+   */
+  profile?: ProfileOutput | readonly ProfileOutput[];
+  /** Where the jitdump goes; default the current directory (where perf inject looks for it is in the recording). */
+  jitdumpDirectory?: string;
 }
 
 /** Whether nativeMemory() can be used in this process, and if not, why. */
@@ -41,7 +52,13 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
   if (typeof options !== 'object' || options === null) {
     throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory takes an options object, got ${String(options)}`);
   }
-  const processSymbols = options.processSymbols ?? true;
+  const { processSymbols: given, profile, jitdumpDirectory } = options;
+  const processSymbols = given ?? true;
+  const outputs = profileOutputs(profile);
+  if (jitdumpDirectory !== undefined && typeof jitdumpDirectory !== 'string') {
+    throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory: jitdumpDirectory must be a path, got ${String(jitdumpDirectory)}`);
+  }
+  const directory = jitdumpDirectory ?? process.cwd();
   return {
     chooseAddress(span: number): number | undefined {
       let address: number;
@@ -53,7 +70,8 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
       return address === 0 ? undefined : address;
     },
     reserve(layout: ArenaLayout): Region {
-      return new NativeRegion(addon, layout, processSymbols);
+      // The profiler's files open with the first heap, before its memory is mapped.
+      return new NativeRegion(addon, layout, processSymbols, codeTracer(addon, outputs, directory));
     },
   };
 }
@@ -92,13 +110,15 @@ function isCName(name: string, maxBytes: number): boolean {
 class NativeRegion implements Region {
   readonly bytes: Uint8Array;
   readonly resolverAddress: number;
+  /** Only when a profiler is told (so a heap without one pays nothing for it). */
+  declare readonly codePlaced?: NonNullable<Region['codePlaced']>;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
   readonly #processSymbols: boolean;
   readonly #mapped: string;
   #closed = false;
 
-  constructor(addon: NativeAddon, layout: ArenaLayout, processSymbols: boolean) {
+  constructor(addon: NativeAddon, layout: ArenaLayout, processSymbols: boolean, tracer: CodeTracer | undefined) {
     const { codeAddress, codeSize, dataAddress, dataSize } = layout;
     for (const [arena, address, size] of [['code', codeAddress, codeSize], ['data', dataAddress, dataSize]] as const) {
       if (address < LOWEST_ADDRESS || address + size > HIGHEST_ADDRESS) {
@@ -116,6 +136,7 @@ class NativeRegion implements Region {
     this.#mapped = `code r-x at ${hex(codeAddress)}, data rw- at ${hex(dataAddress)}`;
     this.resolverAddress = addon.resolverAddress;
     this.#processSymbols = processSymbols;
+    if (tracer !== undefined) this.codePlaced = (name, address, size, bytes) => tracer.placed(name, address, size, bytes);
   }
 
   /** The CPU runs the code arena until close(). */
