@@ -8,6 +8,7 @@ import type { FirstCollectionResult } from './first-collection.bench.js';
 import { bounded, GROWTH_TARGET, type GrowthResult } from './growth-targets.js';
 import { formatNs } from './harness.js';
 import type { LinkersResult } from './linkers.bench.js';
+import { PROFILES, type ProfileResult, type ProfileRow } from './profile-figures.js';
 import type { QueriesResult, QueryRow } from './queries.bench.js';
 import { count, table, times, TARGETS, type BenchResults, type Row } from './report.js';
 
@@ -29,8 +30,35 @@ export function costNotes(r: BenchResults): string[] {
 export function costRows(r: BenchResults): Row[] {
   return [
     ...firstCollectionRows(r.firstCollection), ...queryRows(r.queries), ...linkerRows(r.linkers),
-    ...fragmentedRows(r), ...growthRows(r.growth), ...pauseRows(r),
+    ...fragmentedRows(r), ...growthRows(r.growth), ...pauseRows(r), ...profileRows(r.profile),
   ];
+}
+
+/** Profilers told (issue 17): define and redefine against the same heap with no profile, at each number of units live. */
+export function profileRows(p: ProfileResult | undefined): Row[] {
+  if (p === undefined || p.rows.length === 0) return [];
+  const none = new Map(p.rows.filter((x) => x.profile === 'none').map((x) => [x.units, x]));
+  const rows: Row[] = [];
+  for (const profile of PROFILES.filter((x) => x !== 'none')) {
+    const told = p.rows.filter((x) => x.profile === profile && none.has(x.units));
+    for (const call of ['define', 'redefine'] as const) {
+      const ns = (x: ProfileRow): number => (call === 'define' ? x.defineNs : x.redefineNs);
+      const ratios = told.map((x) => ns(x) / ns(none.get(x.units)!));
+      const figures = told.map(ns);
+      const worst = Math.max(...ratios);
+      const flat = Math.max(...figures) <= 2 * Math.min(...figures);
+      rows.push({
+        point: `${call}${call === 'define' ? ` of ${p.functionsPerUnit} functions` : ''} with ${profile}, ${told.map((x) => count(x.units)).join(' / ')} units live`,
+        codeheap: figures.map((x) => formatNs(x)).join(' / '),
+        limit: '—',
+        peer: `${told.map((x) => formatNs(ns(none.get(x.units)!))).join(' / ')} no profile`,
+        ratio: `${times(worst)} at worst`,
+        target: '<= 2x no profile, flat',
+        met: met(worst <= 2 && flat),
+      });
+    }
+  }
+  return rows;
 }
 
 /** Bounded pauses (issue 16): the p99 pause with and without slices, and what slicing costs in throughput. */

@@ -17,6 +17,7 @@ import type { LinkersResult } from './linkers.bench.js';
 import type { QueriesResult } from './queries.bench.js';
 import { costRows } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
+import type { ProfileResult } from './profile-figures.js';
 import type { NativeResults } from './native.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
 import type { PromptnessResult } from './promptness.bench.js';
@@ -55,6 +56,8 @@ export interface BenchResults {
   readonly queries?: QueriesResult;
   readonly linkers?: LinkersResult;
   readonly growth?: GrowthResult;
+  /** define and redefine with the profilers told (bench/profile.bench.ts). */
+  readonly profile?: ProfileResult;
 }
 
 export interface Row {

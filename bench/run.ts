@@ -32,6 +32,7 @@ import type { ElfResults } from './elf.bench.js';
 import * as firstCollection from './first-collection.bench.js';
 import type { GrowthResult } from './growth-targets.js';
 import type { LinkersResult } from './linkers.bench.js';
+import type { ProfileResult } from './profile-figures.js';
 import type { QueriesResult } from './queries.bench.js';
 import { costNotes } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
@@ -85,6 +86,8 @@ async function runSuites(): Promise<BenchResults> {
   const linkers = runChild<LinkersResult>('linkers.bench.ts', [], quick);
   console.log('\n--- bench/growth.bench.ts (a process of its own: --expose-gc)');
   const growth = runChild<GrowthResult>('growth.bench.ts', ['--expose-gc'], quick);
+  console.log('\n--- bench/profile.bench.ts (a process of its own: define and redefine with the profilers told)');
+  const profile = runChild<ProfileResult>('profile.bench.ts', [], quick);
 
   const environment: Environment = {
     date: new Date().toISOString(),
@@ -113,6 +116,7 @@ async function runSuites(): Promise<BenchResults> {
     firstCollection: firstCollections,
     queries,
     linkers,
+    profile,
     growth,
   };
 }

@@ -8,7 +8,8 @@ import { bounded, type GrowthPoint, type GrowthRow } from '../bench/growth-targe
 import type { LinkerRow } from '../bench/linkers.bench.js';
 import type { QueryRow } from '../bench/queries.bench.js';
 import type { MacroResult } from '../bench/macro.bench.js';
-import { growthRows, linkerRows, pauseRows, queryRows } from '../bench/report-costs.js';
+import type { Profile, ProfileResult } from '../bench/profile-figures.js';
+import { growthRows, linkerRows, pauseRows, profileRows, queryRows } from '../bench/report-costs.js';
 import type { BenchResults } from '../bench/report.js';
 
 function queries(nodeNs: readonly number[]): QueryRow[] {
@@ -115,5 +116,25 @@ describe('pauses', () => {
   test('results from before the V8 figure was kept judge the slice alone; a run without slices gives no rows', () => {
     expect(judged(run(slices(0.9)))).toEqual([['JIT-like workload: collector pause p99 (nearest rank)', 'yes']]);
     expect(pauseRows(run())).toEqual([]);
+  });
+});
+
+describe('profilers told', () => {
+  const result = (told: (units: number) => number): ProfileResult => ({
+    available: true, reason: '', functionsPerUnit: 8,
+    rows: [1, 100, 10_000].flatMap((units) => (['none', 'jitdump', 'jitdump+perf-map'] as Profile[]).map((profile) => ({
+      profile, units, defineNs: profile === 'none' ? 3_000 : told(units), redefineNs: profile === 'none' ? 500 : 900,
+    }))),
+  });
+
+  test('met only under 2x the same call with no profile at every size, and flat', () => {
+    expect(profileRows(result(() => 5_000)).map((r) => r.met)).toEqual(['yes', 'yes', 'yes', 'yes']);
+    // 2.3x at 10,000 units: the defines miss, the redefines (1.8x) do not.
+    expect(profileRows(result((units) => (units === 10_000 ? 7_000 : 5_000))).map((r) => r.met)).toEqual(['no', 'yes', 'no', 'yes']);
+  });
+
+  test('a run where native memory was not available gives no rows', () => {
+    expect(profileRows({ available: false, reason: 'no addon', functionsPerUnit: 8, rows: [] })).toEqual([]);
+    expect(profileRows(undefined)).toEqual([]);
   });
 });

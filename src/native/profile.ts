@@ -11,14 +11,15 @@
 //    and a moved function are told apart. perf finds the file through an executable mapping of
 //    it (the addon's markForProfiler), recorded like any other mmap.
 //
-// One file of each per process, shared by every heap that asks (each record is one write to a
-// file opened for appending, so heaps on worker threads share it too). The record layout is perf's
+// One file of each per process, shared by every heap that asks (written in batches by
+// trace-file.ts, to files opened for appending, so heaps on worker threads share them too). The record layout is perf's
 // tools/perf/Documentation/jitdump-specification.txt.
 
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodeHeapError } from '../errors.js';
 import type { NativeAddon } from './addon.js';
+import { TraceFile } from './trace-file.js';
 
 /** What a heap's native memory tells profilers: see the header. */
 export type ProfileOutput = 'perf-map' | 'jitdump';
@@ -32,7 +33,7 @@ const JIT_CODE_LOAD = 0;
 const LOAD_FIXED = 16 + 4 + 4 + 8 * 4;
 
 /** The files of this process, opened on first use. */
-let perfMap: number | undefined;
+let perfMap: PerfMap | undefined;
 const jitdumps = new Map<string, Jitdump>();
 /** Numbers JIT_CODE_LOAD records across every heap of the process (perf names its objects by it). */
 let codeIndex = 0;
@@ -68,15 +69,72 @@ export function codeTracer(addon: NativeAddon, outputs: readonly ProfileOutput[]
   const dump = outputs.includes('jitdump') ? openJitdump(addon, directory) : undefined;
   return {
     placed(name, address, size, bytes) {
-      if (map !== undefined) writeSync(map, `${address.toString(16)} ${size.toString(16)} ${name.replace(/[\n\r]/g, ' ')}\n`);
+      map?.line(name, address, size);
       dump?.load(name, address, size, bytes);
     },
   };
 }
 
-function openPerfMap(): number {
-  perfMap ??= opened(`/tmp/perf-${process.pid}.map`, 'a');
+function openPerfMap(): PerfMap {
+  perfMap ??= new PerfMap(opened(`/tmp/perf-${process.pid}.map`, 'a'));
   return perfMap;
+}
+
+class PerfMap {
+  readonly #file: TraceFile;
+
+  constructor(fd: number) {
+    this.#file = new TraceFile(fd);
+  }
+
+  /** `start size name` in hex; a line break in the name would start another line, so none is kept. */
+  line(name: string, address: number, size: number): void {
+    const nameLength = utf8Length(name);
+    const { bytes, at } = this.#file.reserve(hexDigits(address) + hexDigits(size) + nameLength + 3);
+    let end = putHex(bytes, at, address);
+    bytes[end++] = 0x20;
+    end = putHex(bytes, end, size);
+    bytes[end++] = 0x20;
+    putText(bytes, end, name, nameLength);
+    for (let i = end; i < end + nameLength; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) bytes[i] = 0x20;
+    bytes[end + nameLength] = 0x0a;
+  }
+}
+
+/** Hex digits of a non-negative safe integer (at least one). */
+function hexDigits(value: number): number {
+  let digits = 1;
+  for (let v = Math.floor(value / 16); v > 0; v = Math.floor(v / 16)) digits++;
+  return digits;
+}
+
+/** Writes `value` in lower-case hex at `at`; returns where it ends. */
+function putHex(bytes: Uint8Array, at: number, value: number): number {
+  const end = at + hexDigits(value);
+  let v = value;
+  for (let i = end - 1; i >= at; i--) {
+    const digit = v % 16;
+    bytes[i] = digit < 10 ? 0x30 + digit : 0x57 + digit;
+    v = Math.floor(v / 16);
+  }
+  return end;
+}
+
+const encoder = new TextEncoder();
+
+/** UTF-8 bytes of `text`: its length when it is ASCII, as names almost always are. */
+function utf8Length(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  return text.length;
+}
+
+/** Writes `text` (`length` UTF-8 bytes) at `at`: ASCII byte by byte, anything else encoded. */
+function putText(bytes: Uint8Array, at: number, text: string, length: number): void {
+  if (length === text.length) {
+    for (let i = 0; i < length; i++) bytes[at + i] = text.charCodeAt(i);
+  } else {
+    encoder.encodeInto(text, bytes.subarray(at, at + length));
+  }
 }
 
 function openJitdump(addon: NativeAddon, directory: string): Jitdump {
@@ -103,56 +161,62 @@ function now(): bigint {
 }
 
 class Jitdump {
-  readonly #fd: number;
+  readonly #file: TraceFile;
 
   constructor(addon: NativeAddon, path: string) {
     // The file is this process's (its pid is in the name). One a heap on another thread of this
     // process began is appended to; a stale one, left by an earlier process with this pid, is
-    // begun again: its header was written before this process started.
-    // Readable too: mmap needs it.
+    // begun again: its header was written before this process started. Readable too: mmap needs it.
     const fd = isOurs(path) ? opened(path, 'a+') : opened(path, 'w+');
-    this.#fd = fd;
     try {
-      if (fstatSync(fd).size === 0) this.#header();
+      if (fstatSync(fd).size === 0) writeSync(fd, header());
       addon.markForProfiler(fd);
     } catch (error) {
       closeSync(fd);
       throw new CodeHeapError('NOT_EXECUTABLE', `nativeMemory: ${path} cannot be shown to perf: ${(error as Error).message}`);
     }
-  }
-
-  #header(): void {
-    const header = new DataView(new ArrayBuffer(HEADER_SIZE));
-    header.setUint32(0, JITDUMP_MAGIC, true);
-    header.setUint32(4, JITDUMP_VERSION, true);
-    header.setUint32(8, HEADER_SIZE, true);
-    header.setUint32(12, EM_X86_64, true);
-    header.setUint32(16, 0, true);
-    header.setUint32(20, process.pid, true);
-    header.setBigUint64(24, now(), true);
-    header.setBigUint64(32, 0n, true);
-    writeSync(this.#fd, new Uint8Array(header.buffer));
+    this.#file = new TraceFile(fd);
   }
 
   /** A JIT_CODE_LOAD record: the code at `address` is `name` from now on. */
-  load(name: string, address: number, size: number, bytes: Uint8Array): void {
-    const nameBytes = Buffer.from(`${name}\0`, 'utf8');
-    const total = LOAD_FIXED + nameBytes.length + size;
-    const record = new Uint8Array(total);
-    const view = new DataView(record.buffer);
-    view.setUint32(0, JIT_CODE_LOAD, true);
-    view.setUint32(4, total, true);
-    view.setBigUint64(8, now(), true);
-    view.setUint32(16, process.pid, true);
-    view.setUint32(20, process.pid, true);
-    view.setBigUint64(24, BigInt(address), true);
-    view.setBigUint64(32, BigInt(address), true);
-    view.setBigUint64(40, BigInt(size), true);
-    view.setBigUint64(48, BigInt(codeIndex++), true);
-    record.set(nameBytes, LOAD_FIXED);
-    record.set(bytes.subarray(0, size), LOAD_FIXED + nameBytes.length);
-    writeSync(this.#fd, record);
+  load(name: string, address: number, size: number, code: Uint8Array): void {
+    const nameLength = utf8Length(name) + 1;
+    const total = LOAD_FIXED + nameLength + size;
+    const { bytes, view, at } = this.#file.reserve(total);
+    view.setUint32(at, JIT_CODE_LOAD, true);
+    view.setUint32(at + 4, total, true);
+    view.setBigUint64(at + 8, now(), true);
+    view.setUint32(at + 16, process.pid, true);
+    view.setUint32(at + 20, process.pid, true);
+    // Addresses and sizes are below 2^53: two 32-bit halves each, with no BigInt made.
+    setU64(view, at + 24, address);
+    setU64(view, at + 32, address);
+    setU64(view, at + 40, size);
+    setU64(view, at + 48, codeIndex++);
+    const nameAt = at + LOAD_FIXED;
+    putText(bytes, nameAt, name, nameLength - 1);
+    bytes[nameAt + nameLength - 1] = 0;
+    bytes.set(code.length === size ? code : code.subarray(0, size), nameAt + nameLength);
   }
+}
+
+function setU64(view: DataView, at: number, value: number): void {
+  view.setUint32(at, value >>> 0, true);
+  view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
+}
+
+/** The file header: magic, version, its size, the machine, the pid and when it was begun. */
+function header(): Uint8Array {
+  const view = new DataView(new ArrayBuffer(HEADER_SIZE));
+  view.setUint32(0, JITDUMP_MAGIC, true);
+  view.setUint32(4, JITDUMP_VERSION, true);
+  view.setUint32(8, HEADER_SIZE, true);
+  view.setUint32(12, EM_X86_64, true);
+  view.setUint32(16, 0, true);
+  view.setUint32(20, process.pid, true);
+  view.setBigUint64(24, now(), true);
+  view.setBigUint64(32, 0n, true);
+  return new Uint8Array(view.buffer);
 }
 
 /** Whether the jitdump at `path` was begun by this process (on another thread): see Jitdump. */

@@ -92,7 +92,7 @@ describe('the profile option', () => {
     expect(() => nativeMemory({ jitdumpDirectory: 7 as unknown as string })).toThrow(/jitdumpDirectory/);
   });
 
-  it.runIf(native.available)('without it, CODEHEAP_PROFILE names the outputs; a name it does not know is INVALID_ARGUMENT naming the variable', () => {
+  it.runIf(native.available)('without it, CODEHEAP_PROFILE names the outputs; a name it does not know is INVALID_ARGUMENT naming the variable', async () => {
     const saved = process.env['CODEHEAP_PROFILE'];
     const map = `/tmp/perf-${process.pid}.map`;
     try {
@@ -100,6 +100,8 @@ describe('the profile option', () => {
       const heap = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 16, dataSize: 1 << 12, memory: nativeMemory() });
       heap.define({ functions: [{ name: 'from_the_environment', code: Uint8Array.from([0xc3]) }] });
       const address = heap.node('from_the_environment')!.address;
+      // Written in batches: by the next turn of the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       expect(readFileSync(map, 'utf8')).toMatch(new RegExp(`^${address.toString(16)} [0-9a-f]+ from_the_environment$`, 'm'));
       heap.close();
       process.env['CODEHEAP_PROFILE'] = 'perf-map, vtune';
@@ -107,6 +109,7 @@ describe('the profile option', () => {
       process.env['CODEHEAP_PROFILE'] = '';
       const quiet = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 16, dataSize: 1 << 12, memory: nativeMemory() });
       quiet.define({ functions: [{ name: 'not_told', code: Uint8Array.from([0xc3]) }] });
+      await new Promise((resolve) => setTimeout(resolve, 5));
       expect(readFileSync(map, 'utf8')).not.toContain('not_told');
       quiet.close();
     } finally {
