@@ -1,7 +1,7 @@
 // What bench/profile.bench.ts measures, apart from the suite (which loads dist/ when imported), so
 // that the report and its tests can read the figures without it.
 
-export const PROFILES = ['none', 'jitdump', 'jitdump+perf-map'] as const;
+export const PROFILES = ['none', 'jitdump', 'jitdump+perf-map', 'gdb'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 export interface ProfileRow {

@@ -1,5 +1,6 @@
-// What telling the profilers costs (README, Debugging and profiling): define and redefine on
-// native memory with no profile, with the jitdump, and with the jitdump and the perf map, each
+// What telling the profilers and gdb costs (README, Debugging and profiling): define and redefine
+// on native memory with no profile, with the jitdump, with the jitdump and the perf map, and with
+// the GDB JIT interface (no debugger attached: building and registering the objects), each
 // with 1, 100 and 10,000 units already defined and live (a unit: 8 functions of 16 bytes). The
 // target: under 2x the same call with no profile, and flat in the units registered.
 //
@@ -27,6 +28,8 @@ const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/index.j
 const { isNativeAvailable, nativeMemory } = (await import(DIST_NATIVE)) as typeof import('../src/native/index.js');
 
 const FUNCTIONS = 8;
+/** The outputs each measured profile asks native memory for. */
+const OUTPUTS = { jitdump: ['jitdump'], 'jitdump+perf-map': ['jitdump', 'perf-map'], gdb: ['gdb'] } as const;
 const UNITS = [1, 100, 10_000] as const;
 /** `mov eax, imm32; ret`, padded with NOPs to 16 bytes: a body whose bytes differ by imm. */
 function body(imm: number): FunctionBody {
@@ -49,7 +52,7 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ProfileResul
   const dir = mkdtempSync(join(tmpdir(), 'codeheap-profile-bench-'));
   const heaps = PROFILES.map((profile) => new CodeHeap({
     arch: 'x86_64', codeSize: 4 << 20, dataSize: 1 << 16, cycleThreshold: Infinity,
-    memory: nativeMemory(profile === 'none' ? {} : { profile: profile === 'jitdump' ? 'jitdump' : ['jitdump', 'perf-map'], jitdumpDirectory: dir }),
+    memory: nativeMemory(profile === 'none' ? {} : { profile: OUTPUTS[profile], jitdumpDirectory: dir }),
   }));
   const live: Unit[][] = heaps.map(() => []);
   const rows: ProfileRow[] = [];

@@ -28,6 +28,7 @@
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <node_api.h>
 #include <pthread.h>
@@ -876,6 +877,183 @@ static napi_value MarkForProfiler(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
+// ---- the GDB JIT interface ----
+//
+// gdb finds these two symbols by name in every object it loads (this addon included): it stops in
+// __jit_debug_register_code, reads the descriptor's relevant_entry, and loads (or drops) the
+// in-memory ELF object the entry points at, so the JIT code gets names, breakpoints and frames.
+// Each entry owns a copy of its object; registering and unregistering are O(1) (a doubly linked
+// list), under a lock, so heaps on worker threads can register too.
+
+typedef enum { JIT_NOACTION = 0, JIT_REGISTER_FN, JIT_UNREGISTER_FN } jit_actions_t;
+
+struct jit_code_entry {
+  struct jit_code_entry* next_entry;
+  struct jit_code_entry* prev_entry;
+  const char* symfile_addr;
+  uint64_t symfile_size;
+};
+
+struct jit_descriptor {
+  uint32_t version;
+  uint32_t action_flag;
+  struct jit_code_entry* relevant_entry;
+  struct jit_code_entry* first_entry;
+};
+
+// Not static and never inlined: gdb puts its breakpoint here. The asm keeps the call from being
+// optimized away.
+void __attribute__((noinline, used, visibility("default"))) __jit_debug_register_code(void) { __asm__ volatile("" ::: "memory"); }
+__attribute__((used, visibility("default"))) struct jit_descriptor __jit_debug_descriptor = {1, JIT_NOACTION, NULL, NULL};
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+// An entry as the addon holds it: gdb's part first, then a mark that it is live.
+#define ENTRY_LIVE 0x6a69742d656e7472ULL
+typedef struct {
+  struct jit_code_entry entry;
+  uint64_t live;
+} held_entry_t;
+
+// The ELF object gdb is handed for one piece of code: a relocatable object whose one section,
+// .text (SHT_NOBITS: gdb reads the code from the process), is placed at the code's address
+// (sh_addr), and whose one symbol names it at offset 0, as a function of `size` bytes. gdb reads
+// such an object as it reads one a loader placed. Layout: the ELF header, the symbol table, the
+// string tables, then the section headers (System V gABI, ELF-64, little-endian as x86-64 is).
+#define SECTION_NAMES "\0.text\0.symtab\0.strtab\0.shstrtab"
+enum { SEC_NULL, SEC_TEXT, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SECTIONS };
+
+static void put_section(Elf64_Shdr* sh, uint32_t name, uint32_t type, uint64_t flags, uint64_t addr, uint64_t offset,
+                        uint64_t size, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize) {
+  sh->sh_name = name;
+  sh->sh_type = type;
+  sh->sh_flags = flags;
+  sh->sh_addr = addr;
+  sh->sh_offset = offset;
+  sh->sh_size = size;
+  sh->sh_link = link;
+  sh->sh_info = info;
+  sh->sh_addralign = align;
+  sh->sh_entsize = entsize;
+}
+
+static char* debug_object(const char* name, size_t name_length, uint64_t address, uint64_t size, size_t* length) {
+  size_t symtab_at = sizeof(Elf64_Ehdr);
+  size_t strtab_at = symtab_at + 2 * sizeof(Elf64_Sym);
+  size_t strtab_size = name_length + 2;
+  size_t shstrtab_at = strtab_at + strtab_size;
+  size_t shstrtab_size = sizeof SECTION_NAMES;
+  size_t headers_at = (shstrtab_at + shstrtab_size + 7) & ~(size_t)7;
+  *length = headers_at + SECTIONS * sizeof(Elf64_Shdr);
+  char* object = calloc(1, *length);
+  if (object == NULL) return NULL;
+  Elf64_Ehdr* eh = (Elf64_Ehdr*)object;
+  memcpy(eh->e_ident, ELFMAG, SELFMAG);
+  eh->e_ident[EI_CLASS] = ELFCLASS64;
+  eh->e_ident[EI_DATA] = ELFDATA2LSB;
+  eh->e_ident[EI_VERSION] = EV_CURRENT;
+  eh->e_type = ET_REL;
+  eh->e_machine = EM_X86_64;
+  eh->e_version = EV_CURRENT;
+  eh->e_shoff = headers_at;
+  eh->e_ehsize = sizeof(Elf64_Ehdr);
+  eh->e_shentsize = sizeof(Elf64_Shdr);
+  eh->e_shnum = SECTIONS;
+  eh->e_shstrndx = SEC_SHSTRTAB;
+  Elf64_Sym* sym = (Elf64_Sym*)(object + symtab_at) + 1;
+  sym->st_name = 1;
+  sym->st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC);
+  sym->st_shndx = SEC_TEXT;
+  sym->st_size = size;
+  memcpy(object + strtab_at + 1, name, name_length);
+  memcpy(object + shstrtab_at, SECTION_NAMES, shstrtab_size);
+  Elf64_Shdr* sh = (Elf64_Shdr*)(object + headers_at);
+  put_section(&sh[SEC_TEXT], 1, SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR, address, headers_at, size, 0, 0, 16, 0);
+  // A symbol table's sh_info: the index of its first non-local symbol.
+  put_section(&sh[SEC_SYMTAB], 7, SHT_SYMTAB, 0, 0, symtab_at, 2 * sizeof(Elf64_Sym), SEC_STRTAB, 1, 8, sizeof(Elf64_Sym));
+  put_section(&sh[SEC_STRTAB], 15, SHT_STRTAB, 0, 0, strtab_at, strtab_size, 0, 0, 1, 0);
+  put_section(&sh[SEC_SHSTRTAB], 23, SHT_STRTAB, 0, 0, shstrtab_at, shstrtab_size, 0, 0, 1, 0);
+  return object;
+}
+
+// debuggerRegister(name, address, size) -> an id (for debuggerUnregister): gdb is handed an object
+// naming the code at [address, address + size) `name`. O(1): no debugger attached, it costs the
+// object's making and a call of an empty function.
+static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char name[SYMBOL_BYTES + 1];
+  size_t name_length = 0;
+  double address = 0, size = 0;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &name_length) != napi_ok ||
+      napi_get_value_double(env, argv[1], &address) != napi_ok || napi_get_value_double(env, argv[2], &size) != napi_ok ||
+      address <= 0 || size <= 0) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "debuggerRegister(name, address, size): a name and two positive numbers expected");
+    return NULL;
+  }
+  // A name longer than SYMBOL_BYTES is cut there (napi_get_value_string_utf8 stops at a whole character).
+  size_t length = 0;
+  held_entry_t* held = malloc(sizeof *held);
+  char* object = debug_object(name, name_length, (uint64_t)address, (uint64_t)size, &length);
+  if (held == NULL || object == NULL) {
+    free(held);
+    free(object);
+    return throw_errno(env, "OUT_OF_MEMORY", "debuggerRegister", ENOMEM);
+  }
+  held->live = ENTRY_LIVE;
+  struct jit_code_entry* entry = &held->entry;
+  entry->symfile_addr = object;
+  entry->symfile_size = length;
+  pthread_mutex_lock(&jit_lock);
+  entry->prev_entry = NULL;
+  entry->next_entry = __jit_debug_descriptor.first_entry;
+  if (entry->next_entry != NULL) entry->next_entry->prev_entry = entry;
+  __jit_debug_descriptor.first_entry = entry;
+  __jit_debug_descriptor.relevant_entry = entry;
+  __jit_debug_descriptor.action_flag = JIT_REGISTER_FN;
+  __jit_debug_register_code();
+  __jit_debug_descriptor.action_flag = JIT_NOACTION;
+  pthread_mutex_unlock(&jit_lock);
+  napi_value id;
+  CHECK(napi_create_double(env, (double)(uintptr_t)held, &id));
+  return id;
+}
+
+// debuggerUnregister(id): gdb drops the object, and its copy is freed; O(1). Pre: `id` came from
+// debuggerRegister and was not unregistered (the addon's JavaScript side keeps each id once).
+static napi_value DebuggerUnregister(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double id = 0;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || id <= 0) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "debuggerUnregister(id): an id from debuggerRegister expected");
+    return NULL;
+  }
+  held_entry_t* held = (held_entry_t*)(uintptr_t)id;
+  if (held->live != ENTRY_LIVE) {
+    napi_throw_error(env, "INVALID_ARGUMENT", "debuggerUnregister: the id is not registered");
+    return NULL;
+  }
+  struct jit_code_entry* found = &held->entry;
+  pthread_mutex_lock(&jit_lock);
+  if (found->prev_entry != NULL) found->prev_entry->next_entry = found->next_entry;
+  else __jit_debug_descriptor.first_entry = found->next_entry;
+  if (found->next_entry != NULL) found->next_entry->prev_entry = found->prev_entry;
+  __jit_debug_descriptor.relevant_entry = found;
+  __jit_debug_descriptor.action_flag = JIT_UNREGISTER_FN;
+  __jit_debug_register_code();
+  __jit_debug_descriptor.action_flag = JIT_NOACTION;
+  __jit_debug_descriptor.relevant_entry = NULL;
+  held->live = 0;
+  pthread_mutex_unlock(&jit_lock);
+  free((void*)found->symfile_addr);
+  free(held);
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"map", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
@@ -886,6 +1064,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"dlsym", NULL, Dlsym, NULL, NULL, NULL, napi_default, NULL},
       {"protect", NULL, Protect, NULL, NULL, NULL, napi_default, NULL},
       {"markForProfiler", NULL, MarkForProfiler, NULL, NULL, NULL, napi_default, NULL},
+      {"debuggerRegister", NULL, DebuggerRegister, NULL, NULL, NULL, napi_default, NULL},
+      {"debuggerUnregister", NULL, DebuggerUnregister, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   napi_value resolver, page, symbol_bytes;

@@ -23,12 +23,15 @@ type AllocEvent = Parameters<NonNullable<Observer['alloc']>>[0];
 
 export class EventQueue {
   private queue: ObserverEvent[] = [];
-  /** The region's codePlaced, when it has one (the tools of the process the code runs in). */
+  /** The region's codePlaced and codeFreed, when it has them (the tools of the process the code runs in). */
   private readonly placed: Region['codePlaced'];
+  private readonly freed: Region['codeFreed'];
 
   constructor(private readonly observer: Observer | undefined, private readonly graph: HeapGraph) {
-    if (observer?.free !== undefined) graph.log = [];
-    this.placed = graph.arenas.region.codePlaced;
+    const { region } = graph.arenas;
+    this.placed = region.codePlaced;
+    this.freed = region.codeFreed;
+    if (observer?.free !== undefined || this.freed !== undefined) graph.log = [];
   }
 
   alloc(name: string, kind: AllocEvent['kind'], address: number, size: number): void {
@@ -54,21 +57,34 @@ export class EventQueue {
     if (this.placed !== undefined) this.tell(`${name} [retired]`, address, size);
   }
 
-  /** The region hears of code placed; what it throws goes to a microtask, past the heap's call. */
+  /**
+   * The region hears of code placed, after every free before it (so a block freed and placed
+   * again is told in that order); what it throws goes to a microtask, past the heap's call.
+   */
   private tell(name: string, address: number, size: number): void {
+    this.takeReclaimed();
     const { arenas } = this.graph;
     const loc = arenas.locOfRange(address, size);
     try {
-      this.placed!.call(arenas.region, name, address, size, arenas.bytes.subarray(loc, loc + size));
+      this.placed!(name, address, size, arenas.bytes.subarray(loc, loc + size));
     } catch (error) {
-      queueMicrotask(() => {
-        throw error;
-      });
+      rethrowLater(error);
+    }
+  }
+
+  /** The region hears that the code at `address` is gone. */
+  private forget(kind: FreeEvent['kind'], address: number): void {
+    if (this.freed === undefined || kind === 'global') return;
+    try {
+      this.freed(address);
+    } catch (error) {
+      rethrowLater(error);
     }
   }
 
   free(name: string, kind: FreeEvent['kind'], address: number, size: number, by: FreeEvent['by']): void {
     this.takeReclaimed();
+    this.forget(kind, address);
     if (this.observer?.free !== undefined) this.queue.push({ type: 'free', name, kind, address, size, by });
   }
 
@@ -117,9 +133,19 @@ export class EventQueue {
   private takeReclaimed(): void {
     const log = this.graph.log;
     if (log === null || log.length === 0) return;
-    for (const r of log) this.queue.push({ type: 'free', ...r });
+    const observed = this.observer?.free !== undefined;
+    for (const r of log) {
+      this.forget(r.kind, r.address);
+      if (observed) this.queue.push({ type: 'free', ...r });
+    }
     log.length = 0;
   }
+}
+
+function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
 }
 
 function deliverOne(observer: Observer, event: ObserverEvent): void {

@@ -75,6 +75,12 @@ export class IntTable {
     return true;
   }
 
+  /** Calls fn with each value held, in no set order. fn must not change the table. */
+  forEach(fn: (value: number) => void): void {
+    const { keys, values } = this;
+    for (let j = 0; j < keys.length; j++) if (keys[j] !== EMPTY) fn(values[j]!);
+  }
+
   /** Bytes of its arrays. */
   get byteLength(): number {
     return this.keys.byteLength + this.values.byteLength;

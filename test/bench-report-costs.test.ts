@@ -122,15 +122,15 @@ describe('pauses', () => {
 describe('profilers told', () => {
   const result = (told: (units: number) => number): ProfileResult => ({
     available: true, reason: '', functionsPerUnit: 8,
-    rows: [1, 100, 10_000].flatMap((units) => (['none', 'jitdump', 'jitdump+perf-map'] as Profile[]).map((profile) => ({
+    rows: [1, 100, 10_000].flatMap((units) => (['none', 'jitdump', 'jitdump+perf-map', 'gdb'] as Profile[]).map((profile) => ({
       profile, units, defineNs: profile === 'none' ? 3_000 : told(units), redefineNs: profile === 'none' ? 500 : 900,
     }))),
   });
 
   test('met only under 2x the same call with no profile at every size, and flat', () => {
-    expect(profileRows(result(() => 5_000)).map((r) => r.met)).toEqual(['yes', 'yes', 'yes', 'yes']);
+    expect(profileRows(result(() => 5_000)).map((r) => r.met)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes', 'yes']);
     // 2.3x at 10,000 units: the defines miss, the redefines (1.8x) do not.
-    expect(profileRows(result((units) => (units === 10_000 ? 7_000 : 5_000))).map((r) => r.met)).toEqual(['no', 'yes', 'no', 'yes']);
+    expect(profileRows(result((units) => (units === 10_000 ? 7_000 : 5_000))).map((r) => r.met)).toEqual(['no', 'yes', 'no', 'yes', 'no', 'yes']);
   });
 
   test('a run where native memory was not available gives no rows', () => {

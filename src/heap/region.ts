@@ -85,6 +85,13 @@ export interface Region {
    * no `error` method), and the heap's call stands.
    */
   codePlaced?(name: string, address: number, size: number, bytes: Uint8Array): void;
+  /**
+   * Told when the code codePlaced named at `address` is gone (its block freed), before the call
+   * that freed it returns and before anything else is placed there. Code placed again at an
+   * address without a free in between (a body that goes on as retired) is told of with
+   * codePlaced alone. As codePlaced: no call into the heap; what it throws goes to a microtask.
+   */
+  codeFreed?(address: number): void;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

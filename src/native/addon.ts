@@ -51,6 +51,14 @@ export interface NativeAddon {
    * record` sees the file (how it finds a jitdump); NOT_EXECUTABLE when mmap refuses.
    */
   markForProfiler(fd: number): void;
+  /**
+   * The GDB JIT interface: hands gdb an in-memory ELF object naming the code at [address, address
+   * + size) `name` (made in C, held until unregistered), returning an id for debuggerUnregister;
+   * O(1). OUT_OF_MEMORY when it cannot be made.
+   */
+  debuggerRegister(name: string, address: number, size: number): number;
+  /** gdb drops the object; O(1). Pre: the id came from debuggerRegister, and is unregistered once. */
+  debuggerUnregister(id: number): void;
   /** The machine-code resolver every reentry trampoline calls. */
   readonly resolverAddress: number;
   readonly pageSize: number;

@@ -28,11 +28,12 @@ export interface NativeMemoryOptions {
    */
   processSymbols?: boolean;
   /**
-   * Names the heap's code to profilers of this process (README, Debugging and profiling):
-   * 'perf-map' appends each placement to /tmp/perf-<pid>.map; 'jitdump' writes jit-<pid>.dump for
-   * `perf record -k mono` and `perf inject --jit`, which tell apart the functions a reused block
-   * or a recompile put at one address. One of them or a list. Default: the comma-separated list in
-   * the environment variable CODEHEAP_PROFILE, else neither.
+   * Names the heap's code to the profilers and debuggers of this process (README, Debugging and
+   * profiling): 'perf-map' appends each placement to /tmp/perf-<pid>.map; 'jitdump' writes
+   * jit-<pid>.dump for `perf record -k mono` and `perf inject --jit`, which tell apart the
+   * functions a reused block or a recompile put at one address; 'gdb' hands gdb each piece of
+   * code through the GDB JIT interface, and takes it back when it is freed. One of them or a
+   * list. Default: the comma-separated list in the environment variable CODEHEAP_PROFILE, else none.
    */
   profile?: ProfileOutput | readonly ProfileOutput[];
   /** Where the jitdump goes; default the current directory (where perf inject looks for it is in the recording). */
@@ -71,7 +72,7 @@ export function nativeMemory(options: NativeMemoryOptions = {}): Memory {
     },
     reserve(layout: ArenaLayout): Region {
       // The profiler's files open with the first heap, before its memory is mapped.
-      return new NativeRegion(addon, layout, processSymbols, codeTracer(addon, outputs, directory));
+      return new NativeRegion(addon, layout, processSymbols, codeTracer(addon, outputs, directory, layout.codeAddress));
     },
   };
 }
@@ -112,6 +113,8 @@ class NativeRegion implements Region {
   readonly resolverAddress: number;
   /** Only when a profiler is told (so a heap without one pays nothing for it). */
   declare readonly codePlaced?: NonNullable<Region['codePlaced']>;
+  declare readonly codeFreed?: NonNullable<Region['codeFreed']>;
+  readonly #tracer: CodeTracer | undefined;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
   readonly #processSymbols: boolean;
@@ -136,7 +139,11 @@ class NativeRegion implements Region {
     this.#mapped = `code r-x at ${hex(codeAddress)}, data rw- at ${hex(dataAddress)}`;
     this.resolverAddress = addon.resolverAddress;
     this.#processSymbols = processSymbols;
-    if (tracer !== undefined) this.codePlaced = (name, address, size, bytes) => tracer.placed(name, address, size, bytes);
+    this.#tracer = tracer;
+    if (tracer !== undefined) {
+      this.codePlaced = (name, address, size, bytes) => tracer.placed(name, address, size, bytes);
+      this.codeFreed = (address) => tracer.freed(address);
+    }
   }
 
   /** The CPU runs the code arena until close(). */
@@ -201,5 +208,6 @@ class NativeRegion implements Region {
       throw refusal(error);
     }
     this.#closed = true;
+    this.#tracer?.closed();
   }
 }

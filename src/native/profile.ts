@@ -19,10 +19,12 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodeHeapError } from '../errors.js';
 import type { NativeAddon } from './addon.js';
+import { setU64 } from './little-endian.js';
 import { TraceFile } from './trace-file.js';
+import { DebuggerRegistry } from './debugger.js';
 
-/** What a heap's native memory tells profilers: see the header. */
-export type ProfileOutput = 'perf-map' | 'jitdump';
+/** The tools a heap's native memory tells of its code: see the header (gdb: debugger.ts). */
+export type ProfileOutput = 'perf-map' | 'jitdump' | 'gdb';
 
 const JITDUMP_MAGIC = 0x4a695444;
 const JITDUMP_VERSION = 1;
@@ -34,13 +36,17 @@ const LOAD_FIXED = 16 + 4 + 4 + 8 * 4;
 
 /** The files of this process, opened on first use. */
 let perfMap: PerfMap | undefined;
-const jitdumps = new Map<string, Jitdump>();
+/** The jitdumps opened, by path: one per directory asked for, so a short list. */
+const jitdumps: { path: string; dump: Jitdump }[] = [];
 /** Numbers JIT_CODE_LOAD records across every heap of the process (perf names its objects by it). */
 let codeIndex = 0;
 
-/** A place-in-time for code of this process, told to each output a heap's memory asked for. */
+/** What a heap's native memory tells the tools it was asked to tell (Region.codePlaced, codeFreed). */
 export interface CodeTracer {
   placed(name: string, address: number, size: number, bytes: Uint8Array): void;
+  freed(address: number): void;
+  /** The heap's memory is unmapped: nothing of it is code any more. */
+  closed(): void;
 }
 
 /** The outputs named by the `profile` option, or by CODEHEAP_PROFILE when the option is absent. */
@@ -49,13 +55,13 @@ export function profileOutputs(given: unknown): ProfileOutput[] {
   const source = given === undefined ? (env === undefined || env === '' ? [] : env.split(',').map((s) => s.trim())) : given;
   const list = typeof source === 'string' ? [source] : source;
   if (!Array.isArray(list)) {
-    throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory: profile must be 'perf-map', 'jitdump' or a list of them, got ${String(source)}`);
+    throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory: profile must be 'perf-map', 'jitdump', 'gdb' or a list of them, got ${String(source)}`);
   }
   const outputs: ProfileOutput[] = [];
   for (const output of list as unknown[]) {
-    if (output !== 'perf-map' && output !== 'jitdump') {
+    if (output !== 'perf-map' && output !== 'jitdump' && output !== 'gdb') {
       const from = given === undefined ? `CODEHEAP_PROFILE=${env}` : 'the profile option';
-      throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory: ${from} names ${JSON.stringify(output)}; the outputs are perf-map and jitdump`);
+      throw new CodeHeapError('INVALID_ARGUMENT', `nativeMemory: ${from} names ${JSON.stringify(output)}; the outputs are perf-map, jitdump and gdb`);
     }
     if (!outputs.includes(output)) outputs.push(output);
   }
@@ -63,14 +69,22 @@ export function profileOutputs(given: unknown): ProfileOutput[] {
 }
 
 /** A tracer writing to the outputs given (opening this process's files if no heap has yet), or undefined for none. */
-export function codeTracer(addon: NativeAddon, outputs: readonly ProfileOutput[], directory: string): CodeTracer | undefined {
+export function codeTracer(addon: NativeAddon, outputs: readonly ProfileOutput[], directory: string, codeAddress: number): CodeTracer | undefined {
   if (outputs.length === 0) return undefined;
   const map = outputs.includes('perf-map') ? openPerfMap() : undefined;
   const dump = outputs.includes('jitdump') ? openJitdump(addon, directory) : undefined;
+  const gdb = outputs.includes('gdb') ? new DebuggerRegistry(addon, codeAddress) : undefined;
   return {
     placed(name, address, size, bytes) {
       map?.line(name, address, size);
       dump?.load(name, address, size, bytes);
+      gdb?.placed(name, address, size);
+    },
+    freed(address) {
+      gdb?.freed(address);
+    },
+    closed() {
+      gdb?.closed();
     },
   };
 }
@@ -139,11 +153,10 @@ function putText(bytes: Uint8Array, at: number, text: string, length: number): v
 
 function openJitdump(addon: NativeAddon, directory: string): Jitdump {
   const path = join(directory, `jit-${process.pid}.dump`);
-  let dump = jitdumps.get(path);
-  if (dump === undefined) {
-    dump = new Jitdump(addon, path);
-    jitdumps.set(path, dump);
-  }
+  const known = jitdumps.find((j) => j.path === path);
+  if (known !== undefined) return known.dump;
+  const dump = new Jitdump(addon, path);
+  jitdumps.push({ path, dump });
   return dump;
 }
 
@@ -200,10 +213,6 @@ class Jitdump {
   }
 }
 
-function setU64(view: DataView, at: number, value: number): void {
-  view.setUint32(at, value >>> 0, true);
-  view.setUint32(at + 4, Math.floor(value / 2 ** 32), true);
-}
 
 /** The file header: magic, version, its size, the machine, the pid and when it was begun. */
 function header(): Uint8Array {

@@ -11,8 +11,8 @@ import { writeSync } from 'node:fs';
 
 const FLUSH_AT = 64 * 1024;
 
-/** Every file with bytes waiting, written at exit. */
-const open = new Set<TraceFile>();
+/** The files of this process (a perf map and a jitdump or two), each written at exit. */
+const files: TraceFile[] = [];
 let exitHooked = false;
 
 export class TraceFile {
@@ -21,7 +21,9 @@ export class TraceFile {
   #length = 0;
   #scheduled = false;
 
-  constructor(private readonly fd: number) {}
+  constructor(private readonly fd: number) {
+    files.push(this);
+  }
 
   /**
    * Room for `size` more bytes: returns the view and the offset to write them at (valid until the
@@ -43,18 +45,16 @@ export class TraceFile {
 
   /** Writes what waits, now. */
   flush(): void {
-    open.delete(this);
     let written = 0;
     while (written < this.#length) written += writeSync(this.fd, this.#bytes, written, this.#length - written);
     this.#length = 0;
   }
 
   #schedule(): void {
-    open.add(this);
     if (!exitHooked) {
       exitHooked = true;
       process.once('exit', () => {
-        for (const file of open) file.flush();
+        for (const file of files) file.flush();
       });
     }
     if (this.#scheduled) return;

@@ -85,8 +85,8 @@ describe.runIf(problem === '' || mustRun)('perf names the heap\'s code', () => {
 });
 
 describe('the profile option', () => {
-  it.runIf(native.available)('names perf-map and jitdump, or a list of them; anything else is INVALID_ARGUMENT', () => {
-    for (const profile of ['perf', ['jitdump', 'gdb'], 7, {}]) {
+  it.runIf(native.available)('names perf-map, jitdump and gdb, or a list of them; anything else is INVALID_ARGUMENT', () => {
+    for (const profile of ['perf', ['jitdump', 'lldb'], 7, {}]) {
       expect(() => nativeMemory({ profile: profile as 'jitdump' })).toThrow(CodeHeapError);
     }
     expect(() => nativeMemory({ jitdumpDirectory: 7 as unknown as string })).toThrow(/jitdumpDirectory/);
