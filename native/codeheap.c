@@ -31,6 +31,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <node_api.h>
+#include "calls.h"
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -485,17 +486,9 @@ static napi_value Unmap(napi_env env, napi_callback_info info) {
 // ---- calls and the resolver ----
 
 // One active call(), innermost first: JIT code that enters a trampoline resolves through it.
-typedef struct call_frame {
-  jmp_buf abandon;
-  napi_env env;
-  napi_value resolve;
-  uint64_t address;  // where the call entered: unmap() refuses to take that code away
-  struct call_frame* outer;
-} call_frame;
-
-// Per thread: each worker thread has its own Node environment and its own calls. JIT code on a
-// thread with no call running that enters a trampoline aborts (there is no JavaScript to ask).
-static __thread call_frame* current_call = NULL;
+// The frames of the calls running on this thread (native/calls.h). JIT code on a thread with no
+// call running that enters a trampoline aborts (there is no JavaScript to ask).
+__thread call_frame* current_call = NULL;
 
 // Whether a call() running on this thread entered the code arena of `m`.
 static int call_running_in(const mapping_t* m) {
@@ -521,9 +514,12 @@ __attribute__((visibility("hidden"), used)) uint64_t codeheap_resolve(uint64_t r
   napi_value argument, global, result;
   uint64_t target = 0;
   int ok = napi_create_double(env, (double)return_address, &argument) == napi_ok &&
-           napi_get_global(env, &global) == napi_ok &&
-           napi_call_function(env, global, frame->resolve, 1, &argument, &result) == napi_ok &&
-           get_address(env, result, &target) && target != 0;
+           napi_get_global(env, &global) == napi_ok;
+  // While JavaScript runs, a fault is V8's or Node's to handle, not the call's (native/faults.c).
+  frame->in_javascript = 1;
+  ok = ok && napi_call_function(env, global, frame->resolve, 1, &argument, &result) == napi_ok;
+  frame->in_javascript = 0;
+  ok = ok && get_address(env, result, &target) && target != 0;
   if (!ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -599,6 +595,8 @@ typedef int64_t (*native_function)(int64_t, int64_t, int64_t, int64_t, int64_t, 
 // now on, until the caller puts back frame->outer (it sets frame->abandon with setjmp itself: the
 // jump must land in the frame that runs the code).
 static void enter_call(call_frame* frame, napi_env env, napi_value resolve, uint64_t address) {
+  faults_thread_ready();
+  frame->in_javascript = 0;
   frame->env = env;
   frame->resolve = resolve;
   frame->address = address;
@@ -641,9 +639,11 @@ static napi_value Call(napi_env env, napi_callback_info info) {
   }
   call_frame frame;
   enter_call(&frame, env, argv[1], address);
-  if (setjmp(frame.abandon) != 0) {
+  int abandoned = setjmp(frame.abandon);
+  if (abandoned != 0) {
     current_call = frame.outer;
-    return NULL;  // resolve threw: its exception is pending
+    // 1: resolve threw, and its exception is pending; 2: the code faulted (native/faults.c).
+    return abandoned == 2 ? faults_throw(env, &frame.fault) : NULL;
   }
   native_function fn = (native_function)(uintptr_t)address;
   int64_t result = fn(args[0], args[1], args[2], args[3], args[4], args[5]);
@@ -773,9 +773,11 @@ static napi_value CallTyped(napi_env env, napi_callback_info info) {
   }
   call_frame frame;
   enter_call(&frame, env, argv[1], address);
-  if (setjmp(frame.abandon) != 0) {
+  int abandoned = setjmp(frame.abandon);
+  if (abandoned != 0) {
     current_call = frame.outer;
-    return NULL;  // resolve threw: its exception is pending
+    // 1: resolve threw, and its exception is pending; 2: the code faulted (native/faults.c).
+    return abandoned == 2 ? faults_throw(env, &frame.fault) : NULL;
   }
   uint64_t bits = 0;
   double real = 0;
@@ -1055,6 +1057,7 @@ static napi_value DebuggerUnregister(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
+  faults_install();
   napi_property_descriptor properties[] = {
       {"map", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
       {"unmap", NULL, Unmap, NULL, NULL, NULL, napi_default, NULL},

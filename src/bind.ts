@@ -94,6 +94,8 @@ export function bindFunction(native: NativeCalls, handle: Handle, signature: unk
     try {
       guard?.enter(args);
       return region.callTyped!(address, resolve, resultKind, floats, ints);
+    } catch (error) {
+      throw native.failed(error, operation, handle.name);
     } finally {
       if (guard !== undefined) guard.leave(ints, slots);
       native.end();

@@ -254,6 +254,8 @@ export class CodeHeap implements CodeHeapApi {
     const address = native.begin(id);
     try {
       return native.region.call!(address, native.resolveLazy, args);
+    } catch (error) {
+      throw native.failed(error, 'call', handle.name);
     } finally {
       native.end();
     }

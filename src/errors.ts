@@ -33,6 +33,8 @@ export const ErrorCodes = {
   INVALID_OBJECT: 'INVALID_OBJECT',
   /** codeheap/elf: a well-formed object uses what the loader does not implement (thread-local storage, a relocation type). */
   UNSUPPORTED: 'UNSUPPORTED',
+  /** The code a call ran raised SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP; the call was abandoned (native memory). */
+  MACHINE_FAULT: 'MACHINE_FAULT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

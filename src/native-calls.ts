@@ -18,6 +18,7 @@ import type { Handle } from './handle.js';
 import type { Region } from './heap/region.js';
 import type { Phases } from './phases.js';
 import type { HeapGraph } from './rc/heap-graph.js';
+import { callError } from './native-fault.js';
 import type { Roots } from './roots.js';
 import type { StubManager } from './stubs/stub-manager.js';
 
@@ -61,6 +62,11 @@ export class NativeCalls {
       refuseNotExecutable(operation, handle, region, typed);
     }
     return id;
+  }
+
+  /** What the caller of a call that threw gets: a fault of the code becomes MACHINE_FAULT (native-fault.ts). */
+  failed(error: unknown, operation: string, name: string): unknown {
+    return callError(this.graph, error, operation, name);
   }
 
   /** The call of fn begins: it holds fn until end(). Returns the address to run. */
