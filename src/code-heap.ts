@@ -34,10 +34,11 @@ import { x86_64 } from './reloc/x86-64.js';
 import { StubManager } from './stubs/stub-manager.js';
 import type {
   BoundFunction, CodeHeapApi, CodeHeapOptions, CollectionResult, CollectOptions, CompileCallback, FunctionBody, HeapStats, NativeParameterType,
-  NativeResultType, NativeSignature, NodeInfo, UnitDefinition,
+  NativeResultType, NativeSignature, NodeInfo, RetainerPath, UnitDefinition,
 } from './types.js';
 import { createUnit, type Unit } from './unit.js';
 import { verifyHeap } from './verify.js';
+import { retainedBytes, retainerPath } from './retainers.js';
 import { Phases } from './phases.js';
 import { Roots } from './roots.js';
 import * as callArguments from './call-arguments.js';
@@ -202,6 +203,29 @@ export class CodeHeap implements CodeHeapApi {
     this.#phases.open('node');
     const id = typeof nameOrHandle === 'string' ? this.#graph.nodes.symbols.get(nameOrHandle) : this.#roots.idOf(nameOrHandle, 'node');
     return id === undefined ? undefined : nodeInfo(this.#graph, id);
+  }
+
+  /**
+   * Why a node is alive: the nearest root's chain of references to it (retainers.ts), or null
+   * when no root reaches it (garbage the collector has yet to free). UNDEFINED_SYMBOL for a name
+   * the heap does not have.
+   */
+  retainers(nameOrHandle: string | Handle): RetainerPath | null {
+    this.#phases.open('retainers');
+    return retainerPath(this.#graph, x86_64, this.#nodeOf(nameOrHandle, 'retainers'));
+  }
+
+  /** Bytes that would be freed if a node's roots went: it and all that only it keeps (retainers.ts). */
+  retainedSize(nameOrHandle: string | Handle): number {
+    this.#phases.open('retainedSize');
+    return retainedBytes(this.#graph, this.#nodeOf(nameOrHandle, 'retainedSize'));
+  }
+
+  #nodeOf(nameOrHandle: string | Handle, operation: string): number {
+    if (typeof nameOrHandle !== 'string') return this.#roots.idOf(nameOrHandle, operation);
+    const id = this.#graph.nodes.symbols.get(nameOrHandle);
+    if (id === undefined) throw new CodeHeapError('UNDEFINED_SYMBOL', `${operation}(${show(nameOrHandle)}): no function or global of that name`);
+    return id;
   }
 
   /** A copy of the bytes at [address, address + length), which must lie in one arena. */

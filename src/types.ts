@@ -269,6 +269,17 @@ export interface HandleApi {
   [Symbol.dispose](): void;
 }
 
+/**
+ * heap.retainers(): why a node is alive. `root` is the nearest node counted from outside the graph
+ * (`holds`: its handles, pins and running calls), and `edges` the references from it to the node,
+ * in order: each the relocation at `offset` in `from` that points into `to`. No edges: the node is
+ * a root itself.
+ */
+export interface RetainerPath {
+  root: { name: string; kind: NodeKind; holds: number };
+  edges: { from: string; to: string; offset: number; type: RelocationType }[];
+}
+
 /** The heap as a compile callback sees it (the CodeHeap class implements it). */
 export interface CodeHeapApi {
   lookup(name: string): HandleApi;
