@@ -140,28 +140,74 @@ export function* dotLines(graph: HeapGraph, arch: Architecture): Generator<strin
   const { nodes, sites } = graph;
   yield 'digraph codeheap {\n';
   yield '  node [shape=box, fontname="monospace"];\n';
+  yield '  edge [fontname="monospace", fontsize=10];\n';
+  yield* legend();
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
-    const kind = KIND_NAMES[nodes.kindOf(id)];
-    const state = nodes.isLazy(id) ? 'lazy' : 'live';
-    const style = nodes.roots[id]! > 0 ? ', style=bold' : '';
+    const kind = nodes.kindOf(id);
+    const lazy = nodes.isLazy(id);
+    const look = `${NODE_LOOK[lazy ? LAZY_LOOK : kind]}${nodes.roots[id]! > 0 ? ', penwidth=2.5' : ''}`;
+    const what = `${KIND_NAMES[kind]}${lazy ? ' (lazy: its trampoline)' : ''} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}${nodes.roots[id]! > 0 ? `, ${nodes.roots[id]} from outside` : ''}`;
     const name = nodes.nameOf(id);
     if (name.length <= NAME_CHUNK) {
-      yield `  n${id} [label="${escape(name)}\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}"${style}];\n`;
+      yield `  n${id} [label="${escape(name)}\\n${what}", ${look}];\n`;
       continue;
     }
     // A long name goes in pieces, so that no piece can pass the longest string there is.
     yield `  n${id} [label="`;
     for (let at = 0; at < name.length; at += NAME_CHUNK) yield escape(name.slice(at, at + NAME_CHUNK));
-    yield `\\n${kind} ${state} ${hex(graph.addressOf(id))}\\nrc ${nodes.rc[id]}"${style}];\n`;
+    yield `\\n${what}", ${look}];\n`;
   }
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
+    const fromStub = nodes.kindOf(id) === STUB;
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
-      yield `  n${id} -> n${sites.targetOf(s)} [label="${arch.kinds[sites.kindOf(s)]!.name}"];\n`;
+      const target = sites.targetOf(s);
+      const kind = arch.kinds[sites.kindOf(s)]!;
+      const edge = fromStub ? 'stub' : nodes.kindOf(target) === GLOBAL ? 'data'
+        : sites.hasCustomAddend(s) ? 'interior' : kind.pcRelative ? 'call' : 'pointer';
+      yield `  n${id} -> n${target} [label="${edge}\\n${kind.name}", ${EDGE_LOOK[edge]}];\n`;
     }
   }
   yield '}\n';
+}
+
+/**
+ * How each kind of node is drawn: a function's body a box, a lazy function's trampoline a dashed
+ * one, a stub a small tab, a global a folder, a retired body a grey dotted box; a node held from
+ * outside (handles, pins, a running call) is drawn heavier.
+ */
+const LAZY_LOOK = 4;
+const NODE_LOOK: Readonly<Record<number, string>> = {
+  [FUNCTION]: 'shape=box',
+  [GLOBAL]: 'shape=folder',
+  [STUB]: 'shape=cds',
+  [RETIRED]: 'shape=box, style=dotted, color=grey40, fontcolor=grey40',
+  [LAZY_LOOK]: 'shape=box, style=dashed',
+};
+
+/**
+ * How each reference is drawn: a call (PC-relative, to an entry), a pointer (absolute, to an entry
+ * or a stub), a pointer into a body at an offset (an addend other than the usual: a jump table's
+ * entry), a reference to a global's data, and a stub's link to its function.
+ */
+const EDGE_LOOK = {
+  call: 'color=black',
+  pointer: 'color=blue, fontcolor=blue',
+  interior: 'color=darkorange, fontcolor=darkorange, style=bold',
+  data: 'color=darkgreen, fontcolor=darkgreen, style=dashed',
+  stub: 'color=grey40, fontcolor=grey40, style=dotted',
+} as const;
+
+/** A legend: one node of each look, one edge of each kind, in a box of its own. */
+function* legend(): Generator<string> {
+  yield '  subgraph cluster_legend {\n    label="legend"; fontname="monospace"; color=grey70;\n';
+  const samples = [['function', FUNCTION], ['lazy function', LAZY_LOOK], ['stub', STUB], ['global', GLOBAL], ['retired body', RETIRED]] as const;
+  for (const [label, look] of samples) yield `    legend_${look} [label="${label}", ${NODE_LOOK[look]}];\n`;
+  yield '    legend_root [label="held from outside", shape=box, penwidth=2.5];\n';
+  const edges = [['call', FUNCTION, FUNCTION], ['pointer', GLOBAL, STUB], ['interior', GLOBAL, FUNCTION], ['data', FUNCTION, GLOBAL], ['stub', STUB, FUNCTION]] as const;
+  for (const [edge, from, to] of edges) yield `    legend_${from} -> legend_${to} [label="${edge}", ${EDGE_LOOK[edge]}];\n`;
+  yield '  }\n';
 }
 
 /** V8's longest string (2^29 - 24 characters on 64-bit). */
