@@ -39,6 +39,7 @@ import type {
 import { createUnit, type Unit } from './unit.js';
 import { verifyHeap } from './verify.js';
 import { retainedBytes, retainerPath } from './retainers.js';
+import { writeHeapSnapshot } from './heap-snapshot.js';
 import { Phases } from './phases.js';
 import { Roots } from './roots.js';
 import * as callArguments from './call-arguments.js';
@@ -203,6 +204,35 @@ export class CodeHeap implements CodeHeapApi {
     this.#phases.open('node');
     const id = typeof nameOrHandle === 'string' ? this.#graph.nodes.symbols.get(nameOrHandle) : this.#roots.idOf(nameOrHandle, 'node');
     return id === undefined ? undefined : nodeInfo(this.#graph, id);
+  }
+
+  /**
+   * The node graph as a .heapsnapshot that Chrome DevTools' Memory panel opens (heap-snapshot.ts):
+   * to a file at `path`, or in pieces to `write`. Reading only: a mutating call from `write` is
+   * REENTRANT_CALL.
+   */
+  writeSnapshot(pathOrWrite: string | ((chunk: string) => void)): void {
+    this.#phases.open('writeSnapshot');
+    if (typeof pathOrWrite === 'function') {
+      this.#phases.reading('writeSnapshot', () => writeHeapSnapshot(this.#graph, x86_64, pathOrWrite));
+      return;
+    }
+    if (typeof pathOrWrite !== 'string' || pathOrWrite === '') {
+      invalid(`writeSnapshot takes a path or a function (chunk) => void, got ${show(pathOrWrite)}`);
+    }
+    // Node's fs, reached at run time: the core imports no Node module (it runs wherever JavaScript does).
+    const fs = (process as unknown as { getBuiltinModule(id: 'node:fs'): typeof import('node:fs') }).getBuiltinModule('node:fs');
+    let fd: number;
+    try {
+      fd = fs.openSync(pathOrWrite, 'w');
+    } catch (error) {
+      throw new CodeHeapError('INVALID_ARGUMENT', `writeSnapshot(${show(pathOrWrite)}): ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      this.#phases.reading('writeSnapshot', () => writeHeapSnapshot(this.#graph, x86_64, (chunk) => void fs.writeSync(fd, chunk)));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /**

@@ -6,6 +6,7 @@
 
 import { CodeHeapError, hex } from './errors.js';
 import { LargeMap } from './large-map.js';
+import { referenceKind } from './reference-kind.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { KIND_NAMES } from './rc/node-table.js';
 import * as base from './base.js';
@@ -160,13 +161,9 @@ export function* dotLines(graph: HeapGraph, arch: Architecture): Generator<strin
   }
   for (let id = 0; id < nodes.idLimit; id++) {
     if (!nodes.isAlive(id)) continue;
-    const fromStub = nodes.kindOf(id) === STUB;
     for (let s = nodes.firstOut[id]!; s !== NONE; s = sites.nextOf(s)) {
-      const target = sites.targetOf(s);
-      const kind = arch.kinds[sites.kindOf(s)]!;
-      const edge = fromStub ? 'stub' : nodes.kindOf(target) === GLOBAL ? 'data'
-        : sites.hasCustomAddend(s) ? 'interior' : kind.pcRelative ? 'call' : 'pointer';
-      yield `  n${id} -> n${target} [label="${edge}\\n${kind.name}", ${EDGE_LOOK[edge]}];\n`;
+      const edge = referenceKind(graph, arch, s);
+      yield `  n${id} -> n${sites.targetOf(s)} [label="${edge}\\n${arch.kinds[sites.kindOf(s)]!.name}", ${EDGE_LOOK[edge]}];\n`;
     }
   }
   yield '}\n';

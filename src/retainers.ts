@@ -15,12 +15,13 @@
 import type { Architecture } from './reloc/architecture.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import { LargeMap } from './large-map.js';
+import { siteOffset } from './reference-kind.js';
 import * as base from './base.js';
 import { KIND_NAMES } from './rc/node-table.js';
 import type { RelocationType, RetainerPath } from './types.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
-const { NONE, STUB } = base;
+const { NONE } = base;
 
 /** The nearest root's chain of references to `id`, or null when no root reaches it (garbage the collector has yet to free). */
 export function retainerPath(graph: HeapGraph, arch: Architecture, id: number): RetainerPath | null {
@@ -46,13 +47,11 @@ function pathFrom(graph: HeapGraph, arch: Architecture, root: number, toward: La
   const { nodes, sites } = graph;
   const edges: RetainerPath['edges'] = [];
   for (let s = toward.get(root)!; s !== NONE; s = toward.get(sites.targetOf(s))!) {
-    const from = sites.sources[s]!;
-    // A stub's one site is its pointer slot, in the data arena: the offset is the slot's.
-    const start = nodes.kindOf(from) === STUB ? graph.arenas.data.loc(nodes.slotOf(from)) : graph.arenaOf(from).loc(nodes.block[from]!);
     edges.push({
-      from: nodes.nameOf(from),
+      from: nodes.nameOf(sites.sources[s]!),
       to: nodes.nameOf(sites.targetOf(s)),
-      offset: sites.loc[s]! - start,
+      // A stub's one site is its pointer slot, in the data arena: the offset is the slot's.
+      offset: siteOffset(graph, s),
       type: arch.kinds[sites.kindOf(s)]!.name as RelocationType,
     });
   }

@@ -5,24 +5,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { newHeap } from './helpers/heaps.js';
-import { asm, quads } from './helpers/x86.js';
+import { referenceSample } from './helpers/reference-sample.js';
 
-function sample() {
-  const heap = newHeap({ compile: () => asm().ret().build() });
-  heap.declare('lazy_one');
-  const unit = heap.define({
-    functions: [
-      { name: 'method', ...asm().call('helper').call('lazy_one').incGlobal('counter').ret().build() },
-      { name: 'helper', ...asm().ret().build() },
-    ],
-    globals: [
-      { name: 'vtable', ...quads(16, [{ offset: 8, symbol: 'method', via: 'stub' }, { offset: 0, symbol: 'method', addend: 5, via: 'body' }]) },
-      { name: 'counter', size: 8 },
-    ],
-  });
-  return { heap, unit };
-}
+const sample = referenceSample;
 
 /** The lines of the DOT text that draw edges, as `from -> to: label`. */
 function edges(dot: string, names: Map<string, string>): string[] {
