@@ -1,7 +1,8 @@
 // The heap's code seen by the real gdb through the GDB JIT interface (native memory with profile
-// 'gdb'): a breakpoint on a JIT function by name, set before the code exists, and a backtrace
-// through two JIT frames that names both; once the unit is unloaded, gdb no longer knows its
-// functions. test/native/debugger-child.ts is the program. The breakpoints are hardware ones
+// 'gdb'): a breakpoint on a JIT function by name, set before the code exists (a lazy function of
+// the tiny JIT, compiled by its first call), and a backtrace through JIT frames that names each;
+// once the program is unloaded, gdb no longer knows its functions. test/native/debugger-child.ts
+// is the program. The breakpoints are hardware ones
 // (hbreak): the CPU's view of the code arena is never writable, and ptrace cannot write a
 // read-only shared mapping, so gdb cannot plant a software breakpoint there (README, Debugging
 // and profiling). Skipped, with the reason printed, where gdb or native memory is missing; on CI
@@ -31,24 +32,24 @@ describe.runIf(problem === '' || mustRun)('gdb names the heap\'s code', () => {
     expect(problem, 'on CI the gdb tests must run').toBe('');
   });
 
-  it('stops at a JIT function by name, shows both JIT frames, and forgets them once unloaded', () => {
+  it('stops at a JIT function by name, shows the JIT frames of a recursion, and forgets them once unloaded', () => {
     const child = fileURLToPath(new URL('./debugger-child.ts', import.meta.url));
     const run = spawnSync('gdb', [
       '--batch', '-nx', '-ex', 'set breakpoint pending on', '-ex', 'set pagination off',
-      '-ex', 'hbreak jit_inner', '-ex', 'hbreak jit_after', '-ex', 'run',
-      '-ex', 'bt 3', '-ex', 'continue',
-      '-ex', 'info address jit_outer', '-ex', 'bt 1', '-ex', 'continue',
+      '-ex', 'hbreak fib', '-ex', 'hbreak after_unload', '-ex', 'run',
+      // The third stop in fib is fib(4), called by fib(5), called by fib(6), called by start.
+      '-ex', 'continue', '-ex', 'continue', '-ex', 'bt 5', '-ex', 'delete 1', '-ex', 'continue',
+      '-ex', 'info address fib', '-ex', 'bt 1', '-ex', 'continue',
       '--args', process.execPath, '--import', 'tsx', child,
     ], { encoding: 'utf8', timeout: 120_000 });
     const out = `${run.stdout}\n${run.stderr}`;
     const frames = out.split('\n').filter((line) => /^#\d/.test(line));
-    expect(frames[0], out).toMatch(/^#0 .* in jit_inner \(\)/);
-    expect(frames[1], out).toMatch(/^#1 .* in jit_outer \(\)/);
-    expect(frames[2], out).toMatch(/in Call \(\) from .*codeheap_native\.node/);
-    expect(out).toContain('result 42');
-    // At the second stop the unit is gone: gdb knows jit_after, and jit_outer no more.
-    expect(frames[3], out).toMatch(/^#0 .* in jit_after \(\)/);
-    expect(out).toMatch(/No symbol "jit_outer" in current context/);
+    expect(frames.slice(0, 4).map((f) => /in (\S+) \(\)/.exec(f)?.[1]), out).toEqual(['fib', 'fib', 'fib', 'start']);
+    expect(frames[4], out).toMatch(/in Call \(\) from .*codeheap_native\.node/);
+    expect(out).toContain('result 8');
+    // At the last stop the program is gone: gdb knows after_unload, and fib no more.
+    expect(frames[5], out).toMatch(/^#0 .* in after_unload \(\)/);
+    expect(out).toMatch(/No symbol "fib" in current context/);
     expect(out).toMatch(/exited normally/);
   }, 150_000);
 });
