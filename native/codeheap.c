@@ -1056,6 +1056,59 @@ static napi_value DebuggerUnregister(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
+// ---- unwind tables ----
+//
+// registerUnwind(table) hands the process's unwinder (libgcc's, which backtrace() and C++
+// exceptions use) the .eh_frame of one body (FunctionBody.unwind, made absolute by the heap:
+// src/link/unwind.ts): a CIE with its FDEs whose pointers are 8-byte absolute (DW_EH_PE_absptr),
+// since pc-relative sdata4, what compilers emit, cannot reach a copy made by malloc, gigabytes
+// from the code arena. The copy gets the terminator and stays registered until
+// unregisterUnwind(id), which native memory calls when the body's block is freed.
+
+extern void __register_frame(void* begin);
+extern void __deregister_frame(void* begin);
+
+static napi_value RegisterUnwind(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  bool is_typed = false;
+  if (argc >= 1) CHECK(napi_is_typedarray(env, argv[0], &is_typed));
+  void* data = NULL;
+  size_t length = 0;
+  napi_typedarray_type type = napi_int8_array;
+  if (is_typed) CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
+  if (!is_typed || type != napi_uint8_array || length < 8) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "registerUnwind(table): an .eh_frame table expected");
+    return NULL;
+  }
+  unsigned char* copy = malloc(length + 4);
+  if (copy == NULL) return throw_errno(env, "OUT_OF_MEMORY", "registerUnwind", ENOMEM);
+  memcpy(copy, data, length);
+  memset(copy + length, 0, 4);
+  __register_frame(copy);
+  napi_value id;
+  CHECK(napi_create_double(env, (double)(uintptr_t)copy, &id));
+  return id;
+}
+
+static napi_value UnregisterUnwind(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  double id = 0;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || id <= 0) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "unregisterUnwind(id): an id from registerUnwind expected");
+    return NULL;
+  }
+  void* table = (void*)(uintptr_t)id;
+  __deregister_frame(table);
+  free(table);
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   faults_install();
   napi_property_descriptor properties[] = {
@@ -1069,6 +1122,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"markForProfiler", NULL, MarkForProfiler, NULL, NULL, NULL, napi_default, NULL},
       {"debuggerRegister", NULL, DebuggerRegister, NULL, NULL, NULL, napi_default, NULL},
       {"debuggerUnregister", NULL, DebuggerUnregister, NULL, NULL, NULL, napi_default, NULL},
+      {"registerUnwind", NULL, RegisterUnwind, NULL, NULL, NULL, napi_default, NULL},
+      {"unregisterUnwind", NULL, UnregisterUnwind, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
   napi_value resolver, page, symbol_bytes;

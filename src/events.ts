@@ -11,6 +11,7 @@
 
 import type { Committed } from './link/commit.js';
 import type { Region } from './heap/region.js';
+import { UnwindNotices } from './unwind-notices.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 import * as base from './base.js';
 import type { CollectionResult, Observer, ObserverEvent } from './types.js';
@@ -32,7 +33,11 @@ export class EventQueue {
     this.placed = region.codePlaced;
     this.freed = region.codeFreed;
     if (observer?.free !== undefined || this.freed !== undefined) graph.log = [];
+    this.unwind = new UnwindNotices(graph, rethrowLater);
   }
+
+  /** Bodies with unwind tables, told of to the region (unwind-notices.ts). */
+  private readonly unwind: UnwindNotices;
 
   alloc(name: string, kind: AllocEvent['kind'], address: number, size: number): void {
     if (this.observer?.alloc !== undefined) this.queue.push({ type: 'alloc', name, kind, address, size });
@@ -74,7 +79,9 @@ export class EventQueue {
 
   /** The region hears that the code at `address` is gone. */
   private forget(kind: FreeEvent['kind'], address: number): void {
-    if (this.freed === undefined || kind === 'global') return;
+    if (kind === 'global') return;
+    this.unwind.freed(address);
+    if (this.freed === undefined) return;
     try {
       this.freed(address);
     } catch (error) {
@@ -94,9 +101,12 @@ export class EventQueue {
 
   /** Alloc events for the nodes and stubs a link created (or gave a new body). */
   allocated(committed: Committed): void {
+    const { placed } = committed;
+    // Frees before the placement are told first: a block freed and placed again, in that order.
+    this.takeReclaimed();
+    this.unwind.placed(placed.plan.definitions, placed.addresses);
     if (this.observer?.alloc === undefined && this.placed === undefined) return;
     const { graph } = this;
-    const { placed } = committed;
     // Sizes are the blocks' reserved sizes, as free events and stats() report them.
     placed.plan.definitions.forEach((d, i) => {
       const size = graph.arenas.of(d.kind).sizeOf(placed.blocks[i]!);

@@ -42,6 +42,13 @@ export interface FunctionBody {
   relocations?: readonly Relocation[];
   /** Power of two up to 4096; default 16. */
   align?: number;
+  /**
+   * The body's unwind table, for the process's unwinder (backtrace(), C++ exceptions) on native
+   * memory: one CIE ("zR", FDE pointers pcrel sdata4 or udata4) and its FDEs, each FDE's pc_begin
+   * holding the offset in the body where its range starts. Registered when the body is placed,
+   * taken back when its block is freed (README, Debugging and profiling).
+   */
+  unwind?: Uint8Array;
 }
 
 /** Compiles a lazy function on first use; returns its body. `heap` may be called (not for `name`). */

@@ -27,6 +27,7 @@ import { layOut, privateName, type Layout, type NodeLayout } from './layout.js';
 import { createLoadedObject, type Constructor, type LoadedObject } from './loaded-object.js';
 import { freeName, objectsOf } from './registry.js';
 import { isExported, resolveSymbols, type Export } from './targets.js';
+import { unwindTables } from './unwind-tables.js';
 import { Translator, type NodeContents } from './translate.js';
 import * as x86 from './x86-64-sites.js';
 
@@ -139,7 +140,8 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   // constructor there) needs a body to point into from the start.
   for (const [, e] of exports) if (e.kind === 'function' && e.offset !== 0) eager.set(e.node, true);
   for (const c of [...constructors, ...destructors]) if (c.offset !== 0) eager.set(c.node, true);
-  const handles = link(heap, object, opts.lazy, all, contents, translator.gots, eager);
+  const unwind = unwindTables(file, layout, relocations);
+  const handles = link(heap, object, opts.lazy, all, contents, translator.gots, eager, unwind);
   const lib = createLoadedObject(heap, object, handles, exports, constructors, destructors, opts.lazy);
   for (const [name, e] of exports) if (!registry.exports.has(name)) registry.exports.set(name, e);
   registry.names.set(object, true);
@@ -232,7 +234,7 @@ function interiorTargets(nodes: readonly NodeLayout[], contents: readonly NodeCo
 /** The heap side: lazy functions declared, then one define of everything else; undone on failure. */
 function link(
   heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: readonly NodeContents[],
-  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>,
+  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>, unwind: LargeMap<NodeLayout, Uint8Array>,
 ): Handle[] {
   const functions: FunctionDefinition[] = [];
   const globals: GlobalDefinition[] = [...gots];
@@ -242,7 +244,8 @@ function link(
       const node = nodes[i]!;
       const { bytes, relocations } = contents[i]!;
       if (node.kind === 'function') {
-        const body = { code: bytes, relocations, align: node.align };
+        const table = unwind.get(node);
+        const body = { code: bytes, relocations, align: node.align, ...(table === undefined ? {} : { unwind: table }) };
         if (lazy && !eager.has(node.name)) declared.push(heap.declare(node.name, () => body));
         else functions.push({ name: node.name, ...body, compile: () => body });
       } else if (node.zeroFill) {

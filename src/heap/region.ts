@@ -92,6 +92,14 @@ export interface Region {
    * codePlaced alone. As codePlaced: no call into the heap; what it throws goes to a microtask.
    */
   codeFreed?(address: number): void;
+  /**
+   * A function body placed at `address` came with an unwind table (FunctionBody.unwind): `table`
+   * is it made for that address (8-byte absolute pointers, no terminator), for the process's
+   * unwinder. Told before any of the body can run; unwindFreed when its block is freed.
+   * As codePlaced: no call into the heap; what it throws goes to a microtask.
+   */
+  unwindPlaced?(address: number, table: Uint8Array): void;
+  unwindFreed?(address: number): void;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

@@ -17,6 +17,7 @@ import { isAlignment, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import { NameTable } from '../name-table.js';
 import type { CompileCallback } from '../types.js';
+import { readUnwind, type UnwindTemplate } from './unwind.js';
 import { ByteSnapshot, NO_RELOCATIONS, RelocationColumns } from './snapshot.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -49,6 +50,8 @@ export interface Definition {
   readonly keepsOld: boolean;
   /** A global the CPU may only read once it is linked (GlobalDefinition.readOnly): on pages of its own. */
   readonly readOnly: boolean;
+  /** A function's unwind table (FunctionBody.unwind), checked: unwind.ts. */
+  readonly unwind: UnwindTemplate | undefined;
 }
 
 /** Runs `read` over caller input; anything it throws that is not ours becomes INVALID_ARGUMENT. */
@@ -142,6 +145,8 @@ class Snapshot {
   /** Where its relocations were read to, or -1 when relocations is not an array. */
   firstRelocation = -1;
   align: unknown = undefined;
+  /** The body's unwind table as given (judged with the rest: functionDefinition). */
+  unwind: unknown = undefined;
 
   /**
    * Reads a body's fields, each once and in order, and takes each at once: the code copied and
@@ -157,6 +162,9 @@ class Snapshot {
     this.relocationList = relocations;
     this.firstRelocation = Array.isArray(relocations) ? readRelocations(relocations, Math.max(this.codeLength, 0), this) : -1;
     this.align = body['align'];
+    const unwind = body['unwind'];
+    // Copied now, as the code is: a later getter must not change what was checked.
+    this.unwind = unwind === undefined || uint8Length(unwind) < 0 ? unwind : Uint8Array.from(unwind as Uint8Array);
   }
 }
 
@@ -168,10 +176,12 @@ function functionDefinition(
   if (bytesAt < 0) invalid(`${name}: code must be a Uint8Array, got ${show(into.code)}`);
   if (byteLength === 0) invalid(`${name}: code must hold at least one byte`);
   const firstRelocation = relocationsStart(name, into.relocationList, into.firstRelocation, into);
+  const given = into.unwind;
+  if (given !== undefined && !(given instanceof Uint8Array)) invalid(`${name}: unwind must be a Uint8Array of .eh_frame records, got ${show(given)}`);
   return {
     kind: FUNCTION, name, bytes: into.bytes, bytesAt, byteLength, size: byteLength, align: alignment(name, into.align, FUNCTION_ALIGN),
     relocations: into.relocationsOrNone, firstRelocation, relocationCount: into.relocationsOrNone.count - firstRelocation,
-    compile, replaces, keepsOld, readOnly: false,
+    compile, replaces, keepsOld, readOnly: false, unwind: given === undefined ? undefined : readUnwind(name, given, byteLength),
   };
 }
 
@@ -205,7 +215,7 @@ function globalDefinition(g: Record<string, unknown>, into: Snapshot): Definitio
     // Read-only pages hold nothing else: the block starts a page, and its size is rounded to pages.
     align: readOnly === true ? Math.max(MAX_ALIGN, alignment(name, align, GLOBAL_ALIGN)) : alignment(name, align, GLOBAL_ALIGN),
     relocations: into.relocationsOrNone, firstRelocation, relocationCount: into.relocationsOrNone.count - firstRelocation,
-    compile: undefined, replaces: NONE, keepsOld: false, readOnly: readOnly === true,
+    compile: undefined, replaces: NONE, keepsOld: false, readOnly: readOnly === true, unwind: undefined,
   };
 }
 

@@ -59,6 +59,13 @@ export interface NativeAddon {
   debuggerRegister(name: string, address: number, size: number): number;
   /** gdb drops the object; O(1). Pre: the id came from debuggerRegister, and is unregistered once. */
   debuggerUnregister(id: number): void;
+  /**
+   * Registers an unwind table (absolute pointers, no terminator: a copy is kept, terminated) with
+   * the process's unwinder (libgcc's __register_frame); returns an id for unregisterUnwind.
+   */
+  registerUnwind(table: Uint8Array): number;
+  /** The unwinder forgets the table (__deregister_frame), and its copy is freed. Pre: each id once. */
+  unregisterUnwind(id: number): void;
   /** The machine-code resolver every reentry trampoline calls. */
   readonly resolverAddress: number;
   readonly pageSize: number;

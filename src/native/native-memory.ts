@@ -12,6 +12,7 @@
 import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { IntTable } from '../int-table.js';
 import { codeTracer, profileOutputs, type CodeTracer, type ProfileOutput } from './profile.js';
 
 export interface NativeAvailability {
@@ -115,6 +116,9 @@ class NativeRegion implements Region {
   declare readonly codePlaced?: NonNullable<Region['codePlaced']>;
   declare readonly codeFreed?: NonNullable<Region['codeFreed']>;
   readonly #tracer: CodeTracer | undefined;
+  /** The unwind tables registered, by the body's 8-byte slot in the code arena. */
+  #unwind = new IntTable();
+  readonly #codeAddress: number;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
   readonly #processSymbols: boolean;
@@ -140,6 +144,7 @@ class NativeRegion implements Region {
     this.resolverAddress = addon.resolverAddress;
     this.#processSymbols = processSymbols;
     this.#tracer = tracer;
+    this.#codeAddress = codeAddress;
     if (tracer !== undefined) {
       this.codePlaced = (name, address, size, bytes) => tracer.placed(name, address, size, bytes);
       this.codeFreed = (address) => tracer.freed(address);
@@ -161,6 +166,20 @@ class NativeRegion implements Region {
     } catch (error) {
       throw refusal(error);
     }
+  }
+
+  /** The process's unwinder (backtrace(), C++ exceptions) gets the body's table (FunctionBody.unwind). */
+  unwindPlaced(address: number, table: Uint8Array): void {
+    this.unwindFreed(address);
+    this.#unwind.set((address - this.#codeAddress) / 8, this.#addon.registerUnwind(table));
+  }
+
+  unwindFreed(address: number): void {
+    const slot = (address - this.#codeAddress) / 8;
+    const id = this.#unwind.get(slot, 0);
+    if (id === 0) return;
+    this.#unwind.delete(slot);
+    this.#addon.unregisterUnwind(id);
   }
 
   resolveSymbol(name: string): number | undefined {
@@ -209,5 +228,7 @@ class NativeRegion implements Region {
     }
     this.#closed = true;
     this.#tracer?.closed();
+    this.#unwind.forEach((id) => this.#addon.unregisterUnwind(id));
+    this.#unwind = new IntTable();
   }
 }

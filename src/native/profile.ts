@@ -19,7 +19,7 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CodeHeapError } from '../errors.js';
 import type { NativeAddon } from './addon.js';
-import { setU64 } from './little-endian.js';
+import { setU64 } from '../little-endian.js';
 import { TraceFile } from './trace-file.js';
 import { DebuggerRegistry } from './debugger.js';
 
