@@ -44,11 +44,26 @@ export interface FunctionBody {
   align?: number;
   /**
    * The body's unwind table, for the process's unwinder (backtrace(), C++ exceptions) on native
-   * memory: one CIE ("zR", FDE pointers pcrel sdata4 or udata4) and its FDEs, each FDE's pc_begin
-   * holding the offset in the body where its range starts. Registered when the body is placed,
-   * taken back when its block is freed (README, Debugging and profiling).
+   * memory: one CIE ("zR", "zPR", "zLR" or "zPLR"; FDE pointers pcrel sdata4 or udata4) and its
+   * FDEs, each FDE's pc_begin holding the offset in the body where its range starts; with a
+   * personality routine or LSDAs, `{ table, personality, lsda }` names what they point at.
+   * Registered when the body is placed, taken back when its block is freed (README, Debugging and
+   * profiling).
    */
-  unwind?: Uint8Array;
+  unwind?: Uint8Array | UnwindDefinition;
+}
+
+/**
+ * An unwind table whose CIE has a personality routine ('P') or LSDAs ('L'): where they are, by a
+ * symbol and an offset from it: `personality` the slot holding the routine's address (gcc's
+ * DW.ref.__gxx_personality_v0), `lsda[i]` the handler table of the i-th FDE (null: none). The
+ * pointer fields in the table are ignored; the names must be there when the body is placed, and
+ * stay while it is.
+ */
+export interface UnwindDefinition {
+  table: Uint8Array;
+  personality?: { symbol: string; addend?: number };
+  lsda?: readonly ({ symbol: string; addend?: number } | null)[];
 }
 
 /** Compiles a lazy function on first use; returns its body. `heap` may be called (not for `name`). */

@@ -7,7 +7,7 @@
 // and by the collector) is turned on with the first table.
 
 import { IntTable } from './int-table.js';
-import { absoluteTable } from './link/unwind.js';
+import { absoluteTable, type UnwindTarget } from './link/unwind.js';
 import type { Definition } from './link/definitions.js';
 import type { HeapGraph } from './rc/heap-graph.js';
 
@@ -24,10 +24,13 @@ export class UnwindNotices {
       const unwind = definitions[i]!.unwind;
       if (unwind === undefined) continue;
       const address = addresses[i]!;
+      // A personality's slot or an LSDA the heap no longer has: the body goes without a table.
+      const table = absoluteTable(unwind, address, (t) => this.addressOf(t));
+      if (table === undefined) continue;
       this.graph.log ??= [];
       this.slots.set(this.slot(address), 1);
       try {
-        region.unwindPlaced(address, absoluteTable(unwind, address));
+        region.unwindPlaced(address, table);
       } catch (error) {
         this.rethrow(error);
       }
@@ -44,6 +47,12 @@ export class UnwindNotices {
     } catch (error) {
       this.rethrow(error);
     }
+  }
+
+  /** Where a symbol and offset a table names is (a personality's slot, an LSDA). */
+  private addressOf(t: UnwindTarget): number | undefined {
+    const id = this.graph.nodes.symbols.get(t.symbol);
+    return id === undefined ? undefined : this.graph.addressOf(id) + t.addend;
   }
 
   private slot(address: number): number {

@@ -9,16 +9,22 @@ import { arrayBufferMemory, CodeHeap, type Memory } from '../src/index.js';
 import { expectCode } from './helpers/errors.js';
 import { asm } from './helpers/x86.js';
 
-/** A CIE ("zR", pcrel sdata4) and one FDE over [start, start + range) of the body. */
+/**
+ * A CIE (pcrel sdata4; with 'P' an indirect personality pointer, with 'L' an LSDA encoding) and
+ * one FDE over [start, start + range) of the body (with 'L', 4 bytes of LSDA pointer).
+ */
 function table(start = 0, range = 4, augmentation = 'zR'): Uint8Array {
-  const cie = [0x14, 0, 0, 0, 0, 0, 0, 0, 1, ...[...augmentation].map((c) => c.charCodeAt(0)), 0, 1, 0x78, 0x10, 1, 0x1b, 0x0c, 0x07, 0x08, 0x90, 0x01];
+  const data = [...augmentation.slice(1)].flatMap((c) => (c === 'P' ? [0x9b, 0, 0, 0, 0] : c === 'L' ? [0x1b] : c === 'R' ? [0x1b] : [0x1b]));
+  const cie = [0x14, 0, 0, 0, 0, 0, 0, 0, 1, ...[...augmentation].map((c) => c.charCodeAt(0)), 0, 1, 0x78, 0x10, data.length, ...data, 0x0c, 0x07, 0x08, 0x90, 0x01];
   while ((cie.length - 4) % 4 !== 0 || cie.length < 0x18) cie.push(0);
   cie[0] = cie.length - 4;
-  const fde = new DataView(new ArrayBuffer(0x18));
-  fde.setUint32(0, 0x14, true);
+  const lsda = augmentation.includes('L');
+  const fde = new DataView(new ArrayBuffer(lsda ? 0x1c : 0x18));
+  fde.setUint32(0, fde.byteLength - 4, true);
   fde.setUint32(4, cie.length + 4, true);
   fde.setInt32(8, start, true);
   fde.setUint32(12, range, true);
+  fde.setUint8(16, lsda ? 4 : 0);
   return Uint8Array.from([...cie, ...new Uint8Array(fde.buffer)]);
 }
 
@@ -70,6 +76,30 @@ describe('FunctionBody.unwind', () => {
     heap.verify();
   });
 
+  test('a personality routine and an LSDA, named beside the table, are absolute pointers to where those symbols are', () => {
+    const told: Told[] = [];
+    const heap = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 16, dataSize: 1 << 12, cycleThreshold: Infinity, memory: recording(told) });
+    const unit = heap.define({
+      globals: [{ name: 'personality_slot', size: 8 }, { name: 'handlers', size: 16 }],
+      functions: [{ name: 'f', ...asm().nop(4).ret().build(), unwind: { table: table(0, 4, 'zPLR'), personality: { symbol: 'personality_slot' }, lsda: [{ symbol: 'handlers', addend: 4 }] } }],
+    });
+    const [, address, absolute] = told[0] as ['placed', number, Uint8Array];
+    expect(address).toBe(heap.node('f')!.address);
+    const view = new DataView(absolute.buffer);
+    // CIE: length, id, version 1, "zPLR", code 1, data -8, ra 16, then 11 bytes of data: P absptr indirect + 8, L absptr, R absptr.
+    expect([...absolute.subarray(17, 29)]).toEqual([11, 0x80, ...absolute.subarray(19, 27), 0, 0]);
+    expect(Number(view.getBigUint64(19, true))).toBe(heap.node('personality_slot')!.address);
+    const fde = view.getUint32(0, true) + 4;
+    expect(Number(view.getBigUint64(fde + 8, true))).toBe(address);
+    expect(absolute[fde + 24], 'the FDE\'s augmentation data: 8 bytes').toBe(8);
+    expect(Number(view.getBigUint64(fde + 25, true))).toBe(heap.node('handlers')!.address + 4);
+    // Named exactly when the CIE has them.
+    expect(expectCode(() => heap.define({ functions: [{ name: 'g', ...asm().nop(4).ret().build(), unwind: table(0, 4, 'zPLR') }] }), 'INVALID_ARGUMENT').message)
+      .toMatch(/unwind.personality must be given exactly when the CIE has a personality/);
+    unit.free();
+    heap.verify();
+  });
+
   test('a body a call or a pin keeps goes on retired with its table, which goes when the retired body does', () => {
     const told: Told[] = [];
     const heap = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 16, dataSize: 1 << 12, cycleThreshold: Infinity, memory: recording(told) });
@@ -107,7 +137,7 @@ describe('FunctionBody.unwind', () => {
     const cases: [unknown, RegExp][] = [
       ['eh', /unwind must be a Uint8Array/],
       [table().subarray(0, 30), /^f: unwind table at \+0x18: an FDE's length 20 does not fit/],
-      [table(0, 4, 'zPLR'), /augmentation "zPLR"; "zR" is taken/],
+      [table(0, 4, 'zRS'), /augmentation "zRS"; "zR", "zPR", "zLR" and "zPLR" are taken/],
       [table(2, 9), /the FDE covers \[\+0x2, \+0xb\), outside the 5 bytes of code/],
       [table().subarray(0, 0x18), /no FDE follows the CIE/],
     ];

@@ -20,7 +20,7 @@ import { entryAddend } from '../reloc/architecture.js';
 import { x86_64 } from '../reloc/x86-64.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
-import type { FunctionDefinition, GlobalDefinition } from '../types.js';
+import type { FunctionDefinition, GlobalDefinition, UnwindDefinition } from '../types.js';
 import { readElf, readRelocations, type ElfFile, type ElfSymbol, type Rela, type Section } from './elf-file.js';
 import * as elf from './elf-file.js';
 import { layOut, privateName, type Layout, type NodeLayout } from './layout.js';
@@ -234,7 +234,7 @@ function interiorTargets(nodes: readonly NodeLayout[], contents: readonly NodeCo
 /** The heap side: lazy functions declared, then one define of everything else; undone on failure. */
 function link(
   heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: readonly NodeContents[],
-  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>, unwind: LargeMap<NodeLayout, Uint8Array>,
+  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>, unwind: LargeMap<NodeLayout, Uint8Array | UnwindDefinition>,
 ): Handle[] {
   const functions: FunctionDefinition[] = [];
   const globals: GlobalDefinition[] = [...gots];

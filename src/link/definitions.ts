@@ -17,7 +17,7 @@ import { isAlignment, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import { NameTable } from '../name-table.js';
 import type { CompileCallback } from '../types.js';
-import { readUnwind, type UnwindTemplate } from './unwind.js';
+import { readUnwind, snapshotUnwind, type UnwindTemplate } from './unwind.js';
 import { ByteSnapshot, NO_RELOCATIONS, RelocationColumns } from './snapshot.js';
 
 // Imported constants, bound to module constants that V8 folds into the code (README, Architecture).
@@ -162,9 +162,8 @@ class Snapshot {
     this.relocationList = relocations;
     this.firstRelocation = Array.isArray(relocations) ? readRelocations(relocations, Math.max(this.codeLength, 0), this) : -1;
     this.align = body['align'];
-    const unwind = body['unwind'];
-    // Copied now, as the code is: a later getter must not change what was checked.
-    this.unwind = unwind === undefined || uint8Length(unwind) < 0 ? unwind : Uint8Array.from(unwind as Uint8Array);
+    // Read now, as the code is: a later getter must not change what was checked.
+    this.unwind = snapshotUnwind(body['unwind']);
   }
 }
 
@@ -177,7 +176,6 @@ function functionDefinition(
   if (byteLength === 0) invalid(`${name}: code must hold at least one byte`);
   const firstRelocation = relocationsStart(name, into.relocationList, into.firstRelocation, into);
   const given = into.unwind;
-  if (given !== undefined && !(given instanceof Uint8Array)) invalid(`${name}: unwind must be a Uint8Array of .eh_frame records, got ${show(given)}`);
   return {
     kind: FUNCTION, name, bytes: into.bytes, bytesAt, byteLength, size: byteLength, align: alignment(name, into.align, FUNCTION_ALIGN),
     relocations: into.relocationsOrNone, firstRelocation, relocationCount: into.relocationsOrNone.count - firstRelocation,

@@ -1,10 +1,12 @@
 // Unwind tables of loaded code (FunctionBody.unwind, cut out of the object's .eh_frame:
 // src/elf/unwind-tables.ts) registered with the process's unwinder on native memory: backtrace()
 // called from loaded code compiled without frame pointers steps through its frames into the
-// caller's, and each table is taken back when its body's block is freed, by an unload or a
+// caller's, a C++ exception thrown in loaded code is caught in loaded code (personality routine
+// and LSDAs), and each table is taken back when its body's block is freed, by an unload or a
 // recompile. The unwinder is asked directly too, through a JIT function that jumps to libgcc's
 // _Unwind_Find_FDE.
 
+import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
@@ -13,11 +15,12 @@ import { loadObject } from '../../src/elf/index.js';
 import { isNativeAvailable } from '../../src/native/index.js';
 import { nativeHeap } from './helpers/heaps.js';
 import { skipWithoutGcc } from './helpers/skip.js';
-import { compileObject } from './helpers/toolchain.js';
+import { compileObject, compileObjectFile } from './helpers/toolchain.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const object = () => compileObject({ path: join(here, 'fixtures', 'backtrace.c') }, ['-O1', '-fPIC', '-ffunction-sections', '-fomit-frame-pointer']);
 const skip = skipWithoutGcc('unwind tables') || !isNativeAvailable().available;
+const cxxObjectFile = () => compileObjectFile({ path: join(here, 'fixtures', 'exceptions.cc') }, ['-O1', '-fPIC', '-ffunction-sections']);
 
 /** Whether the process's unwinder has an FDE for `pc` (libgcc's _Unwind_Find_FDE, through JIT code). */
 function unwinderKnows(heap: CodeHeap): (pc: number) => boolean {
@@ -57,6 +60,25 @@ describe.skipIf(skip)('unwind tables of loaded code', () => {
     lib.free();
     heap.verify();
     heap.close();
+  });
+
+  test('a C++ exception thrown in loaded code is caught in loaded code, through a loaded frame', () => {
+    // In a child process: an exception no unwind table lets through ends the process (std::terminate).
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+      const { readFileSync } = await import('node:fs');
+      const { CodeHeap } = await import(${JSON.stringify(new URL('../../src/index.ts', import.meta.url).href)});
+      const { nativeMemory } = await import(${JSON.stringify(new URL('../../src/native/index.ts', import.meta.url).href)});
+      const { loadObject } = await import(${JSON.stringify(new URL('../../src/elf/index.ts', import.meta.url).href)});
+      const heap = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 16, memory: nativeMemory() });
+      const lib = loadObject(heap, readFileSync(${JSON.stringify(cxxObjectFile())}), { name: 'ex' });
+      const caught = heap.call(lib.get('catcher'), 1);
+      const returned = heap.call(lib.get('catcher'), 0);
+      lib.free();
+      heap.verify();
+      process.stdout.write(JSON.stringify({ caught: Number(BigInt.asIntN(32, caught)), returned: Number(returned) }));
+    `], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(JSON.parse(child.stdout)).toEqual({ caught: -1, returned: 1 });
   });
 
   test('two hundred loads and unloads leave no table behind', () => {
