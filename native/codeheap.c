@@ -916,13 +916,15 @@ typedef struct {
   uint64_t live;
 } held_entry_t;
 
-// The ELF object gdb is handed for one piece of code: a relocatable object whose one section,
-// .text (SHT_NOBITS: gdb reads the code from the process), is placed at the code's address
-// (sh_addr), and whose one symbol names it at offset 0, as a function of `size` bytes. gdb reads
-// such an object as it reads one a loader placed. Layout: the ELF header, the symbol table, the
-// string tables, then the section headers (System V gABI, ELF-64, little-endian as x86-64 is).
-#define SECTION_NAMES "\0.text\0.symtab\0.strtab\0.shstrtab"
-enum { SEC_NULL, SEC_TEXT, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SECTIONS };
+// The ELF object gdb is handed for one piece of code: a relocatable object whose section .text
+// (SHT_NOBITS: gdb reads the code from the process) is placed at the code's address (sh_addr), and
+// whose one symbol names it at offset 0, as a function of `size` bytes; with the body's unwind
+// table (FunctionBody.unwind, absolute pointers) as its .eh_frame, so gdb steps through frames
+// that keep no frame pointer. gdb reads such an object as it reads one a loader placed. Layout:
+// the ELF header, the symbol table, the string tables, the .eh_frame, then the section headers
+// (System V gABI, ELF-64, little-endian as x86-64 is).
+#define SECTION_NAMES "\0.text\0.symtab\0.strtab\0.shstrtab\0.eh_frame"
+enum { SEC_NULL, SEC_TEXT, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SEC_EH_FRAME, SECTIONS };
 
 static void put_section(Elf64_Shdr* sh, uint32_t name, uint32_t type, uint64_t flags, uint64_t addr, uint64_t offset,
                         uint64_t size, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize) {
@@ -938,14 +940,19 @@ static void put_section(Elf64_Shdr* sh, uint32_t name, uint32_t type, uint64_t f
   sh->sh_entsize = entsize;
 }
 
-static char* debug_object(const char* name, size_t name_length, uint64_t address, uint64_t size, size_t* length) {
+static char* debug_object(const char* name, size_t name_length, uint64_t address, uint64_t size, const void* eh_frame,
+                          size_t eh_frame_length, size_t* length) {
   size_t symtab_at = sizeof(Elf64_Ehdr);
   size_t strtab_at = symtab_at + 2 * sizeof(Elf64_Sym);
   size_t strtab_size = name_length + 2;
   size_t shstrtab_at = strtab_at + strtab_size;
   size_t shstrtab_size = sizeof SECTION_NAMES;
-  size_t headers_at = (shstrtab_at + shstrtab_size + 7) & ~(size_t)7;
-  *length = headers_at + SECTIONS * sizeof(Elf64_Shdr);
+  size_t eh_frame_at = (shstrtab_at + shstrtab_size + 7) & ~(size_t)7;
+  // The table with its terminator (4 zero bytes), when there is one.
+  size_t eh_frame_size = eh_frame_length == 0 ? 0 : eh_frame_length + 4;
+  size_t headers_at = (eh_frame_at + eh_frame_size + 7) & ~(size_t)7;
+  int sections = eh_frame_length == 0 ? SEC_EH_FRAME : SECTIONS;
+  *length = headers_at + (size_t)sections * sizeof(Elf64_Shdr);
   char* object = calloc(1, *length);
   if (object == NULL) return NULL;
   Elf64_Ehdr* eh = (Elf64_Ehdr*)object;
@@ -959,7 +966,7 @@ static char* debug_object(const char* name, size_t name_length, uint64_t address
   eh->e_shoff = headers_at;
   eh->e_ehsize = sizeof(Elf64_Ehdr);
   eh->e_shentsize = sizeof(Elf64_Shdr);
-  eh->e_shnum = SECTIONS;
+  eh->e_shnum = (Elf64_Half)sections;
   eh->e_shstrndx = SEC_SHSTRTAB;
   Elf64_Sym* sym = (Elf64_Sym*)(object + symtab_at) + 1;
   sym->st_name = 1;
@@ -974,15 +981,20 @@ static char* debug_object(const char* name, size_t name_length, uint64_t address
   put_section(&sh[SEC_SYMTAB], 7, SHT_SYMTAB, 0, 0, symtab_at, 2 * sizeof(Elf64_Sym), SEC_STRTAB, 1, 8, sizeof(Elf64_Sym));
   put_section(&sh[SEC_STRTAB], 15, SHT_STRTAB, 0, 0, strtab_at, strtab_size, 0, 0, 1, 0);
   put_section(&sh[SEC_SHSTRTAB], 23, SHT_STRTAB, 0, 0, shstrtab_at, shstrtab_size, 0, 0, 1, 0);
+  if (eh_frame_length > 0) {
+    memcpy(object + eh_frame_at, eh_frame, eh_frame_length);
+    put_section(&sh[SEC_EH_FRAME], 33, SHT_PROGBITS, SHF_ALLOC, 0, eh_frame_at, eh_frame_size, 0, 0, 8, 0);
+  }
   return object;
 }
 
-// debuggerRegister(name, address, size) -> an id (for debuggerUnregister): gdb is handed an object
-// naming the code at [address, address + size) `name`. O(1): no debugger attached, it costs the
-// object's making and a call of an empty function.
+// debuggerRegister(name, address, size, ehFrame?) -> an id (for debuggerUnregister): gdb is handed
+// an object naming the code at [address, address + size) `name`, with the body's unwind table
+// when one is given. O(1): no debugger attached, it costs the object's making and a call of an
+// empty function.
 static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
+  size_t argc = 4;
+  napi_value argv[4];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[SYMBOL_BYTES + 1];
   size_t name_length = 0;
@@ -993,10 +1005,19 @@ static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", "debuggerRegister(name, address, size): a name and two positive numbers expected");
     return NULL;
   }
+  void* eh_frame = NULL;
+  size_t eh_frame_length = 0;
+  bool is_typed = false;
+  if (argc >= 4) CHECK(napi_is_typedarray(env, argv[3], &is_typed));
+  if (is_typed) {
+    napi_typedarray_type type;
+    CHECK(napi_get_typedarray_info(env, argv[3], &type, &eh_frame_length, &eh_frame, NULL, NULL));
+    if (type != napi_uint8_array) eh_frame_length = 0;
+  }
   // A name longer than SYMBOL_BYTES is cut there (napi_get_value_string_utf8 stops at a whole character).
   size_t length = 0;
   held_entry_t* held = malloc(sizeof *held);
-  char* object = debug_object(name, name_length, (uint64_t)address, (uint64_t)size, &length);
+  char* object = debug_object(name, name_length, (uint64_t)address, (uint64_t)size, eh_frame, eh_frame_length, &length);
   if (held == NULL || object == NULL) {
     free(held);
     free(object);

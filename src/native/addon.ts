@@ -53,10 +53,11 @@ export interface NativeAddon {
   markForProfiler(fd: number): void;
   /**
    * The GDB JIT interface: hands gdb an in-memory ELF object naming the code at [address, address
-   * + size) `name` (made in C, held until unregistered), returning an id for debuggerUnregister;
-   * O(1). OUT_OF_MEMORY when it cannot be made.
+   * + size) `name`, with `ehFrame` (an unwind table, absolute pointers) as its .eh_frame (made in
+   * C, held until unregistered), returning an id for debuggerUnregister; O(1). OUT_OF_MEMORY when
+   * it cannot be made.
    */
-  debuggerRegister(name: string, address: number, size: number): number;
+  debuggerRegister(name: string, address: number, size: number, ehFrame?: Uint8Array): number;
   /** gdb drops the object; O(1). Pre: the id came from debuggerRegister, and is unregistered once. */
   debuggerUnregister(id: number): void;
   /**

@@ -20,10 +20,12 @@ export class DebuggerRegistry {
 
   constructor(private readonly addon: NativeAddon, private readonly codeAddress: number) {}
 
-  placed(name: string, address: number, size: number): void {
+  /** `ehFrame`: the body's unwind table, absolute (FunctionBody.unwind), for gdb to step through its frames. */
+  placed(name: string, address: number, size: number, ehFrame: Uint8Array | undefined): void {
     // Placed again with no free between: a body that goes on as retired, renamed.
     this.freed(address);
-    this.#byAddress.set(this.#slot(address), this.addon.debuggerRegister(name, address, size));
+    const id = ehFrame === undefined ? this.addon.debuggerRegister(name, address, size) : this.addon.debuggerRegister(name, address, size, ehFrame);
+    this.#byAddress.set(this.#slot(address), id);
   }
 
   freed(address: number): void {

@@ -118,6 +118,11 @@ class NativeRegion implements Region {
   readonly #tracer: CodeTracer | undefined;
   /** The unwind tables registered, by the body's 8-byte slot in the code arena. */
   #unwind = new IntTable();
+  /**
+   * Unwind tables told and not yet handed to gdb: the heap tells a link's tables before the
+   * placements (events.ts), and each goes with its body's codePlaced. A few at a time.
+   */
+  #tablesForGdb: { address: number; table: Uint8Array }[] = [];
   readonly #codeAddress: number;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
@@ -146,7 +151,12 @@ class NativeRegion implements Region {
     this.#tracer = tracer;
     this.#codeAddress = codeAddress;
     if (tracer !== undefined) {
-      this.codePlaced = (name, address, size, bytes) => tracer.placed(name, address, size, bytes);
+      this.codePlaced = (name, address, size, bytes) => {
+        const pending = this.#tablesForGdb;
+        const at = pending.length === 0 ? -1 : pending.findIndex((p) => p.address === address);
+        const table = at < 0 ? undefined : pending.splice(at, 1)[0]!.table;
+        tracer.placed(name, address, size, bytes, table);
+      };
       this.codeFreed = (address) => tracer.freed(address);
     }
   }
@@ -171,6 +181,7 @@ class NativeRegion implements Region {
   /** The process's unwinder (backtrace(), C++ exceptions) gets the body's table (FunctionBody.unwind). */
   unwindPlaced(address: number, table: Uint8Array): void {
     this.unwindFreed(address);
+    if (this.#tracer?.wantsUnwind === true) this.#tablesForGdb.push({ address, table });
     this.#unwind.set((address - this.#codeAddress) / 8, this.#addon.registerUnwind(table));
   }
 

@@ -43,7 +43,10 @@ let codeIndex = 0;
 
 /** What a heap's native memory tells the tools it was asked to tell (Region.codePlaced, codeFreed). */
 export interface CodeTracer {
-  placed(name: string, address: number, size: number, bytes: Uint8Array): void;
+  /** `ehFrame`: the body's unwind table when it has one (absolute: Region.unwindPlaced), for gdb. */
+  placed(name: string, address: number, size: number, bytes: Uint8Array, ehFrame: Uint8Array | undefined): void;
+  /** Whether `placed` wants each body's unwind table (gdb does). */
+  readonly wantsUnwind: boolean;
   freed(address: number): void;
   /** The heap's memory is unmapped: nothing of it is code any more. */
   closed(): void;
@@ -75,10 +78,11 @@ export function codeTracer(addon: NativeAddon, outputs: readonly ProfileOutput[]
   const dump = outputs.includes('jitdump') ? openJitdump(addon, directory) : undefined;
   const gdb = outputs.includes('gdb') ? new DebuggerRegistry(addon, codeAddress) : undefined;
   return {
-    placed(name, address, size, bytes) {
+    wantsUnwind: gdb !== undefined,
+    placed(name, address, size, bytes, ehFrame) {
       map?.line(name, address, size);
       dump?.load(name, address, size, bytes);
-      gdb?.placed(name, address, size);
+      gdb?.placed(name, address, size, ehFrame);
     },
     freed(address) {
       gdb?.freed(address);

@@ -1,8 +1,9 @@
 // The heap's code seen by the real gdb through the GDB JIT interface (native memory with profile
 // 'gdb'): a breakpoint on a JIT function by name, set before the code exists (a lazy function of
 // the tiny JIT, compiled by its first call), and a backtrace through JIT frames that names each;
-// once the program is unloaded, gdb no longer knows its functions. test/native/debugger-child.ts
-// is the program. The breakpoints are hardware ones
+// once the program is unloaded, gdb no longer knows its functions (test/native/debugger-child.ts);
+// and loaded C compiled without frame pointers, which gdb steps through by the unwind tables each
+// function's object carries (debugger-unwind-child.ts). The breakpoints are hardware ones
 // (hbreak): the CPU's view of the code arena is never writable, and ptrace cannot write a
 // read-only shared mapping, so gdb cannot plant a software breakpoint there (README, Debugging
 // and profiling). Skipped, with the reason printed, where gdb or native memory is missing; on CI
@@ -12,6 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isNativeAvailable } from '../../src/native/index.js';
+import { compileObjectFile, toolchain } from '../elf/helpers/toolchain.js';
 
 const native = isNativeAvailable();
 const mustRun = process.env['CI'] === 'true' && process.platform === 'linux' && process.arch === 'x64'
@@ -50,6 +52,24 @@ describe.runIf(problem === '' || mustRun)('gdb names the heap\'s code', () => {
     // At the last stop the program is gone: gdb knows after_unload, and fib no more.
     expect(frames[5], out).toMatch(/^#0 .* in after_unload \(\)/);
     expect(out).toMatch(/No symbol "fib" in current context/);
+    expect(out).toMatch(/exited normally/);
+  }, 150_000);
+
+  it.runIf(toolchain().available || mustRun)('steps through loaded C that keeps no frame pointer, by the unwind tables it hands gdb with each function', () => {
+    const object = compileObjectFile({ path: fileURLToPath(new URL('../elf/fixtures/backtrace.c', import.meta.url)) },
+      ['-O1', '-fPIC', '-ffunction-sections', '-fomit-frame-pointer']);
+    const child = fileURLToPath(new URL('./debugger-unwind-child.ts', import.meta.url));
+    const run = spawnSync('gdb', [
+      '--batch', '-nx', '-ex', 'set breakpoint pending on', '-ex', 'set pagination off',
+      // Inside libc's backtrace(): depth is past its prologue (a 528-byte frame, no rbp), and so
+      // are inner and outer. Without their tables gdb's walk ends in garbage after depth.
+      '-ex', 'break backtrace', '-ex', 'run', '-ex', 'bt 6', '-ex', 'continue',
+      '--args', process.execPath, '--import', 'tsx', child, object,
+    ], { encoding: 'utf8', timeout: 120_000 });
+    const out = `${run.stdout}\n${run.stderr}`;
+    const frames = out.split('\n').filter((line) => /^#\d/.test(line));
+    expect(frames.slice(1, 4).map((f) => /in (\S+) \(\)/.exec(f)?.[1]), out).toEqual(['depth', 'inner', 'outer']);
+    expect(frames[4], out).toMatch(/in Call \(\) from .*codeheap_native\.node/);
     expect(out).toMatch(/exited normally/);
   }, 150_000);
 });
