@@ -108,14 +108,18 @@ class PerfMap {
   /** `start size name` in hex; a line break in the name would start another line, so none is kept. */
   line(name: string, address: number, size: number): void {
     const nameLength = utf8Length(name);
-    const { bytes, at } = this.#file.reserve(hexDigits(address) + hexDigits(size) + nameLength + 3);
-    let end = putHex(bytes, at, address);
-    bytes[end++] = 0x20;
-    end = putHex(bytes, end, size);
-    bytes[end++] = 0x20;
-    putText(bytes, end, name, nameLength);
-    for (let i = end; i < end + nameLength; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) bytes[i] = 0x20;
-    bytes[end + nameLength] = 0x0a;
+    const addressDigits = hexDigits(address);
+    const sizeDigits = hexDigits(size);
+    const at = this.#file.reserve(addressDigits + sizeDigits + nameLength + 3);
+    const { bytes } = this.#file;
+    putHex(bytes, at, address, addressDigits);
+    bytes[at + addressDigits] = 0x20;
+    const sizeAt = at + addressDigits + 1;
+    putHex(bytes, sizeAt, size, sizeDigits);
+    bytes[sizeAt + sizeDigits] = 0x20;
+    const nameAt = sizeAt + sizeDigits + 1;
+    putText(bytes, nameAt, name, nameLength, true);
+    bytes[nameAt + nameLength] = 0x0a;
   }
 }
 
@@ -126,16 +130,14 @@ function hexDigits(value: number): number {
   return digits;
 }
 
-/** Writes `value` in lower-case hex at `at`; returns where it ends. */
-function putHex(bytes: Uint8Array, at: number, value: number): number {
-  const end = at + hexDigits(value);
+/** Writes `value` in lower-case hex, its `digits` digits, at `at`. */
+function putHex(bytes: Uint8Array, at: number, value: number, digits: number): void {
   let v = value;
-  for (let i = end - 1; i >= at; i--) {
+  for (let i = at + digits - 1; i >= at; i--) {
     const digit = v % 16;
     bytes[i] = digit < 10 ? 0x30 + digit : 0x57 + digit;
     v = Math.floor(v / 16);
   }
-  return end;
 }
 
 const encoder = new TextEncoder();
@@ -146,12 +148,19 @@ function utf8Length(text: string): number {
   return text.length;
 }
 
-/** Writes `text` (`length` UTF-8 bytes) at `at`: ASCII byte by byte, anything else encoded. */
-function putText(bytes: Uint8Array, at: number, text: string, length: number): void {
+/**
+ * Writes `text` (`length` UTF-8 bytes) at `at`: ASCII byte by byte, anything else encoded. `oneLine`:
+ * a line break becomes a space (a perf map line ends at the first).
+ */
+function putText(bytes: Uint8Array, at: number, text: string, length: number, oneLine = false): void {
   if (length === text.length) {
-    for (let i = 0; i < length; i++) bytes[at + i] = text.charCodeAt(i);
+    for (let i = 0; i < length; i++) {
+      const c = text.charCodeAt(i);
+      bytes[at + i] = oneLine && (c === 0x0a || c === 0x0d) ? 0x20 : c;
+    }
   } else {
     encoder.encodeInto(text, bytes.subarray(at, at + length));
+    if (oneLine) for (let i = at; i < at + length; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) bytes[i] = 0x20;
   }
 }
 
@@ -177,6 +186,15 @@ function now(): bigint {
   return process.hrtime.bigint();
 }
 
+// nowNs: the same clock as a number, without a BigInt a record. performance.now() is milliseconds
+// of that clock since this process's time origin (both are libuv's hrtime), so the origin is
+// taken once from process.hrtime; a sum below 2^53 ns (104 days since boot) is exact to the
+// nanosecond performance.now() resolves.
+const ORIGIN_NS = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+function nowNs(): number {
+  return Math.round(ORIGIN_NS + performance.now() * 1e6);
+}
+
 class Jitdump {
   readonly #file: TraceFile;
 
@@ -199,10 +217,11 @@ class Jitdump {
   load(name: string, address: number, size: number, code: Uint8Array): void {
     const nameLength = utf8Length(name) + 1;
     const total = LOAD_FIXED + nameLength + size;
-    const { bytes, view, at } = this.#file.reserve(total);
+    const at = this.#file.reserve(total);
+    const { bytes, view } = this.#file;
     view.setUint32(at, JIT_CODE_LOAD, true);
     view.setUint32(at + 4, total, true);
-    view.setBigUint64(at + 8, now(), true);
+    setU64(view, at + 8, nowNs());
     view.setUint32(at + 16, process.pid, true);
     view.setUint32(at + 20, process.pid, true);
     // Addresses and sizes are below 2^53: two 32-bit halves each, with no BigInt made.

@@ -16,8 +16,9 @@ const files: TraceFile[] = [];
 let exitHooked = false;
 
 export class TraceFile {
-  #bytes = new Uint8Array(FLUSH_AT);
-  #view = new DataView(this.#bytes.buffer);
+  /** The buffer and a view of it: write at what reserve() returned, before the next reserve(). */
+  bytes = new Uint8Array(FLUSH_AT);
+  view = new DataView(this.bytes.buffer);
   #length = 0;
   #scheduled = false;
 
@@ -26,27 +27,28 @@ export class TraceFile {
   }
 
   /**
-   * Room for `size` more bytes: returns the view and the offset to write them at (valid until the
-   * next reserve), and counts them as written.
+   * Room for `size` more bytes: returns the offset in `bytes` (and `view`) to write them at, valid
+   * until the next reserve, and counts them as written. (No object per call: a record is a few
+   * hundred nanoseconds in all.)
    */
-  reserve(size: number): { bytes: Uint8Array; view: DataView; at: number } {
+  reserve(size: number): number {
     // What waits is written before the buffer would pass FLUSH_AT; a record larger than the
     // buffer gets one of its own size.
-    if (this.#length > 0 && this.#length + size > this.#bytes.length) this.flush();
-    if (size > this.#bytes.length) {
-      this.#bytes = new Uint8Array(size);
-      this.#view = new DataView(this.#bytes.buffer);
+    if (this.#length > 0 && this.#length + size > this.bytes.length) this.flush();
+    if (size > this.bytes.length) {
+      this.bytes = new Uint8Array(size);
+      this.view = new DataView(this.bytes.buffer);
     }
     const at = this.#length;
     this.#length += size;
-    this.#schedule();
-    return { bytes: this.#bytes, view: this.#view, at };
+    if (!this.#scheduled) this.#schedule();
+    return at;
   }
 
   /** Writes what waits, now. */
   flush(): void {
     let written = 0;
-    while (written < this.#length) written += writeSync(this.fd, this.#bytes, written, this.#length - written);
+    while (written < this.#length) written += writeSync(this.fd, this.bytes, written, this.#length - written);
     this.#length = 0;
   }
 
