@@ -859,6 +859,39 @@ static napi_value Protect(napi_env env, napi_callback_info info) {
   return undefined;
 }
 
+// ---- arguments of the tools' functions (gdb, the unwinder, the profiler) ----
+
+// A Uint8Array argument's bytes, or 0 when `value` is none.
+static int get_bytes(napi_env env, napi_value value, void** data, size_t* length) {
+  bool is_typed = false;
+  napi_typedarray_type type;
+  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) != napi_ok) {
+    return 0;
+  }
+  return type == napi_uint8_array;
+}
+
+// The one argument of an unregister function: an id its register function returned, or 0 (a
+// TypeError thrown) for anything else.
+static uintptr_t get_id(napi_env env, napi_callback_info info, const char* usage) {
+  size_t argc = 1;
+  napi_value argv[1];
+  double id = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_double(env, argv[0], &id) != napi_ok || id <= 0) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", usage);
+    return 0;
+  }
+  return (uintptr_t)id;
+}
+
+static napi_value undefined_value(napi_env env) {
+  napi_value undefined;
+  CHECK(napi_get_undefined(env, &undefined));
+  return undefined;
+}
+
 // markForProfiler(fd): maps the first page of an open file read-execute, and leaves it mapped for
 // the life of the process. That mapping is how `perf record` learns of a jitdump file: perf
 // records every executable mapping, and `perf inject --jit` reads the one named jit-<pid>.dump.
@@ -874,9 +907,7 @@ static napi_value MarkForProfiler(napi_env env, napi_callback_info info) {
   }
   void* page = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
   if (page == MAP_FAILED) return throw_errno(env, "NOT_EXECUTABLE", "markForProfiler: mmap of the file", errno);
-  napi_value undefined;
-  CHECK(napi_get_undefined(env, &undefined));
-  return undefined;
+  return undefined_value(env);
 }
 
 // ---- the GDB JIT interface ----
@@ -1007,13 +1038,7 @@ static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
   }
   void* eh_frame = NULL;
   size_t eh_frame_length = 0;
-  bool is_typed = false;
-  if (argc >= 4) CHECK(napi_is_typedarray(env, argv[3], &is_typed));
-  if (is_typed) {
-    napi_typedarray_type type;
-    CHECK(napi_get_typedarray_info(env, argv[3], &type, &eh_frame_length, &eh_frame, NULL, NULL));
-    if (type != napi_uint8_array) eh_frame_length = 0;
-  }
+  if (argc < 4 || !get_bytes(env, argv[3], &eh_frame, &eh_frame_length)) eh_frame_length = 0;
   // A name longer than SYMBOL_BYTES is cut there (napi_get_value_string_utf8 stops at a whole character).
   size_t length = 0;
   held_entry_t* held = malloc(sizeof *held);
@@ -1045,15 +1070,9 @@ static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
 // debuggerUnregister(id): gdb drops the object, and its copy is freed; O(1). Pre: `id` came from
 // debuggerRegister and was not unregistered (the addon's JavaScript side keeps each id once).
 static napi_value DebuggerUnregister(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  double id = 0;
-  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || id <= 0) {
-    napi_throw_type_error(env, "INVALID_ARGUMENT", "debuggerUnregister(id): an id from debuggerRegister expected");
-    return NULL;
-  }
-  held_entry_t* held = (held_entry_t*)(uintptr_t)id;
+  uintptr_t id = get_id(env, info, "debuggerUnregister(id): an id from debuggerRegister expected");
+  if (id == 0) return NULL;
+  held_entry_t* held = (held_entry_t*)id;
   if (held->live != ENTRY_LIVE) {
     napi_throw_error(env, "INVALID_ARGUMENT", "debuggerUnregister: the id is not registered");
     return NULL;
@@ -1072,9 +1091,7 @@ static napi_value DebuggerUnregister(napi_env env, napi_callback_info info) {
   pthread_mutex_unlock(&jit_lock);
   free((void*)found->symfile_addr);
   free(held);
-  napi_value undefined;
-  CHECK(napi_get_undefined(env, &undefined));
-  return undefined;
+  return undefined_value(env);
 }
 
 // ---- unwind tables ----
@@ -1093,13 +1110,9 @@ static napi_value RegisterUnwind(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  bool is_typed = false;
-  if (argc >= 1) CHECK(napi_is_typedarray(env, argv[0], &is_typed));
   void* data = NULL;
   size_t length = 0;
-  napi_typedarray_type type = napi_int8_array;
-  if (is_typed) CHECK(napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL));
-  if (!is_typed || type != napi_uint8_array || length < 8) {
+  if (argc < 1 || !get_bytes(env, argv[0], &data, &length) || length < 8) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", "registerUnwind(table): an .eh_frame table expected");
     return NULL;
   }
@@ -1114,20 +1127,12 @@ static napi_value RegisterUnwind(napi_env env, napi_callback_info info) {
 }
 
 static napi_value UnregisterUnwind(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  double id = 0;
-  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok || id <= 0) {
-    napi_throw_type_error(env, "INVALID_ARGUMENT", "unregisterUnwind(id): an id from registerUnwind expected");
-    return NULL;
-  }
-  void* table = (void*)(uintptr_t)id;
+  uintptr_t id = get_id(env, info, "unregisterUnwind(id): an id from registerUnwind expected");
+  if (id == 0) return NULL;
+  void* table = (void*)id;
   __deregister_frame(table);
   free(table);
-  napi_value undefined;
-  CHECK(napi_get_undefined(env, &undefined));
-  return undefined;
+  return undefined_value(env);
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
