@@ -4,45 +4,32 @@
 // function body, stub, trampoline or retired body, so registering costs the same however many
 // are registered (gdb's own work on each is its business: it reads the one object it is handed).
 
-import { IntTable } from '../int-table.js';
 import type { NativeAddon } from './addon.js';
-
-/** No object registered (ids are the addon's addresses, never 0). */
-const NONE = 0;
+import { Registrations } from './registrations.js';
 
 export class DebuggerRegistry {
+  readonly #objects: Registrations;
+
+  constructor(private readonly addon: NativeAddon, codeAddress: number) {
+    this.#objects = new Registrations(codeAddress, (id) => addon.debuggerUnregister(id));
+  }
+
   /**
-   * The registered object of the code at each address, by its 8-byte slot in the code arena
-   * (blocks start 8-aligned). A Map keyed by the addresses themselves, numbers above 2^31, slowed
-   * down with the units registered under churn (4 µs a set and delete at 80,000 keys).
+   * `ehFrame`: the body's unwind table, absolute (FunctionBody.unwind), for gdb to step through
+   * its frames. Placed again with no free between (a body that goes on as retired, renamed), the
+   * old object goes first.
    */
-  #byAddress = new IntTable();
-
-  constructor(private readonly addon: NativeAddon, private readonly codeAddress: number) {}
-
-  /** `ehFrame`: the body's unwind table, absolute (FunctionBody.unwind), for gdb to step through its frames. */
   placed(name: string, address: number, size: number, ehFrame: Uint8Array | undefined): void {
-    // Placed again with no free between: a body that goes on as retired, renamed.
-    this.freed(address);
-    const id = ehFrame === undefined ? this.addon.debuggerRegister(name, address, size) : this.addon.debuggerRegister(name, address, size, ehFrame);
-    this.#byAddress.set(this.#slot(address), id);
+    const { addon } = this;
+    this.#objects.replace(address, () => (ehFrame === undefined ? addon.debuggerRegister(name, address, size) : addon.debuggerRegister(name, address, size, ehFrame)));
   }
 
   freed(address: number): void {
-    const slot = this.#slot(address);
-    const id = this.#byAddress.get(slot, NONE);
-    if (id === NONE) return;
-    this.#byAddress.delete(slot);
-    this.addon.debuggerUnregister(id);
+    this.#objects.take(address);
   }
 
   /** Every object goes; used when the heap's memory is unmapped. */
   closed(): void {
-    this.#byAddress.forEach((id) => this.addon.debuggerUnregister(id));
-    this.#byAddress = new IntTable();
-  }
-
-  #slot(address: number): number {
-    return (address - this.codeAddress) / 8;
+    this.#objects.clear();
   }
 }

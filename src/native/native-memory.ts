@@ -12,7 +12,7 @@
 import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
-import { IntTable } from '../int-table.js';
+import { Registrations } from './registrations.js';
 import { codeTracer, profileOutputs, type CodeTracer, type ProfileOutput } from './profile.js';
 
 export interface NativeAvailability {
@@ -116,14 +116,13 @@ class NativeRegion implements Region {
   declare readonly codePlaced?: NonNullable<Region['codePlaced']>;
   declare readonly codeFreed?: NonNullable<Region['codeFreed']>;
   readonly #tracer: CodeTracer | undefined;
-  /** The unwind tables registered, by the body's 8-byte slot in the code arena. */
-  #unwind = new IntTable();
+  /** The unwind tables registered with the process's unwinder, by their bodies' addresses. */
+  readonly #unwind: Registrations;
   /**
    * Unwind tables told and not yet handed to gdb: the heap tells a link's tables before the
    * placements (events.ts), and each goes with its body's codePlaced. A few at a time.
    */
   #tablesForGdb: { address: number; table: Uint8Array }[] = [];
-  readonly #codeAddress: number;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
   readonly #processSymbols: boolean;
@@ -149,7 +148,7 @@ class NativeRegion implements Region {
     this.resolverAddress = addon.resolverAddress;
     this.#processSymbols = processSymbols;
     this.#tracer = tracer;
-    this.#codeAddress = codeAddress;
+    this.#unwind = new Registrations(codeAddress, (id) => addon.unregisterUnwind(id));
     if (tracer !== undefined) {
       this.codePlaced = (name, address, size, bytes) => {
         const pending = this.#tablesForGdb;
@@ -180,17 +179,12 @@ class NativeRegion implements Region {
 
   /** The process's unwinder (backtrace(), C++ exceptions) gets the body's table (FunctionBody.unwind). */
   unwindPlaced(address: number, table: Uint8Array): void {
-    this.unwindFreed(address);
     if (this.#tracer?.wantsUnwind === true) this.#tablesForGdb.push({ address, table });
-    this.#unwind.set((address - this.#codeAddress) / 8, this.#addon.registerUnwind(table));
+    this.#unwind.replace(address, () => this.#addon.registerUnwind(table));
   }
 
   unwindFreed(address: number): void {
-    const slot = (address - this.#codeAddress) / 8;
-    const id = this.#unwind.get(slot, 0);
-    if (id === 0) return;
-    this.#unwind.delete(slot);
-    this.#addon.unregisterUnwind(id);
+    this.#unwind.take(address);
   }
 
   resolveSymbol(name: string): number | undefined {
@@ -239,7 +233,6 @@ class NativeRegion implements Region {
     }
     this.#closed = true;
     this.#tracer?.closed();
-    this.#unwind.forEach((id) => this.#addon.unregisterUnwind(id));
-    this.#unwind = new IntTable();
+    this.#unwind.clear();
   }
 }
