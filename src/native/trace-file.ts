@@ -41,7 +41,7 @@ export class TraceFile {
     }
     const at = this.#length;
     this.#length += size;
-    if (!this.#scheduled) this.#schedule();
+    this.#schedule();
     return at;
   }
 
