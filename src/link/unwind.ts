@@ -165,30 +165,34 @@ export function readUnwind(name: string, unwind: unknown, codeLength: number): U
  */
 export function absoluteTable(t: UnwindTemplate, address: number, where: (target: UnwindTarget) => number | undefined): Uint8Array | undefined {
   const out: number[] = [];
-  const u32 = (v: number): void => void out.push(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
+  const put32 = (at: number, v: number): void => {
+    for (let i = 0; i < 4; i++) out[at + i] = (v >>> (8 * i)) & 0xff;
+  };
+  const u32 = (v: number): void => put32(out.length, v);
   const u64 = (v: number): void => {
     u32(v >>> 0);
     u32(Math.floor(v / 2 ** 32));
   };
-  const pad = (from: number): void => {
-    while ((out.length - from) % 8 !== 0) out.push(0); // DW_CFA_nop
+  /** Pads the record begun at `from` to 8 bytes (DW_CFA_nop) and writes its length. */
+  const close = (from: number): void => {
+    while ((out.length - from) % 8 !== 0) out.push(0);
+    put32(from, out.length - from - 4);
   };
-  // The CIE: its head, new augmentation data, its instructions.
-  const data: number[] = [];
+  // The CIE: its head, new augmentation data (each encoding absptr; the personality's slot, indirect), its instructions.
+  u32(0);
+  out.push(...t.bytes.subarray(4, t.cieHead), t.augmentation.length + (t.personality === undefined ? 0 : 8));
   for (const letter of t.augmentation) {
-    if (letter === 'P') {
-      const slot = where(t.personality!);
-      if (slot === undefined) return undefined;
-      data.push(INDIRECT_ABSPTR);
-      for (let i = 0; i < 8; i++) data.push(Math.floor(slot / 2 ** (8 * i)) & 0xff);
-    } else {
-      data.push(ABSPTR);
+    if (letter !== 'P') {
+      out.push(ABSPTR);
+      continue;
     }
+    const slot = where(t.personality!);
+    if (slot === undefined) return undefined;
+    out.push(INDIRECT_ABSPTR);
+    u64(slot);
   }
-  u32(0); // length, below
-  out.push(...t.bytes.subarray(4, t.cieHead), data.length, ...data, ...t.bytes.subarray(t.cieInstructions, t.cieLength));
-  pad(0);
-  setLength(out, 0);
+  out.push(...t.bytes.subarray(t.cieInstructions, t.cieLength));
+  close(0);
   for (const f of t.fdes) {
     const start = out.length;
     u32(0);
@@ -196,23 +200,15 @@ export function absoluteTable(t: UnwindTemplate, address: number, where: (target
     u64(address + f.start);
     u64(f.length);
     if (t.augmentation.includes('L')) {
-      out.push(8);
       const lsda = f.lsda === undefined ? 0 : where(f.lsda);
       if (lsda === undefined) return undefined;
+      out.push(8);
       u64(lsda);
     } else {
       out.push(0);
     }
     out.push(...t.bytes.subarray(f.instructions, f.end));
-    pad(start);
-    setLength(out, start);
+    close(start);
   }
   return Uint8Array.from(out);
-}
-
-function setLength(out: number[], at: number): void {
-  const length = out.length - at - 4;
-  const view = new DataView(new ArrayBuffer(4));
-  view.setUint32(0, length, true);
-  for (let i = 0; i < 4; i++) out[at + i] = view.getUint8(i);
 }
