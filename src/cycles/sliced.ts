@@ -294,7 +294,7 @@ export class SlicedCollector {
         if ((f & (ALIVE | SEEN | KEPT)) !== (ALIVE | SEEN) || (f & KIND_MASK) === STUB) continue;
         // A free costs tens of times a visit (the arena, the indexes): weighed so, the clock is
         // read every few frees rather than every few hundred.
-        const freed = graph.dropOutgoing(id, 'cycles');
+        const freed = graph.dropOutgoing(id);
         if (spent(FREE_WEIGHT * (1 + freed))) return true;
       }
     } finally {

@@ -170,14 +170,15 @@ export class CountedGraph {
 
   /**
    * Drops a live node's outgoing sites, keeping the node (it is garbage, and goes when the last
-   * count on it does): how an unload breaks the cycles it found. `by` names the frees it causes.
+   * count on it does): how a sliced collection frees the garbage it found, a node at a time. The
+   * frees it causes are the collector's.
    * Pre: not a stub (a stub's site is the link to its function, which its reclaim follows).
    */
-  dropOutgoing(id: number, by: ReclaimReason): number {
+  dropOutgoing(id: number): number {
     const list = this.nodes.firstOut[id]!;
     this.nodes.setFirstOut(id, NONE);
     this.dropList(list);
-    return this.reclaimScheduled(by);
+    return this.reclaimScheduled('cycles');
   }
 
   /** Unlinks a site from its target's incoming list, in O(1). */
