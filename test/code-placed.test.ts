@@ -83,10 +83,10 @@ test('every body, stub, trampoline and retired body is named as it is placed, wi
 });
 
 test('a codePlaced that throws does not undo the call: its error is thrown again from a microtask', () => {
-  const child = fileURLToPath(new URL('./helpers/code-placed-child.ts', import.meta.url));
-  const run = spawnSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8' });
+  const child = fileURLToPath(new URL('./helpers/throwing-hook-child.ts', import.meta.url));
+  const run = spawnSync(process.execPath, ['--import', 'tsx', child, 'codePlaced'], { encoding: 'utf8' });
   expect(run.stderr).toBe('');
-  expect(JSON.parse(run.stdout)).toEqual({ unit: true, kind: 'function', verified: true, uncaught: ['the profiler is full'] });
+  expect(JSON.parse(run.stdout)).toEqual({ unit: true, rc: 1, kind: 'function', verified: true, uncaught: ['the profiler is full'] });
 });
 
 test('what is told placed and not freed is exactly the code the heap holds, through evict, redefine, unloads and a collection', () => {

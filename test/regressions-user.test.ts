@@ -36,10 +36,10 @@ describe('an observer that throws cannot take a call back', () => {
   });
 
   test('with no error method, the error is thrown again from a microtask (an uncaught exception), and the call still returns', () => {
-    const child = fileURLToPath(new URL('./helpers/observer-child.ts', import.meta.url));
-    const run = spawnSync(process.execPath, ['--import', 'tsx', child], { encoding: 'utf8' });
+    const child = fileURLToPath(new URL('./helpers/throwing-hook-child.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', child, 'observer'], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout)).toEqual({ unit: true, rc: 1, verified: true, uncaught: ['observer bug'] });
+    expect(JSON.parse(run.stdout)).toEqual({ unit: true, rc: 1, kind: 'function', verified: true, uncaught: ['observer bug'] });
   });
 });
 
