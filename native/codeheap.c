@@ -951,11 +951,24 @@ typedef struct {
 // (SHT_NOBITS: gdb reads the code from the process) is placed at the code's address (sh_addr), and
 // whose one symbol names it at offset 0, as a function of `size` bytes; with the body's unwind
 // table (FunctionBody.unwind, absolute pointers) as its .eh_frame, so gdb steps through frames
-// that keep no frame pointer. gdb reads such an object as it reads one a loader placed. Layout:
-// the ELF header, the symbol table, the string tables, the .eh_frame, then the section headers
-// (System V gABI, ELF-64, little-endian as x86-64 is).
-#define SECTION_NAMES "\0.text\0.symtab\0.strtab\0.shstrtab\0.eh_frame"
-enum { SEC_NULL, SEC_TEXT, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, SEC_EH_FRAME, SECTIONS };
+// that keep no frame pointer, and the DWARF of its line table (FunctionBody.lines, made by
+// src/native/debug-lines.ts) as .debug_abbrev, .debug_info and .debug_line, so frames name
+// `file:line`. gdb reads such an object as it reads one a loader placed. Layout: the ELF header,
+// the symbol table, the string tables, the sections given, then the section headers (System V
+// gABI, ELF-64, little-endian as x86-64 is).
+#define SECTION_NAMES "\0.text\0.symtab\0.strtab\0.shstrtab\0.eh_frame\0.debug_abbrev\0.debug_info\0.debug_line"
+enum { SEC_NULL, SEC_TEXT, SEC_SYMTAB, SEC_STRTAB, SEC_SHSTRTAB, FIXED_SECTIONS };
+// Where each section's name is in SECTION_NAMES.
+enum { NAME_TEXT = 1, NAME_SYMTAB = 7, NAME_STRTAB = 15, NAME_SHSTRTAB = 23, NAME_EH_FRAME = 33, NAME_DEBUG_ABBREV = 43,
+       NAME_DEBUG_INFO = 57, NAME_DEBUG_LINE = 69 };
+
+// A section of bytes given by the caller: its name in SECTION_NAMES, and its bytes (none: absent).
+typedef struct {
+  uint32_t name;
+  const void* bytes;
+  size_t length;
+  uint64_t align;
+} given_section_t;
 
 static void put_section(Elf64_Shdr* sh, uint32_t name, uint32_t type, uint64_t flags, uint64_t addr, uint64_t offset,
                         uint64_t size, uint32_t link, uint32_t info, uint64_t align, uint64_t entsize) {
@@ -971,18 +984,26 @@ static void put_section(Elf64_Shdr* sh, uint32_t name, uint32_t type, uint64_t f
   sh->sh_entsize = entsize;
 }
 
-static char* debug_object(const char* name, size_t name_length, uint64_t address, uint64_t size, const void* eh_frame,
-                          size_t eh_frame_length, size_t* length) {
+#define GIVEN_SECTIONS 4
+
+static char* debug_object(const char* name, size_t name_length, uint64_t address, uint64_t size,
+                          const given_section_t given[GIVEN_SECTIONS], size_t* length) {
   size_t symtab_at = sizeof(Elf64_Ehdr);
   size_t strtab_at = symtab_at + 2 * sizeof(Elf64_Sym);
   size_t strtab_size = name_length + 2;
   size_t shstrtab_at = strtab_at + strtab_size;
   size_t shstrtab_size = sizeof SECTION_NAMES;
-  size_t eh_frame_at = (shstrtab_at + shstrtab_size + 7) & ~(size_t)7;
-  // The table with its terminator (4 zero bytes), when there is one.
-  size_t eh_frame_size = eh_frame_length == 0 ? 0 : eh_frame_length + 4;
-  size_t headers_at = (eh_frame_at + eh_frame_size + 7) & ~(size_t)7;
-  int sections = eh_frame_length == 0 ? SEC_EH_FRAME : SECTIONS;
+  size_t at = shstrtab_at + shstrtab_size;
+  size_t given_at[GIVEN_SECTIONS];
+  int sections = FIXED_SECTIONS;
+  for (int i = 0; i < GIVEN_SECTIONS; i++) {
+    if (given[i].length == 0) continue;
+    at = (at + 7) & ~(size_t)7;
+    given_at[i] = at;
+    at += given[i].length;
+    sections++;
+  }
+  size_t headers_at = (at + 7) & ~(size_t)7;
   *length = headers_at + (size_t)sections * sizeof(Elf64_Shdr);
   char* object = calloc(1, *length);
   if (object == NULL) return NULL;
@@ -1007,25 +1028,31 @@ static char* debug_object(const char* name, size_t name_length, uint64_t address
   memcpy(object + strtab_at + 1, name, name_length);
   memcpy(object + shstrtab_at, SECTION_NAMES, shstrtab_size);
   Elf64_Shdr* sh = (Elf64_Shdr*)(object + headers_at);
-  put_section(&sh[SEC_TEXT], 1, SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR, address, headers_at, size, 0, 0, 16, 0);
+  put_section(&sh[SEC_TEXT], NAME_TEXT, SHT_NOBITS, SHF_ALLOC | SHF_EXECINSTR, address, headers_at, size, 0, 0, 16, 0);
   // A symbol table's sh_info: the index of its first non-local symbol.
-  put_section(&sh[SEC_SYMTAB], 7, SHT_SYMTAB, 0, 0, symtab_at, 2 * sizeof(Elf64_Sym), SEC_STRTAB, 1, 8, sizeof(Elf64_Sym));
-  put_section(&sh[SEC_STRTAB], 15, SHT_STRTAB, 0, 0, strtab_at, strtab_size, 0, 0, 1, 0);
-  put_section(&sh[SEC_SHSTRTAB], 23, SHT_STRTAB, 0, 0, shstrtab_at, shstrtab_size, 0, 0, 1, 0);
-  if (eh_frame_length > 0) {
-    memcpy(object + eh_frame_at, eh_frame, eh_frame_length);
-    put_section(&sh[SEC_EH_FRAME], 33, SHT_PROGBITS, SHF_ALLOC, 0, eh_frame_at, eh_frame_size, 0, 0, 8, 0);
+  put_section(&sh[SEC_SYMTAB], NAME_SYMTAB, SHT_SYMTAB, 0, 0, symtab_at, 2 * sizeof(Elf64_Sym), SEC_STRTAB, 1, 8, sizeof(Elf64_Sym));
+  put_section(&sh[SEC_STRTAB], NAME_STRTAB, SHT_STRTAB, 0, 0, strtab_at, strtab_size, 0, 0, 1, 0);
+  put_section(&sh[SEC_SHSTRTAB], NAME_SHSTRTAB, SHT_STRTAB, 0, 0, shstrtab_at, shstrtab_size, 0, 0, 1, 0);
+  int index = FIXED_SECTIONS;
+  for (int i = 0; i < GIVEN_SECTIONS; i++) {
+    if (given[i].length == 0) continue;
+    memcpy(object + given_at[i], given[i].bytes, given[i].length);
+    // Only .eh_frame is loaded (SHF_ALLOC): gdb reads debug sections from the object itself.
+    uint64_t flags = given[i].name == NAME_EH_FRAME ? SHF_ALLOC : 0;
+    put_section(&sh[index++], given[i].name, SHT_PROGBITS, flags, 0, given_at[i], given[i].length, 0, 0, given[i].align, 0);
   }
   return object;
 }
 
-// debuggerRegister(name, address, size, ehFrame?) -> an id (for debuggerUnregister): gdb is handed
-// an object naming the code at [address, address + size) `name`, with the body's unwind table
-// when one is given. O(1): no debugger attached, it costs the object's making and a call of an
-// empty function.
+// debuggerRegister(name, address, size, ehFrame?, dwarf?, abbrevLength?, infoLength?) -> an id (for
+// debuggerUnregister): gdb is handed an object naming the code at [address, address + size)
+// `name`, with the body's unwind table when one is given, and the DWARF of its line table when
+// given (.debug_abbrev, .debug_info and .debug_line back to back in `dwarf`, the first two of the
+// lengths given). O(1) in the code registered: no debugger attached, it costs the object's making
+// and a call of an empty function.
 static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 7;
+  napi_value argv[7];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   char name[SYMBOL_BYTES + 1];
   size_t name_length = 0;
@@ -1036,13 +1063,37 @@ static napi_value DebuggerRegister(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "INVALID_ARGUMENT", "debuggerRegister(name, address, size): a name and two positive numbers expected");
     return NULL;
   }
+  // .eh_frame, with its terminator (4 zero bytes) after the table; then the DWARF.
+  given_section_t given[GIVEN_SECTIONS] = {{NAME_EH_FRAME, NULL, 0, 8}, {NAME_DEBUG_ABBREV, NULL, 0, 1}, {NAME_DEBUG_INFO, NULL, 0, 1},
+                                           {NAME_DEBUG_LINE, NULL, 0, 1}};
   void* eh_frame = NULL;
   size_t eh_frame_length = 0;
-  if (argc < 4 || !get_bytes(env, argv[3], &eh_frame, &eh_frame_length)) eh_frame_length = 0;
+  char* eh_frame_copy = NULL;
+  if (argc >= 4 && get_bytes(env, argv[3], &eh_frame, &eh_frame_length) && eh_frame_length > 0) {
+    eh_frame_copy = calloc(1, eh_frame_length + 4);
+    if (eh_frame_copy == NULL) return throw_errno(env, "OUT_OF_MEMORY", "debuggerRegister", ENOMEM);
+    memcpy(eh_frame_copy, eh_frame, eh_frame_length);
+    given[0].bytes = eh_frame_copy;
+    given[0].length = eh_frame_length + 4;
+  }
+  void* dwarf = NULL;
+  size_t dwarf_length = 0;
+  double abbrev_length = 0, info_length = 0;
+  if (argc >= 7 && get_bytes(env, argv[4], &dwarf, &dwarf_length) && napi_get_value_double(env, argv[5], &abbrev_length) == napi_ok &&
+      napi_get_value_double(env, argv[6], &info_length) == napi_ok && abbrev_length > 0 && info_length > 0 &&
+      abbrev_length + info_length < (double)dwarf_length) {
+    given[1].bytes = dwarf;
+    given[1].length = (size_t)abbrev_length;
+    given[2].bytes = (char*)dwarf + given[1].length;
+    given[2].length = (size_t)info_length;
+    given[3].bytes = (char*)given[2].bytes + given[2].length;
+    given[3].length = dwarf_length - given[1].length - given[2].length;
+  }
   // A name longer than SYMBOL_BYTES is cut there (napi_get_value_string_utf8 stops at a whole character).
   size_t length = 0;
   held_entry_t* held = malloc(sizeof *held);
-  char* object = debug_object(name, name_length, (uint64_t)address, (uint64_t)size, eh_frame, eh_frame_length, &length);
+  char* object = debug_object(name, name_length, (uint64_t)address, (uint64_t)size, given, &length);
+  free(eh_frame_copy);
   if (held == NULL || object == NULL) {
     free(held);
     free(object);

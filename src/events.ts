@@ -27,11 +27,13 @@ export class EventQueue {
   /** The region's codePlaced and codeFreed, when it has them (the tools of the process the code runs in). */
   private readonly placed: Region['codePlaced'];
   private readonly freed: Region['codeFreed'];
+  private readonly linesPlaced: Region['linesPlaced'];
 
   constructor(private readonly observer: Observer | undefined, private readonly graph: HeapGraph) {
     const { region } = graph.arenas;
     this.placed = region.codePlaced;
     this.freed = region.codeFreed;
+    this.linesPlaced = region.linesPlaced;
     if (observer?.free !== undefined || this.freed !== undefined) graph.log = [];
     this.unwind = new UnwindNotices(graph, rethrowLater);
   }
@@ -77,6 +79,19 @@ export class EventQueue {
     }
   }
 
+  /** The bodies a link placed that came with line tables: the region hears of each before its codePlaced. */
+  private tellLines(definitions: Committed['placed']['plan']['definitions'], addresses: ArrayLike<number>): void {
+    for (let i = 0; i < definitions.length; i++) {
+      const { lines } = definitions[i]!;
+      if (lines === undefined) continue;
+      try {
+        this.linesPlaced!(addresses[i]!, lines);
+      } catch (error) {
+        rethrowLater(error);
+      }
+    }
+  }
+
   /** The region hears that the code at `address` is gone. */
   private forget(kind: FreeEvent['kind'], address: number): void {
     if (kind === 'global') return;
@@ -105,6 +120,7 @@ export class EventQueue {
     // Frees before the placement are told first: a block freed and placed again, in that order.
     this.takeReclaimed();
     this.unwind.placed(placed.plan.definitions, placed.addresses);
+    if (this.linesPlaced !== undefined) this.tellLines(placed.plan.definitions, placed.addresses);
     if (this.observer?.alloc === undefined && this.placed === undefined) return;
     const { graph } = this;
     // Sizes are the blocks' reserved sizes, as free events and stats() report them.

@@ -12,7 +12,7 @@ export { arrayBufferMemory, type ArenaLayout, type Memory, type Region, type Reg
 export { DEFAULT_CODE_ADDRESS } from './options.js';
 export type {
   AllocEvent, Arch, ArenaStats, CodeHeapApi, CodeHeapOptions, CollectionBudget, CollectionResult, CollectOptions, CompileCallback, FreeEvent,
-  FunctionBody, FunctionDefinition, GlobalDefinition, HandleApi, HeapStats, NodeInfo, NodeKind, NodeState, Observer, RetainerPath, UnwindDefinition,
+  FunctionBody, FunctionDefinition, GlobalDefinition, HandleApi, HeapStats, LineTable, NodeInfo, NodeKind, NodeState, Observer, RetainerPath, UnwindDefinition,
   ObserverEvent, PatchEvent, Relocation, RelocationType, UnitDefinition,
 } from './types.js';
 export type {

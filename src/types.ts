@@ -51,6 +51,22 @@ export interface FunctionBody {
    * profiling).
    */
   unwind?: Uint8Array | UnwindDefinition;
+  /**
+   * Which source line each stretch of the code comes from, for a debugger: native memory with the
+   * 'gdb' profile hands it to gdb with the body, so frames and breakpoints name `file:line`. The
+   * object loader gives it for objects compiled with -g.
+   */
+  lines?: LineTable;
+}
+
+/**
+ * A body's source positions: `rows` holds (offset in the body, index in `files`, line) triples,
+ * offsets strictly ascending and below the code's length; a row holds until the next one (the
+ * last to the end of the code). Line 0: no source line (code the compiler made up).
+ */
+export interface LineTable {
+  files: readonly string[];
+  rows: Uint32Array | readonly number[];
 }
 
 /**

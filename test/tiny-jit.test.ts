@@ -125,5 +125,28 @@ describe('the tiny language', () => {
     expect(() => parse('table t = [];')).toThrow(/line 1: expected a name, found '\]'/);
     expect(() => parse('fn f() = 1')).toThrow(/expected ';', found the end/);
     expect(parse('fn f(x) = -x * 2 + 1 < 3;').functions[0]!.body.op).toBe('<');
+    // The first token of a line is on that line (the blanks before it, the line break among them, are not).
+    expect(() => parse('fn f(x) =\n  x +\n;')).toThrow(/^line 3: expected a name, found ';'/);
+  });
+
+  it('gives each body a line table: its `fn`\'s line from the start, its `if`s\' and its calls\' where they are, at both tiers', async () => {
+    const { parse } = await import('../examples/tiny-jit/language.js');
+    const { compile } = await import('../examples/tiny-jit/emit.js');
+    const [fib] = parse('\nfn fib(n) =\n  if n < 2 then n\n  else fib(n - 1) + fib(n - 2);').functions;
+    for (const tier of [0, 1] as const) {
+      const body = compile(fib!, tier, new Map(), 'fib.tiny');
+      const rows = [...body.lines!.rows];
+      const lines = rows.filter((_, i) => i % 3 === 2);
+      expect(body.lines!.files).toEqual(['fib.tiny']);
+      expect(rows[0]).toBe(0);
+      // fn (2), if (3), the call fib(n - 1) (4) and back to fn, the call fib(n - 2) (4) and back.
+      expect(lines).toEqual([2, 3, 4, 2, 4, 2]);
+      // Each call row holds the call instruction (e8) and nothing else: the next row starts after it.
+      for (let i = 6; i < rows.length; i += 6) {
+        expect(body.code[rows[i]!]).toBe(0xe8);
+        expect(rows[i + 3]! - rows[i]!).toBe(5);
+      }
+    }
+    expect(compile(fib!, 0, new Map()).lines).toBeUndefined();
   });
 });

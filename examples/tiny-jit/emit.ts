@@ -26,8 +26,20 @@ const ARGUMENT_REGISTERS = [
 /** The name of the global that counts a function's calls at tier 0. */
 export const counterOf = (fn: string): string => `${fn}.calls`;
 
-export function compile(fn: FunctionDecl, tier: Tier, tableSizes: ReadonlyMap<string, number>): FunctionBody {
+/**
+ * `file`: the program's source file name, for the body's line table (FunctionBody.lines: a
+ * debugger shows each frame at its call's line, a condition at its `if`'s, the prologue and
+ * what follows a call at its `fn`'s).
+ */
+export function compile(fn: FunctionDecl, tier: Tier, tableSizes: ReadonlyMap<string, number>, file?: string): FunctionBody {
   const code: number[] = [];
+  const rows: number[] = [];
+  /** From here on the code is `line`'s (a row at the same offset replaces the one before). */
+  const lineFrom = (line: number | undefined): void => {
+    if (file === undefined || line === undefined) return;
+    if (rows.length > 0 && rows[rows.length - 3] === code.length) rows.length -= 3;
+    rows.push(code.length, 0, line);
+  };
   const relocations: Relocation[] = [];
   let depth = 0; // values pushed now
   const bytes = (...b: number[]): void => void code.push(...b);
@@ -67,6 +79,7 @@ export function compile(fn: FunctionDecl, tier: Tier, tableSizes: ReadonlyMap<st
         bytes(0x48, 0xf7, 0xd8); // neg rax
         return;
       case 'if': {
+        lineFrom(e.line);
         emit(e.cond);
         bytes(0x48, 0x85, 0xc0); // test rax, rax
         const toElse = jumpFrom(0x0f, 0x84); // je else
@@ -119,18 +132,21 @@ export function compile(fn: FunctionDecl, tier: Tier, tableSizes: ReadonlyMap<st
       bytes(0x4d, 0x8b, 0x1c, 0xc3); // mov r11, [r11 + rax*8]
     }
     for (let i = e.args.length - 1; i >= 0; i--) pop(ARGUMENT_REGISTERS[i]!);
+    lineFrom(e.line);
     if (e.op === 'call') {
       bytes(0xe8); // call f
       rel32(e.name, 'R_X86_64_PLT32', -4);
     } else {
       bytes(0x41, 0xff, 0xd3); // call r11
     }
+    lineFrom(fn.line);
     if (pad) {
       bytes(0x48, 0x83, 0xc4, 0x08); // add rsp, 8
       depth--;
     }
   };
 
+  lineFrom(fn.line);
   bytes(0x55, 0x48, 0x89, 0xe5); // push rbp; mov rbp, rsp
   if (fn.params.length > 0) bytes(0x48, 0x83, 0xec, fn.params.length > 2 ? 0x20 : 0x10); // sub rsp, 16 or 32
   fn.params.forEach((_, i) => bytes(0x48, 0x89, [0x7d, 0x75, 0x55][i]!, (-8 * (i + 1)) & 0xff)); // mov [rbp - 8(i+1)], rdi/rsi/rdx
@@ -141,7 +157,11 @@ export function compile(fn: FunctionDecl, tier: Tier, tableSizes: ReadonlyMap<st
   }
   emit(tier === 1 ? fold(fn.body) : fn.body);
   bytes(0x48, 0x89, 0xec, 0x5d, 0xc3); // mov rsp, rbp; pop rbp; ret
-  return { code: Uint8Array.from(code), relocations };
+  // The last row may sit at the end (after a call that ends the code): a row must start inside it.
+  if (rows.length > 0 && rows[rows.length - 3] === code.length) rows.length -= 3;
+  const body: FunctionBody = { code: Uint8Array.from(code), relocations };
+  if (rows.length > 0) body.lines = { files: [file!], rows };
+  return body;
 }
 
 /** Constant folding, bottom up: what tier 1 does before emitting. */
@@ -157,12 +177,12 @@ export function fold(e: Expr): Expr {
     case 'if': {
       const cond = fold(e.cond);
       if (cond.op === 'int') return fold(cond.value !== 0n ? e.then : e.else);
-      return { op: 'if', cond, then: fold(e.then), else: fold(e.else) };
+      return { ...e, cond, then: fold(e.then), else: fold(e.else) };
     }
     case 'call':
-      return { op: 'call', name: e.name, args: e.args.map(fold) };
+      return { ...e, args: e.args.map(fold) };
     case 'callTable':
-      return { op: 'callTable', table: e.table, index: fold(e.index), args: e.args.map(fold) };
+      return { ...e, index: fold(e.index), args: e.args.map(fold) };
     default: {
       const left = fold(e.left);
       const right = fold(e.right);

@@ -16,6 +16,8 @@ export interface Loaded {
   readonly functions: ReadonlyMap<string, Handle>;
   readonly tiers: Map<string, Tier>;
   readonly globals: Unit;
+  /** The source file name in its line tables. */
+  readonly file: string | undefined;
 }
 
 export class TinyJit {
@@ -24,13 +26,16 @@ export class TinyJit {
 
   constructor(readonly heap: CodeHeap) {}
 
-  /** Declares the program's functions (nothing is compiled yet) and defines its tables and counters. */
-  load(source: string): Loaded {
-    return this.loadProgram(parse(source));
+  /**
+   * Declares the program's functions (nothing is compiled yet) and defines its tables and
+   * counters. `file` names the source in the code's line tables (a debugger shows `file:line`).
+   */
+  load(source: string, file = 'program.tiny'): Loaded {
+    return this.loadProgram(parse(source), file);
   }
 
-  /** load() of a program already parsed (or built as a tree). */
-  loadProgram(program: Program): Loaded {
+  /** load() of a program already parsed (or built as a tree); `file` as load's, none for no line tables. */
+  loadProgram(program: Program, file?: string): Loaded {
     const tableSizes = new Map(program.tables.map((t) => [t.name, t.entries.length]));
     const tiers = new Map<string, Tier>();
     const functions = new Map<string, Handle>();
@@ -39,7 +44,7 @@ export class TinyJit {
       functions.set(fn.name, this.heap.declare(fn.name, () => {
         tiers.set(fn.name, 0);
         this.compiled.tier0++;
-        return compile(fn, 0, tableSizes);
+        return compile(fn, 0, tableSizes, file);
       }));
     }
     const globals = this.heap.define({
@@ -52,7 +57,7 @@ export class TinyJit {
         })),
       ],
     });
-    return { program, functions, tiers, globals };
+    return { program, functions, tiers, globals, file };
   }
 
   /** Runs fn(...args), then recompiles what got hot. */
@@ -69,7 +74,7 @@ export class TinyJit {
     const tableSizes = new Map(loaded.program.tables.map((t) => [t.name, t.entries.length]));
     for (const fn of loaded.program.functions) {
       if (loaded.tiers.get(fn.name) !== 0 || this.calls(loaded, fn.name) < HOT) continue;
-      this.heap.redefine(loaded.functions.get(fn.name)!, compile(fn, 1, tableSizes));
+      this.heap.redefine(loaded.functions.get(fn.name)!, compile(fn, 1, tableSizes, loaded.file));
       loaded.tiers.set(fn.name, 1);
       this.compiled.tier1++;
     }

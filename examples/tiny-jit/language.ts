@@ -15,14 +15,16 @@ export type Expr =
   | { op: 'param'; index: number }
   | { op: '+' | '-' | '*' | '<' | '=='; left: Expr; right: Expr }
   | { op: 'neg'; operand: Expr }
-  | { op: 'if'; cond: Expr; then: Expr; else: Expr }
-  | { op: 'call'; name: string; args: Expr[] }
-  | { op: 'callTable'; table: string; index: Expr; args: Expr[] };
+  | { op: 'if'; cond: Expr; then: Expr; else: Expr; line?: number }
+  | { op: 'call'; name: string; args: Expr[]; line?: number }
+  | { op: 'callTable'; table: string; index: Expr; args: Expr[]; line?: number };
 
 export interface FunctionDecl {
   name: string;
   params: string[];
   body: Expr;
+  /** The source line of its `fn` (and of each `if` and call, in them): what a debugger shows. */
+  line?: number;
 }
 
 export interface Program {
@@ -36,7 +38,11 @@ export const MAX_PARAMS = 3;
 export function parse(source: string): Program {
   const tokens = [...source.matchAll(/\s*(?:(\d+)|([A-Za-z_]\w*)|(==|[-+*<=()\[\],;])|(\S))/g)]
     .filter((m) => m[0].trim() !== '')
-    .map((m) => ({ text: (m[1] ?? m[2] ?? m[3] ?? m[4])!, line: source.slice(0, m.index).split('\n').length, bad: m[4] !== undefined }));
+    .map((m) => {
+      const text = (m[1] ?? m[2] ?? m[3] ?? m[4])!;
+      // The match begins with the blanks before the token, a line break among them: count to the token itself.
+      return { text, line: source.slice(0, m.index + m[0].length - text.length).split('\n').length, bad: m[4] !== undefined };
+    });
   let at = 0;
   const fail = (what: string): never => {
     const token = tokens[at];
@@ -59,12 +65,13 @@ export function parse(source: string): Program {
 
   const expr = (): Expr => {
     if (peek() === 'if') {
+      const line = tokens[at]!.line;
       take('if');
       const cond = expr();
       take('then');
       const then = expr();
       take('else');
-      return { op: 'if', cond, then, else: expr() };
+      return { op: 'if', cond, then, else: expr(), line };
     }
     const left = sum();
     const op = peek();
@@ -123,13 +130,14 @@ export function parse(source: string): Program {
       take(')');
       return inner;
     }
+    const line = tokens[at]!.line;
     const id = name();
-    if (peek() === '(') return { op: 'call', name: id, args: args() };
+    if (peek() === '(') return { op: 'call', name: id, args: args(), line };
     if (peek() === '[') {
       take('[');
       const index = expr();
       take(']');
-      return { op: 'callTable', table: id, index, args: args() };
+      return { op: 'callTable', table: id, index, args: args(), line };
     }
     const index = params.indexOf(id);
     if (index < 0) fail(`a parameter, a call or a number (${id} is none)`);
@@ -146,6 +154,7 @@ export function parse(source: string): Program {
       program.tables.push({ name: tableName, entries });
       continue;
     }
+    const line = tokens[at]!.line;
     take('fn');
     const fnName = name();
     params = listOf('(', name, ')', true);
@@ -153,7 +162,7 @@ export function parse(source: string): Program {
     take('=');
     const body = expr();
     take(';');
-    program.functions.push({ name: fnName, params, body });
+    program.functions.push({ name: fnName, params, body, line });
   }
   return program;
 }

@@ -20,7 +20,7 @@ import { entryAddend } from '../reloc/architecture.js';
 import { x86_64 } from '../reloc/x86-64.js';
 import type { Handle } from '../handle.js';
 import { LargeMap } from '../large-map.js';
-import type { FunctionDefinition, GlobalDefinition, UnwindDefinition } from '../types.js';
+import type { FunctionDefinition, GlobalDefinition, LineTable, UnwindDefinition } from '../types.js';
 import { readElf, readRelocations, type ElfFile, type ElfSymbol, type Rela, type Section } from './elf-file.js';
 import * as elf from './elf-file.js';
 import { layOut, privateName, type Layout, type NodeLayout } from './layout.js';
@@ -28,6 +28,7 @@ import { createLoadedObject, type Constructor, type LoadedObject } from './loade
 import { freeName, objectsOf } from './registry.js';
 import { isExported, resolveSymbols, type Export } from './targets.js';
 import { unwindTables } from './unwind-tables.js';
+import { lineTables } from './line-tables.js';
 import { Translator, type NodeContents } from './translate.js';
 import * as x86 from './x86-64-sites.js';
 
@@ -140,8 +141,8 @@ export function loadObject(heap: CodeHeap, bytes: Uint8Array, options?: LoadOpti
   // constructor there) needs a body to point into from the start.
   for (const [, e] of exports) if (e.kind === 'function' && e.offset !== 0) eager.set(e.node, true);
   for (const c of [...constructors, ...destructors]) if (c.offset !== 0) eager.set(c.node, true);
-  const unwind = unwindTables(file, layout, relocations);
-  const handles = link(heap, object, opts.lazy, all, contents, translator.gots, eager, unwind);
+  const debug = { unwind: unwindTables(file, layout, relocations), lines: lineTables(file, layout, object) };
+  const handles = link(heap, object, opts.lazy, all, contents, translator.gots, eager, debug);
   const lib = createLoadedObject(heap, object, handles, exports, constructors, destructors, opts.lazy);
   for (const [name, e] of exports) if (!registry.exports.has(name)) registry.exports.set(name, e);
   registry.names.set(object, true);
@@ -234,7 +235,8 @@ function interiorTargets(nodes: readonly NodeLayout[], contents: readonly NodeCo
 /** The heap side: lazy functions declared, then one define of everything else; undone on failure. */
 function link(
   heap: CodeHeap, object: string, lazy: boolean, nodes: readonly NodeLayout[], contents: readonly NodeContents[],
-  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>, unwind: LargeMap<NodeLayout, Uint8Array | UnwindDefinition>,
+  gots: readonly GlobalDefinition[], eager: LargeMap<string, true>,
+  debug: { unwind: LargeMap<NodeLayout, Uint8Array | UnwindDefinition>; lines: LargeMap<NodeLayout, LineTable> },
 ): Handle[] {
   const functions: FunctionDefinition[] = [];
   const globals: GlobalDefinition[] = [...gots];
@@ -244,8 +246,9 @@ function link(
       const node = nodes[i]!;
       const { bytes, relocations } = contents[i]!;
       if (node.kind === 'function') {
-        const table = unwind.get(node);
-        const body = { code: bytes, relocations, align: node.align, ...(table === undefined ? {} : { unwind: table }) };
+        const table = debug.unwind.get(node);
+        const lines = debug.lines.get(node);
+        const body = { code: bytes, relocations, align: node.align, ...(table === undefined ? {} : { unwind: table }), ...(lines === undefined ? {} : { lines }) };
         if (lazy && !eager.has(node.name)) declared.push(heap.declare(node.name, () => body));
         else functions.push({ name: node.name, ...body, compile: () => body });
       } else if (node.zeroFill) {

@@ -100,6 +100,19 @@ export interface Region {
    */
   unwindPlaced?(address: number, table: Uint8Array): void;
   unwindFreed?(address: number): void;
+  /**
+   * A function body placed at `address` came with a line table (FunctionBody.lines, checked), for
+   * a debugger: told before the body's codePlaced, which goes with it. Nothing is told when its
+   * block is freed: codeFreed covers both. As codePlaced: no call into the heap; what it throws
+   * goes to a microtask.
+   */
+  linesPlaced?(address: number, lines: CheckedLines): void;
+}
+
+/** A body's line table as the heap checked and copied it (FunctionBody.lines: (offset, file, line) triples). */
+export interface CheckedLines {
+  readonly files: readonly string[];
+  readonly rows: Uint32Array;
 }
 
 /** A provider of regions: the `memory` option of CodeHeap. */

@@ -17,6 +17,8 @@ import { isAlignment, uint8Length } from '../base.js';
 import { CodeHeapError, invalid, show } from '../errors.js';
 import { NameTable } from '../name-table.js';
 import type { CompileCallback } from '../types.js';
+import type { CheckedLines } from '../heap/region.js';
+import { readLines, snapshotLines } from './lines.js';
 import { readUnwind, snapshotUnwind, type UnwindTemplate } from './unwind.js';
 import { ByteSnapshot, NO_RELOCATIONS, RelocationColumns } from './snapshot.js';
 
@@ -52,6 +54,8 @@ export interface Definition {
   readonly readOnly: boolean;
   /** A function's unwind table (FunctionBody.unwind), checked: unwind.ts. */
   readonly unwind: UnwindTemplate | undefined;
+  /** A function's line table (FunctionBody.lines), checked: lines.ts. */
+  readonly lines: CheckedLines | undefined;
 }
 
 /** Runs `read` over caller input; anything it throws that is not ours becomes INVALID_ARGUMENT. */
@@ -147,6 +151,8 @@ class Snapshot {
   align: unknown = undefined;
   /** The body's unwind table as given (judged with the rest: functionDefinition). */
   unwind: unknown = undefined;
+  /** The body's line table as given (judged with the rest). */
+  lines: unknown = undefined;
 
   /**
    * Reads a body's fields, each once and in order, and takes each at once: the code copied and
@@ -164,6 +170,7 @@ class Snapshot {
     this.align = body['align'];
     // Read now, as the code is: a later getter must not change what was checked.
     this.unwind = snapshotUnwind(body['unwind']);
+    this.lines = snapshotLines(body['lines']);
   }
 }
 
@@ -176,10 +183,12 @@ function functionDefinition(
   if (byteLength === 0) invalid(`${name}: code must hold at least one byte`);
   const firstRelocation = relocationsStart(name, into.relocationList, into.firstRelocation, into);
   const given = into.unwind;
+  const lines = into.lines;
   return {
     kind: FUNCTION, name, bytes: into.bytes, bytesAt, byteLength, size: byteLength, align: alignment(name, into.align, FUNCTION_ALIGN),
     relocations: into.relocationsOrNone, firstRelocation, relocationCount: into.relocationsOrNone.count - firstRelocation,
     compile, replaces, keepsOld, readOnly: false, unwind: given === undefined ? undefined : readUnwind(name, given, byteLength),
+    lines: lines === undefined ? undefined : readLines(name, lines, byteLength),
   };
 }
 
@@ -213,7 +222,7 @@ function globalDefinition(g: Record<string, unknown>, into: Snapshot): Definitio
     // Read-only pages hold nothing else: the block starts a page, and its size is rounded to pages.
     align: readOnly === true ? Math.max(MAX_ALIGN, alignment(name, align, GLOBAL_ALIGN)) : alignment(name, align, GLOBAL_ALIGN),
     relocations: into.relocationsOrNone, firstRelocation, relocationCount: into.relocationsOrNone.count - firstRelocation,
-    compile: undefined, replaces: NONE, keepsOld: false, readOnly: readOnly === true, unwind: undefined,
+    compile: undefined, replaces: NONE, keepsOld: false, readOnly: readOnly === true, unwind: undefined, lines: undefined,
   };
 }
 

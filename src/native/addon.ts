@@ -54,10 +54,14 @@ export interface NativeAddon {
   /**
    * The GDB JIT interface: hands gdb an in-memory ELF object naming the code at [address, address
    * + size) `name`, with `ehFrame` (an unwind table, absolute pointers) as its .eh_frame (made in
-   * C, held until unregistered), returning an id for debuggerUnregister; O(1). OUT_OF_MEMORY when
-   * it cannot be made.
+   * C, held until unregistered), and the DWARF of a line table (`dwarf`: .debug_abbrev, .debug_info
+   * and .debug_line back to back, the first two `abbrevLength` and `infoLength` bytes: made by
+   * debug-lines.ts), returning an id for debuggerUnregister; O(1). OUT_OF_MEMORY when it cannot be
+   * made.
    */
-  debuggerRegister(name: string, address: number, size: number, ehFrame?: Uint8Array): number;
+  debuggerRegister(
+    name: string, address: number, size: number, ehFrame?: Uint8Array, dwarf?: Uint8Array, abbrevLength?: number, infoLength?: number,
+  ): number;
   /** gdb drops the object; O(1). Pre: the id came from debuggerRegister, and is unregistered once. */
   debuggerUnregister(id: number): void;
   /**

@@ -6,6 +6,8 @@
 
 import type { NativeAddon } from './addon.js';
 import { Registrations } from './registrations.js';
+import { debugSections } from './debug-lines.js';
+import type { CheckedLines } from '../heap/region.js';
 
 export class DebuggerRegistry {
   readonly #objects: Registrations;
@@ -16,12 +18,17 @@ export class DebuggerRegistry {
 
   /**
    * `ehFrame`: the body's unwind table, absolute (FunctionBody.unwind), for gdb to step through
-   * its frames. Placed again with no free between (a body that goes on as retired, renamed), the
-   * old object goes first.
+   * its frames; `lines`: its line table (FunctionBody.lines), for gdb to name `file:line`. Placed
+   * again with no free between (a body that goes on as retired, renamed), the old object goes
+   * first.
    */
-  placed(name: string, address: number, size: number, ehFrame: Uint8Array | undefined): void {
+  placed(name: string, address: number, size: number, ehFrame: Uint8Array | undefined, lines: CheckedLines | undefined): void {
     const { addon } = this;
-    this.#objects.replace(address, () => (ehFrame === undefined ? addon.debuggerRegister(name, address, size) : addon.debuggerRegister(name, address, size, ehFrame)));
+    this.#objects.replace(address, () => {
+      if (lines === undefined) return ehFrame === undefined ? addon.debuggerRegister(name, address, size) : addon.debuggerRegister(name, address, size, ehFrame);
+      const dwarf = debugSections(name, address, size, lines.files, lines.rows);
+      return addon.debuggerRegister(name, address, size, ehFrame, dwarf.bytes, dwarf.abbrevLength, dwarf.infoLength);
+    });
   }
 
   freed(address: number): void {

@@ -13,7 +13,7 @@ import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { Registrations } from './registrations.js';
-import { codeTracer, profileOutputs, type CodeTracer, type ProfileOutput } from './profile.js';
+import { codeTracer, profileOutputs, type CodeTracer, type DebugInfo, type ProfileOutput } from './profile.js';
 
 export interface NativeAvailability {
   readonly available: boolean;
@@ -119,10 +119,11 @@ class NativeRegion implements Region {
   /** The unwind tables registered with the process's unwinder, by their bodies' addresses. */
   readonly #unwind: Registrations;
   /**
-   * Unwind tables told and not yet handed to gdb: the heap tells a link's tables before the
-   * placements (events.ts), and each goes with its body's codePlaced. A few at a time.
+   * Unwind and line tables told and not yet handed to gdb: the heap tells a link's tables before
+   * the placements (events.ts), and each goes with its body's codePlaced. A few at a time.
    */
-  #tablesForGdb: { address: number; table: Uint8Array }[] = [];
+  #forGdb: DebugInfo[] = [];
+  declare readonly linesPlaced?: NonNullable<Region['linesPlaced']>;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
   readonly #processSymbols: boolean;
@@ -151,11 +152,11 @@ class NativeRegion implements Region {
     this.#unwind = new Registrations(codeAddress, (id) => addon.unregisterUnwind(id));
     if (tracer !== undefined) {
       this.codePlaced = (name, address, size, bytes) => {
-        const pending = this.#tablesForGdb;
+        const pending = this.#forGdb;
         const at = pending.length === 0 ? -1 : pending.findIndex((p) => p.address === address);
-        const table = at < 0 ? undefined : pending.splice(at, 1)[0]!.table;
-        tracer.placed(name, address, size, bytes, table);
+        tracer.placed(name, address, size, bytes, at < 0 ? undefined : pending.splice(at, 1)[0]!);
       };
+      if (tracer.wantsDebugInfo) this.linesPlaced = (address, lines) => { this.#debugInfo(address).lines = lines; };
       this.codeFreed = (address) => tracer.freed(address);
     }
   }
@@ -179,8 +180,16 @@ class NativeRegion implements Region {
 
   /** The process's unwinder (backtrace(), C++ exceptions) gets the body's table (FunctionBody.unwind). */
   unwindPlaced(address: number, table: Uint8Array): void {
-    if (this.#tracer?.wantsUnwind === true) this.#tablesForGdb.push({ address, table });
+    if (this.#tracer?.wantsDebugInfo === true) this.#debugInfo(address).table = table;
     this.#unwind.replace(address, () => this.#addon.registerUnwind(table));
+  }
+
+  /** What waits for gdb with the body at `address`, made on first ask. */
+  #debugInfo(address: number): DebugInfo {
+    const pending = this.#forGdb;
+    let info = pending.find((p) => p.address === address);
+    if (info === undefined) pending.push(info = { address });
+    return info;
   }
 
   unwindFreed(address: number): void {

@@ -22,6 +22,7 @@ import type { NativeAddon } from './addon.js';
 import { setU64 } from '../little-endian.js';
 import { TraceFile } from './trace-file.js';
 import { DebuggerRegistry } from './debugger.js';
+import type { CheckedLines } from '../heap/region.js';
 
 /** The tools a heap's native memory tells of its code: see the header (gdb: debugger.ts). */
 export type ProfileOutput = 'perf-map' | 'jitdump' | 'gdb';
@@ -41,12 +42,22 @@ const jitdumps: { path: string; dump: Jitdump }[] = [];
 /** Numbers JIT_CODE_LOAD records across every heap of the process (perf names its objects by it). */
 let codeIndex = 0;
 
+/** What gdb is handed with a body beside its name: its unwind table and its line table, each when it has one. */
+export interface DebugInfo {
+  address: number;
+  table?: Uint8Array;
+  lines?: CheckedLines;
+}
+
 /** What a heap's native memory tells the tools it was asked to tell (Region.codePlaced, codeFreed). */
 export interface CodeTracer {
-  /** `ehFrame`: the body's unwind table when it has one (absolute: Region.unwindPlaced), for gdb. */
-  placed(name: string, address: number, size: number, bytes: Uint8Array, ehFrame: Uint8Array | undefined): void;
-  /** Whether `placed` wants each body's unwind table (gdb does). */
-  readonly wantsUnwind: boolean;
+  /**
+   * `debug`: the body's unwind table (absolute: Region.unwindPlaced) and line table
+   * (Region.linesPlaced) when it has them, for gdb.
+   */
+  placed(name: string, address: number, size: number, bytes: Uint8Array, debug: DebugInfo | undefined): void;
+  /** Whether `placed` wants each body's unwind and line tables (gdb does). */
+  readonly wantsDebugInfo: boolean;
   freed(address: number): void;
   /** The heap's memory is unmapped: nothing of it is code any more. */
   closed(): void;
@@ -78,11 +89,11 @@ export function codeTracer(addon: NativeAddon, outputs: readonly ProfileOutput[]
   const dump = outputs.includes('jitdump') ? openJitdump(addon, directory) : undefined;
   const gdb = outputs.includes('gdb') ? new DebuggerRegistry(addon, codeAddress) : undefined;
   return {
-    wantsUnwind: gdb !== undefined,
-    placed(name, address, size, bytes, ehFrame) {
+    wantsDebugInfo: gdb !== undefined,
+    placed(name, address, size, bytes, debug) {
       map?.line(name, address, size);
       dump?.load(name, address, size, bytes);
-      gdb?.placed(name, address, size, ehFrame);
+      gdb?.placed(name, address, size, debug?.table, debug?.lines);
     },
     freed(address) {
       gdb?.freed(address);

@@ -10,6 +10,7 @@
 // it must run (.ci/run installs gdb).
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isNativeAvailable } from '../../src/native/index.js';
@@ -24,6 +25,11 @@ function gdbProblem(): string {
   const probe = spawnSync('gdb', ['--version'], { encoding: 'utf8' });
   if (probe.error !== undefined) return `gdb is not installed (${probe.error.message}); apt-get install gdb`;
   return '';
+}
+
+/** The function a backtrace line names: `#1  0x... in f () at ...`, or `#0  f () at ...` at a line's first instruction. */
+function functionOf(frame: string): string | undefined {
+  return /^#\d+\s+(?:0x[0-9a-f]+ in )?(\S+) \(/.exec(frame)?.[1];
 }
 
 const problem = gdbProblem();
@@ -46,7 +52,10 @@ describe.runIf(problem === '' || mustRun)('gdb names the heap\'s code', () => {
     ], { encoding: 'utf8', timeout: 120_000 });
     const out = `${run.stdout}\n${run.stderr}`;
     const frames = out.split('\n').filter((line) => /^#\d/.test(line));
-    expect(frames.slice(0, 4).map((f) => /in (\S+) \(\)/.exec(f)?.[1]), out).toEqual(['fib', 'fib', 'fib', 'start']);
+    expect(frames.slice(0, 4).map(functionOf), out).toEqual(['fib', 'fib', 'fib', 'start']);
+    // Each frame at its source line: the stop in fib at its first statement, past the prologue
+    // (gdb skips to the body's second row: the `if` on line 3), the recursive calls on line 4, start's on 5.
+    expect(frames.slice(0, 4).map((f) => / at (\S+)$/.exec(f)?.[1]), out).toEqual(['fib.tiny:3', 'fib.tiny:4', 'fib.tiny:4', 'fib.tiny:5']);
     expect(frames[4], out).toMatch(/in Call \(\) from .*codeheap_native\.node/);
     expect(out).toContain('result 8');
     // At the last stop the program is gone: gdb knows after_unload, and fib no more.
@@ -55,9 +64,11 @@ describe.runIf(problem === '' || mustRun)('gdb names the heap\'s code', () => {
     expect(out).toMatch(/exited normally/);
   }, 150_000);
 
-  it.runIf(toolchain().available || mustRun)('steps through loaded C that keeps no frame pointer, by the unwind tables it hands gdb with each function', () => {
-    const object = compileObjectFile({ path: fileURLToPath(new URL('../elf/fixtures/backtrace.c', import.meta.url)) },
-      ['-O1', '-fPIC', '-ffunction-sections', '-fomit-frame-pointer']);
+  it.runIf(toolchain().available || mustRun)('steps through loaded C that keeps no frame pointer, by the unwind tables it hands gdb with each function, and names its source lines', () => {
+    const source = fileURLToPath(new URL('../elf/fixtures/backtrace.c', import.meta.url));
+    const object = compileObjectFile({ path: source }, ['-g', '-O1', '-fPIC', '-ffunction-sections', '-fomit-frame-pointer']);
+    // Where each call is in the source: the frames must name these lines.
+    const lineOf = (text: string): number => readFileSync(source, 'utf8').split('\n').findIndex((l) => l.includes(text)) + 1;
     const child = fileURLToPath(new URL('./debugger-unwind-child.ts', import.meta.url));
     const run = spawnSync('gdb', [
       '--batch', '-nx', '-ex', 'set breakpoint pending on', '-ex', 'set pagination off',
@@ -68,7 +79,11 @@ describe.runIf(problem === '' || mustRun)('gdb names the heap\'s code', () => {
     ], { encoding: 'utf8', timeout: 120_000 });
     const out = `${run.stdout}\n${run.stderr}`;
     const frames = out.split('\n').filter((line) => /^#\d/.test(line));
-    expect(frames.slice(1, 4).map((f) => /in (\S+) \(\)/.exec(f)?.[1]), out).toEqual(['depth', 'inner', 'outer']);
+    expect(frames.slice(1, 4).map(functionOf), out).toEqual(['depth', 'inner', 'outer']);
+    // The line tables of -g, read from the object's .debug_line and handed to gdb with each function.
+    expect(frames.slice(1, 4).map((f) => / at (\S+):(\d+)/.exec(f)?.slice(1)), out).toEqual([
+      [source, String(lineOf('return backtrace('))], [source, String(lineOf('int inner('))], [source, String(lineOf('int outer('))],
+    ]);
     expect(frames[4], out).toMatch(/in Call \(\) from .*codeheap_native\.node/);
     expect(out).toMatch(/exited normally/);
   }, 150_000);
