@@ -5,9 +5,9 @@
 // target: under 2x the same call with no profile, and flat in the units registered.
 //
 // A sample defines one unit and frees it (only the define is timed), or redefines one function
-// of a live unit. The three heaps run side by side in one process, on the compiled library in
-// dist/; the jitdump goes to a temporary directory, removed at the end. Skipped, with the
-// reason, where native memory is not available.
+// of a live unit. The four heaps run side by side in one process, sample by sample, on the
+// compiled library in dist/; the jitdump goes to a temporary directory, removed at the end.
+// Skipped, with the reason, where native memory is not available.
 //
 // Run: npm run build && npx tsx bench/profile.bench.ts [--quick]
 
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CodeHeap as Heap, FunctionBody, Unit } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
-import { nowNs, timeManual } from './harness.js';
+import { nowNs } from './harness.js';
 import { PROFILES, type ProfileResult, type ProfileRow } from './profile-figures.js';
 
 export type { ProfileResult };
@@ -42,6 +42,11 @@ function unitOf(prefix: string): { functions: { name: string; code: Uint8Array }
   return { functions: Array.from({ length: FUNCTIONS }, (_, i) => ({ name: `${prefix}_${i}`, ...body(i) })) };
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1]!;
+}
+
 export async function main(opts: { quick?: boolean } = {}): Promise<ProfileResult> {
   const quick = opts.quick === true;
   const { available, reason } = isNativeAvailable();
@@ -64,32 +69,40 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ProfileResul
       unit.free();
     }
   });
-  const budget = { quick, budgetMs: quick ? 60 : 300 };
+  // Side by side, sample by sample: a round times one define and one redefine on each heap in
+  // turn, and a figure is the median of its samples over all rounds. This shared machine's speed
+  // drifts by half over seconds, so heaps measured one after another (each for its own stretch)
+  // gave ratios that moved by 0.5x from run to run; interleaved, a slow stretch falls on all alike.
+  const budgetNs = (quick ? 150 : 1_500) * 1e6;
   let fresh = 0;
+  let imm = 0;
   try {
     for (const units of UNITS) {
       heaps.forEach((heap, h) => {
         while (live[h]!.length < units) live[h]!.push(heap.define(unitOf(`live${live[h]!.length}`)));
       });
-      for (const [h, profile] of PROFILES.entries()) {
-        const heap: Heap = heaps[h]!;
-        const define = await timeManual(`define, ${profile}, ${units} units live`, () => {
+      const targets = live.map((units) => units[0]!.get('live0_0'));
+      const defines: number[][] = PROFILES.map(() => []);
+      const redefines: number[][] = PROFILES.map(() => []);
+      const started = nowNs();
+      while (nowNs() - started < budgetNs) {
+        for (let h = 0; h < heaps.length; h++) {
+          const heap: Heap = heaps[h]!;
           const input = unitOf(`u${fresh++}`);
           const t0 = nowNs();
           const unit = heap.define(input);
-          const elapsed = nowNs() - t0;
+          defines[h]!.push(nowNs() - t0);
           unit.free();
-          return elapsed;
-        }, budget);
-        const target = live[h]![0]!.get('live0_0');
-        let imm = 0;
-        const redefine = await timeManual(`redefine, ${profile}, ${units} units live`, () => {
           const next = body(++imm);
-          const t0 = nowNs();
-          heap.redefine(target, next);
-          return nowNs() - t0;
-        }, budget);
-        rows.push({ profile, units, defineNs: define.medianNs, redefineNs: redefine.medianNs });
+          const t1 = nowNs();
+          heap.redefine(targets[h]!, next);
+          redefines[h]!.push(nowNs() - t1);
+        }
+      }
+      for (const [h, profile] of PROFILES.entries()) {
+        const row = { profile, units, defineNs: median(defines[h]!), redefineNs: median(redefines[h]!) };
+        console.log(`  ${units} units live, ${profile}: define ${(row.defineNs / 1e3).toFixed(2)} µs, redefine ${(row.redefineNs / 1e3).toFixed(2)} µs (${defines[h]!.length} samples)`);
+        rows.push(row);
       }
     }
     for (const heap of heaps) heap.verify();

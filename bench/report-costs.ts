@@ -46,14 +46,17 @@ export function profileRows(p: ProfileResult | undefined): Row[] {
       const ratios = told.map((x) => ns(x) / ns(none.get(x.units)!));
       const figures = told.map(ns);
       const worst = Math.max(...ratios);
-      const flat = Math.max(...figures) <= 2 * Math.min(...figures);
+      // Flat: what telling the tools adds, against the define measured beside it, does not grow
+      // with the units registered. On the ratios, not the figures: this machine's speed drifts
+      // between the unit counts' stretches, and moves both sides of a ratio alike.
+      const flat = worst <= 1.5 * Math.min(...ratios);
       rows.push({
         point: `${call}${call === 'define' ? ` of ${p.functionsPerUnit} functions` : ''} with ${profile}, ${told.map((x) => count(x.units)).join(' / ')} units live`,
         codeheap: figures.map((x) => formatNs(x)).join(' / '),
         limit: '—',
         peer: `${told.map((x) => formatNs(ns(none.get(x.units)!))).join(' / ')} no profile`,
         ratio: `${times(worst)} at worst`,
-        target: '<= 2x no profile, flat',
+        target: '<= 2x no profile, flat (worst ratio <= 1.5x best)',
         met: met(worst <= 2 && flat),
       });
     }

@@ -70,10 +70,8 @@ export class EventQueue {
    */
   private tell(name: string, address: number, size: number): void {
     this.takeReclaimed();
-    const { arenas } = this.graph;
-    const loc = arenas.locOfRange(address, size);
     try {
-      this.placed!(name, address, size, arenas.bytes.subarray(loc, loc + size));
+      this.placed!(name, address, size);
     } catch (error) {
       rethrowLater(error);
     }

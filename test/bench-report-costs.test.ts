@@ -120,10 +120,10 @@ describe('pauses', () => {
 });
 
 describe('profilers told', () => {
-  const result = (told: (units: number) => number): ProfileResult => ({
+  const result = (told: (units: number) => number, none: (units: number) => number = () => 3_000): ProfileResult => ({
     available: true, reason: '', functionsPerUnit: 8,
     rows: [1, 100, 10_000].flatMap((units) => (['none', 'jitdump', 'jitdump+perf-map', 'gdb'] as Profile[]).map((profile) => ({
-      profile, units, defineNs: profile === 'none' ? 3_000 : told(units), redefineNs: profile === 'none' ? 500 : 900,
+      profile, units, defineNs: profile === 'none' ? none(units) : told(units), redefineNs: profile === 'none' ? 500 : 900,
     }))),
   });
 
@@ -131,6 +131,13 @@ describe('profilers told', () => {
     expect(profileRows(result(() => 5_000)).map((r) => r.met)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes', 'yes']);
     // 2.3x at 10,000 units: the defines miss, the redefines (1.8x) do not.
     expect(profileRows(result((units) => (units === 10_000 ? 7_000 : 5_000))).map((r) => r.met)).toEqual(['no', 'yes', 'no', 'yes', 'no', 'yes']);
+  });
+
+  test('flat is judged on the ratios: a slow stretch that doubles both sides is flat; an overhead that grows is not, under 2x or not', () => {
+    const drift = (units: number): number => (units === 10_000 ? 6_000 : 3_000);
+    expect(profileRows(result((units) => (5 * drift(units)) / 3, drift)).map((r) => r.met)).toEqual(['yes', 'yes', 'yes', 'yes', 'yes', 'yes']);
+    // 1.1x, 1.1x, then 1.9x: every define under 2x, but what the tools add grows with the units.
+    expect(profileRows(result((units) => (units === 10_000 ? 5_700 : 3_300))).map((r) => r.met)).toEqual(['no', 'yes', 'no', 'yes', 'no', 'yes']);
   });
 
   test('a run where native memory was not available gives no rows', () => {

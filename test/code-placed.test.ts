@@ -23,8 +23,10 @@ function recording(placements: Placement[], freed: number[] = []): Memory {
     reserve(layout) {
       const region = memory.reserve(layout);
       return Object.assign(region, {
-        codePlaced(name: string, address: number, size: number, bytes: Uint8Array) {
-          placements.push({ name, address, size, bytes: [...bytes] });
+        codePlaced(name: string, address: number, size: number) {
+          // The code as placed: the region's own bytes, the code arena first.
+          const at = address - layout.codeAddress;
+          placements.push({ name, address, size, bytes: [...region.bytes.subarray(at, at + size)] });
         },
         codeFreed(address: number) {
           freed.push(address);

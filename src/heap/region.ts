@@ -79,12 +79,13 @@ export interface Region {
    * of it can run: a function's body, a stub, a lazy function's trampoline, and a body that goes
    * on at its address as retired. For the tools of the process the code runs in (profilers,
    * debuggers: codeheap/native's perf map and jitdump). `name` is what a tool shows: `f`,
-   * `f [stub]`, `f [lazy]`, `f [retired]` (an extern symbol's stub: `f [extern stub]`). `bytes` is
-   * a view of the code as placed, valid during the call only. It must not call into the heap; what
-   * it throws is thrown again from a microtask (an uncaught exception, as an observer's error with
-   * no `error` method), and the heap's call stands.
+   * `f [stub]`, `f [lazy]`, `f [retired]` (an extern symbol's stub: `f [extern stub]`). The code
+   * as placed is the region's own `bytes` from `address` less the code arena's address (the code
+   * arena is first in `bytes`): no view is made for it, as a view cost more than a perf map line.
+   * It must not call into the heap; what it throws is thrown again from a microtask (an uncaught
+   * exception, as an observer's error with no `error` method), and the heap's call stands.
    */
-  codePlaced?(name: string, address: number, size: number, bytes: Uint8Array): void;
+  codePlaced?(name: string, address: number, size: number): void;
   /**
    * Told when the code codePlaced named at `address` is gone (its block freed), before the call
    * that freed it returns and before anything else is placed there. Code placed again at an

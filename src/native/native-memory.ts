@@ -151,10 +151,11 @@ class NativeRegion implements Region {
     this.#tracer = tracer;
     this.#unwind = new Registrations(codeAddress, (id) => addon.unregisterUnwind(id));
     if (tracer !== undefined) {
-      this.codePlaced = (name, address, size, bytes) => {
+      const { bytes } = this;
+      this.codePlaced = (name, address, size) => {
         const pending = this.#forGdb;
         const at = pending.length === 0 ? -1 : pending.findIndex((p) => p.address === address);
-        tracer.placed(name, address, size, bytes, at < 0 ? undefined : pending.splice(at, 1)[0]!);
+        tracer.placed(name, address, size, bytes, address - codeAddress, at < 0 ? undefined : pending.splice(at, 1)[0]!);
       };
       if (tracer.wantsDebugInfo) this.linesPlaced = (address, lines) => { this.#debugInfo(address).lines = lines; };
       this.codeFreed = (address) => tracer.freed(address);
