@@ -10,6 +10,7 @@ import { CodeHeap, CodeHeapError, type Handle } from '../../src/index.js';
 import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
 import { runWorker } from '../helpers/native.js';
 import { addOne, FAULTS, type FaultSignal } from './fault-bodies.js';
+import { TinyJit } from '../../examples/tiny-jit/jit.js';
 
 const native = isNativeAvailable();
 const mustRun = process.env['CI'] === 'true' && process.platform === 'linux' && process.arch === 'x64'
@@ -68,6 +69,30 @@ describe.runIf(native.available || mustRun)('a fault in the heap\'s code is an e
     expect(heap.call(unit.get('add_one'), 41)).toBe(42n);
     expect(heap.stats()).toEqual(before);
     heap.verify();
+    heap.close();
+  });
+
+  it('in the tiny JIT: a table index out of range reaches its ud2, a SIGILL named in the function, and the program runs on', () => {
+    const heap = nativeHeap();
+    const jit = new TinyJit(heap);
+    const program = jit.load(`
+      fn twice(x) = x * 2;
+      fn negate(x) = -x;
+      table ops = [twice, negate];
+      fn apply(i, x) = ops[i](x);
+    `);
+    expect(jit.run(program, 'apply', 1n, 5n)).toBe(-5n);
+    const before = heap.stats();
+    const error = faultOf(() => jit.run(program, 'apply', 2n, 5n));
+    // The bounds check: cmp rax, 2; jb inside; ud2. The fault is at the ud2, in apply.
+    const apply = heap.node(program.functions.get('apply')!)!;
+    const offset = (error.cause as { pc: number }).pc - apply.address;
+    expect(heap.read(apply.address + offset, 2)).toEqual(Uint8Array.from([0x0f, 0x0b]));
+    expect(error.message).toMatch(new RegExp(`^call\\(apply\\): SIGILL at apply\\+0x${offset.toString(16)} `));
+    expect(heap.stats()).toEqual(before);
+    expect(jit.run(program, 'apply', 0n, 5n)).toBe(10n);
+    heap.verify();
+    jit.unload(program);
     heap.close();
   });
 

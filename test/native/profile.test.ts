@@ -1,11 +1,12 @@
-// The heap's code named to the real `perf`: a child process runs hot JIT code under
-// `perf record`, through a recompile that moves a function and a freed block given to another
-// function (test/native/profile-child.ts), and `perf report` must name its samples.
+// The heap's code named to the real `perf`: a child process runs the tiny JIT's hot code under
+// `perf record`, through a recompile that moves a function (tier 0 to tier 1) and a freed block
+// given to another program's function (test/native/profile-child.ts), and `perf report` must name
+// its samples.
 //
 // With the jitdump (`perf inject --jit`), each sample is named by what was at its address when it
-// was taken: spin_first ran for two of the three phases, spin_second for one, in the block
-// spin_first had first, so spin_first must have about twice spin_second's samples (a name by
-// address alone would give the first phase's to spin_second). The perf map is checked line by
+// was taken: spin ran for two of the three phases, spun for one, in the block spin had first, so
+// spin must have about twice spun's samples (a name by address alone would give the first
+// phase's to spun). The perf map is checked line by
 // line: perf itself reads one only for anonymous memory, and the code arena is a memfd mapping
 // (README, Debugging and profiling), so with perf the jitdump is what names the code.
 // Runs where perf can record (Linux with linux-perf installed, and perf_event_open allowed);
@@ -63,21 +64,24 @@ describe.runIf(problem === '' || mustRun)('perf names the heap\'s code', () => {
       process.execPath, '--import', 'tsx', child, dir, '300'], { encoding: 'utf8' });
     expect(run.status, run.stderr).toBe(0);
     const { pid, first, moved, second } = JSON.parse(run.stdout) as { pid: number; first: number; moved: number; second: number };
-    expect(moved).not.toBe(first);
-    expect(second, 'spin_second is placed in the block spin_first had first').toBe(first);
+    expect(moved, 'the tier-1 body is placed elsewhere').not.toBe(first);
+    expect(second, 'spun is placed in the block spin had first').toBe(first);
 
-    // The perf map: a line for each placement, in order.
+    // The perf map: a line for each placement, in order: each lazy function's trampoline, then
+    // its tier-0 body when its first call compiled it, then spin's tier-1 body.
     const map = readFileSync(`/tmp/perf-${pid}.map`, 'utf8').trim().split('\n').map((line) => line.split(' '));
-    expect(map.map(([address, , name]) => [Number.parseInt(address!, 16), name])).toEqual([
-      [first, 'spin_first'], [moved, 'spin_first'], [second, 'spin_second'],
+    const trampoline = Number.parseInt(map[0]![0]!, 16);
+    expect(map.map(([address, , ...name]) => [Number.parseInt(address!, 16), name.join(' ')])).toEqual([
+      [trampoline, 'spin [lazy]'], [first, 'spin'], [moved, 'spin'], [trampoline, 'spun [lazy]'], [second, 'spun'],
     ]);
     rmSync(`/tmp/perf-${pid}.map`);
 
     const injected = join(dir, 'perf.jit.data');
     execFileSync('perf', ['inject', '--jit', '-i', data, '-o', injected], { cwd: dir, stdio: 'ignore' });
     const byTime = samplesByName(injected);
-    const [a, b] = [byTime.get('spin_first') ?? 0, byTime.get('spin_second') ?? 0];
-    // Two phases against one: spin_first has about twice spin_second's samples.
+    const [a, b] = [byTime.get('spin') ?? 0, byTime.get('spun') ?? 0];
+    // Two phases against one: spin has about twice spun's samples (a perf map alone would give
+    // spin's first phase, at the address spun took later, to spun).
     expect(b, `samples: ${JSON.stringify([...byTime].slice(0, 8))}`).toBeGreaterThan(50);
     expect(a / b).toBeGreaterThan(1.4);
     expect(a / b).toBeLessThan(2.8);
