@@ -38,5 +38,8 @@ void faults_install(void);
 void faults_thread_ready(void);
 // Throws the MACHINE_FAULT error for the fault a call's frame recorded; returns NULL.
 napi_value faults_throw(napi_env env, const fault_record* fault);
+// The error object for a fault, with `code` (MACHINE_FAULT, or EXECUTOR_LOST for an executor's),
+// its signal, pc, fault address and registers as properties; NULL when it cannot be made.
+napi_value faults_error(napi_env env, const fault_record* fault, const char* code);
 
 #endif

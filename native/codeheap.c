@@ -32,6 +32,7 @@
 #include <errno.h>
 #include <node_api.h>
 #include "calls.h"
+#include "addon.h"
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -50,7 +51,7 @@
     if ((call) != napi_ok) return throw_last(env, #call);            \
   } while (0)
 
-static napi_value throw_last(napi_env env, const char* what) {
+napi_value throw_last(napi_env env, const char* what) {
   const napi_extended_error_info* info = NULL;
   napi_get_last_error_info(env, &info);
   bool pending = false;
@@ -64,7 +65,7 @@ static napi_value throw_last(napi_env env, const char* what) {
   return NULL;
 }
 
-static napi_value throw_errno(napi_env env, const char* code, const char* what, int error) {
+napi_value throw_errno(napi_env env, const char* code, const char* what, int error) {
   char message[512];
   snprintf(message, sizeof message, "%s: %s", what, strerror(error));
   napi_throw_error(env, code, message);
@@ -248,7 +249,7 @@ static void finalize_mapping(napi_env env, void* data, void* hint) {
 
 // ---- mapping ----
 
-static int get_address(napi_env env, napi_value value, uint64_t* out) {
+int get_address(napi_env env, napi_value value, uint64_t* out) {
   double number;
   if (napi_get_value_double(env, value, &number) != napi_ok) return 0;
   if (!(number >= 0 && number <= 9007199254740991.0) || number != (double)(uint64_t)number) return 0;
@@ -530,64 +531,7 @@ __attribute__((visibility("hidden"), used)) uint64_t codeheap_resolve(uint64_t r
   return target;
 }
 
-// The resolver, in machine code: what every reentry trampoline calls (through the heap's resolver
-// slot). On entry [rsp] is the trampoline's return address (trampoline + 6) and [rsp+8] the
-// return address of the original call, whose arguments are still in the registers.
-//
-//   rbp-8 .. rbp-64    rdi rsi rdx rcx r8 r9 rax(vector count of a varargs call) r10(static chain)
-//   rbp-80 .. rbp-192  xmm0 .. xmm7 (float arguments; codeheap_resolve runs JavaScript)
-__asm__(
-    ".text\n"
-    ".globl codeheap_resolver_entry\n"
-    ".hidden codeheap_resolver_entry\n"
-    ".type codeheap_resolver_entry, @function\n"
-    "codeheap_resolver_entry:\n"
-    "  push %rbp\n"
-    "  mov %rsp, %rbp\n"
-    "  sub $192, %rsp\n"
-    "  mov %rdi, -8(%rbp)\n"
-    "  mov %rsi, -16(%rbp)\n"
-    "  mov %rdx, -24(%rbp)\n"
-    "  mov %rcx, -32(%rbp)\n"
-    "  mov %r8, -40(%rbp)\n"
-    "  mov %r9, -48(%rbp)\n"
-    "  mov %rax, -56(%rbp)\n"
-    "  mov %r10, -64(%rbp)\n"
-    "  movdqu %xmm0, -80(%rbp)\n"
-    "  movdqu %xmm1, -96(%rbp)\n"
-    "  movdqu %xmm2, -112(%rbp)\n"
-    "  movdqu %xmm3, -128(%rbp)\n"
-    "  movdqu %xmm4, -144(%rbp)\n"
-    "  movdqu %xmm5, -160(%rbp)\n"
-    "  movdqu %xmm6, -176(%rbp)\n"
-    "  movdqu %xmm7, -192(%rbp)\n"
-    "  and $-16, %rsp\n"
-    "  mov 8(%rbp), %rdi\n"
-    "  call codeheap_resolve\n"
-    "  mov %rax, %r11\n"
-    "  mov -8(%rbp), %rdi\n"
-    "  mov -16(%rbp), %rsi\n"
-    "  mov -24(%rbp), %rdx\n"
-    "  mov -32(%rbp), %rcx\n"
-    "  mov -40(%rbp), %r8\n"
-    "  mov -48(%rbp), %r9\n"
-    "  mov -56(%rbp), %rax\n"
-    "  mov -64(%rbp), %r10\n"
-    "  movdqu -80(%rbp), %xmm0\n"
-    "  movdqu -96(%rbp), %xmm1\n"
-    "  movdqu -112(%rbp), %xmm2\n"
-    "  movdqu -128(%rbp), %xmm3\n"
-    "  movdqu -144(%rbp), %xmm4\n"
-    "  movdqu -160(%rbp), %xmm5\n"
-    "  movdqu -176(%rbp), %xmm6\n"
-    "  movdqu -192(%rbp), %xmm7\n"
-    "  mov %rbp, %rsp\n"
-    "  pop %rbp\n"
-    "  add $8, %rsp\n"  // the trampoline's return address: the new body returns to the caller
-    "  jmp *%r11\n"
-    ".size codeheap_resolver_entry, .-codeheap_resolver_entry\n");
-
-extern void codeheap_resolver_entry(void);
+#include "resolver-entry.h"
 
 typedef int64_t (*native_function)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t);
 
@@ -604,7 +548,7 @@ static void enter_call(call_frame* frame, napi_env env, napi_value resolve, uint
   current_call = frame;
 }
 
-static int get_integer(napi_env env, napi_value value, int64_t* out) {
+int get_integer(napi_env env, napi_value value, int64_t* out) {
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok) return 0;
   if (type == napi_number) return napi_get_value_int64(env, value, out) == napi_ok;
@@ -718,7 +662,7 @@ static int get_register(napi_env env, napi_value value, uint64_t* out) {
   return 1;
 }
 
-static napi_value typed_result(napi_env env, int kind, uint64_t bits, double real) {
+napi_value typed_result(napi_env env, int kind, uint64_t bits, double real) {
   napi_value out = NULL;
   napi_status status;
   switch (kind) {
@@ -886,7 +830,7 @@ static uintptr_t get_id(napi_env env, napi_callback_info info, const char* usage
   return (uintptr_t)id;
 }
 
-static napi_value undefined_value(napi_env env) {
+napi_value undefined_value(napi_env env) {
   napi_value undefined;
   CHECK(napi_get_undefined(env, &undefined));
   return undefined;
@@ -1203,6 +1147,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"unregisterUnwind", NULL, UnregisterUnwind, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  CHECK(executor_host_register(env, exports));
   napi_value resolver, page, symbol_bytes;
   CHECK(napi_create_double(env, (double)(uintptr_t)&codeheap_resolver_entry, &resolver));
   CHECK(napi_set_named_property(env, exports, "resolverAddress", resolver));

@@ -117,10 +117,16 @@ napi_value faults_throw(napi_env env, const fault_record* fault) {
   // (AC) or the direction flag (DF) before it faulted would leave them to the C and JavaScript
   // that run next, where a misaligned access or a backwards string copy would be a new fault.
   __asm__ volatile("pushfq\n\tandq $~0x40400, (%%rsp)\n\tpopfq" ::: "memory", "cc");
+  napi_value error = faults_error(env, fault, "MACHINE_FAULT");
+  if (error != NULL) napi_throw(env, error);
+  return NULL;
+}
+
+napi_value faults_error(napi_env env, const fault_record* fault, const char* error_code) {
   napi_value code, message, error, registers, value;
   char text[128];
   snprintf(text, sizeof text, "%s in the heap's code", signal_name(fault->signal));
-  if (napi_create_string_utf8(env, "MACHINE_FAULT", NAPI_AUTO_LENGTH, &code) != napi_ok ||
+  if (napi_create_string_utf8(env, error_code, NAPI_AUTO_LENGTH, &code) != napi_ok ||
       napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message) != napi_ok ||
       napi_create_error(env, code, message, &error) != napi_ok || napi_create_object(env, &registers) != napi_ok) {
     return NULL;
@@ -140,6 +146,5 @@ napi_value faults_throw(napi_env env, const fault_record* fault) {
   napi_set_named_property(env, error, "faultAddress", value);
   napi_create_double(env, (double)fault->registers[16], &value);
   napi_set_named_property(env, error, "pc", value);
-  napi_throw(env, error);
-  return NULL;
+  return error;
 }

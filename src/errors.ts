@@ -35,6 +35,8 @@ export const ErrorCodes = {
   UNSUPPORTED: 'UNSUPPORTED',
   /** The code a call ran raised SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGTRAP; the call was abandoned (native memory). */
   MACHINE_FAULT: 'MACHINE_FAULT',
+  /** codeheap/executor: the executor process died (a fault in the heap's code, a kill), hung past its timeout or broke the protocol; respawn() gives the heap a new one. */
+  EXECUTOR_LOST: 'EXECUTOR_LOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

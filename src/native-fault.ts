@@ -27,12 +27,17 @@ export interface RegionFault {
   readonly registers: Readonly<Record<string, bigint>>;
 }
 
-function isRegionFault(error: unknown): error is Error & RegionFault {
-  return error instanceof Error && (error as { code?: unknown }).code === 'MACHINE_FAULT' && !(error instanceof CodeHeapError)
+function isRegionFault(error: unknown): error is Error & RegionFault & { code: 'MACHINE_FAULT' | 'EXECUTOR_LOST'; ended?: string } {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return (code === 'MACHINE_FAULT' || code === 'EXECUTOR_LOST') && !(error instanceof CodeHeapError)
     && typeof (error as { pc?: unknown }).pc === 'number';
 }
 
-/** The error a call's caller gets for what its region threw: a fault becomes MACHINE_FAULT, anything else is itself. */
+/**
+ * The error a call's caller gets for what its region threw: a fault becomes MACHINE_FAULT (or
+ * EXECUTOR_LOST, a fault that ended the executor the code ran in: codeheap/executor), anything
+ * else is itself.
+ */
 export function callError(graph: HeapGraph, error: unknown, operation: string, name: string): unknown {
   if (!isRegionFault(error)) return error;
   const { signal, signalCode, pc, faultAddress, registers } = error;
@@ -41,9 +46,11 @@ export function callError(graph: HeapGraph, error: unknown, operation: string, n
     ? `; it touched ${hex(faultAddress)}${describe(graph, faultAddress, signal, signalCode)}` : '';
   const values = Object.entries(registers).map(([register, value]) => `${register}=0x${value.toString(16)}`).join(' ');
   const fault: RegionFault = { signal, signalCode, pc, faultAddress, registers };
+  const outcome = error.code === 'EXECUTOR_LOST'
+    ? `; ${error.ended ?? 'the executor'} died of it (respawn() gives the heap a new one)` : '; the call was abandoned';
   return new CodeHeapError(
-    'MACHINE_FAULT',
-    `${operation}(${name}): ${signal} at ${at} (pc ${hex(pc)})${address}; the call was abandoned. Registers: ${values}`,
+    error.code,
+    `${operation}(${name}): ${signal} at ${at} (pc ${hex(pc)})${address}${outcome}. Registers: ${values}`,
     { cause: fault },
   );
 }

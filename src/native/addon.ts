@@ -13,7 +13,7 @@ import type { RegisterValue } from '../heap/region.js';
  * Errors with a `code`: map() and reserveRange() throw MAPPING_LIMIT when the mappings the addon
  * holds would pass half of vm.max_map_count, before mapping anything.
  */
-export interface NativeAddon {
+export interface NativeAddon extends ExecutorAddon {
   /**
    * Maps one memfd twice: read-execute code and read-write data at the target addresses; returns
    * the heap's read-write view. Takes over the reserveRange() range the arenas lie in, which any
@@ -78,11 +78,36 @@ export interface NativeAddon {
   readonly symbolBytes: number;
 }
 
+/**
+ * The host's side of an executor process (native/executor-host.c; src/executor/). What fails is
+ * an Error with code EXECUTOR_LOST and a `reason`: 'closed', 'timeout' (the executor was killed),
+ * 'protocol', or 'fault' (with a fault's fields, as a MACHINE_FAULT error has them).
+ */
+export interface ExecutorAddon {
+  /** Starts the executor at `path` with its end of a socket pair as fd 3: [pid, fd, resolverAddress]. */
+  executorSpawn(path: string, timeoutMs: number): [number, number, number];
+  /** A fresh memfd of `size` bytes and the host's read-write view of it: [view, fd]. */
+  executorShare(size: number): [ArrayBuffer, number];
+  /** Unmaps the view now (detaching it) and closes the memfd. */
+  executorUnshare(shared: [ArrayBuffer, number]): void;
+  /** One request and its reply: [replyType, replyPayload]; passFd goes with the payload (SCM_RIGHTS). */
+  executorRequest(fd: number, pid: number, timeoutMs: number, type: number, payload?: Uint8Array, passFd?: number): [number, Uint8Array];
+  /** A call run in the executor, served to its end (lazy functions resolved through `resolve`). */
+  executorCall(fd: number, pid: number, timeoutMs: number, resolve: (returnAddress: number) => number, address: number, result: number,
+    floats: Float64Array | undefined, ...ints: RegisterValue[]): number | bigint | undefined;
+  /** Waits for the executor to end: [exit status or -1, signal or 0]. */
+  executorReap(pid: number): [number, number];
+  executorKill(pid: number): void;
+  executorClose(fd: number): void;
+}
+
 export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };
 
 // The same path from src/native (tests, tsx) and from dist/native (the package).
 const ADDON = new URL('../../build/Release/codeheap_native.node', import.meta.url);
 const STATUS = new URL('../../build/native-status.json', import.meta.url);
+/** The executor program, built with the addon (native/executor.c). */
+export const EXECUTOR_PATH = fileURLToPath(new URL('../../build/Release/codeheap_executor', import.meta.url));
 
 let loaded: AddonLoad | undefined;
 

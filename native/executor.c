@@ -1,0 +1,385 @@
+// codeheap's executor: a small process that runs a heap's code while the heap, its compiler and
+// its counts stay in the host (codeheap/executor, src/executor/). Built with the addon.
+//
+// It maps the heap's arenas from the memfd the host shares (the code read-execute, the data
+// read-write, at the heap's target addresses: the host writes through its own read-write view, so
+// no page is ever writable and executable here), then serves the host's requests over its
+// socket (native/executor-protocol.h): calls, symbol look-ups (its own dlsym: external symbols
+// are this process's), protections. A lazy function's trampoline enters the resolver here, which
+// asks the host for the body and waits, serving what the host asks meanwhile (a nested call).
+//
+// A fault in the heap's code (or anywhere here) is reported to the host with the registers, and
+// the executor then dies of the signal. The executor runs with address-space randomization off
+// (it re-executes itself so at start): a replacement started by respawn() finds the C library,
+// and every symbol the heap resolved in it, where the one before had them.
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/socket.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "executor-protocol.h"
+#include "resolver-entry.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+static const int sock = EXECUTOR_SOCKET;
+// How long the executor spins for the next request before it blocks (wire_read_spin).
+#define SPIN_US 50
+
+// The arenas mapped, for UNMAP.
+static void* code_view = NULL;
+static void* data_view = NULL;
+static size_t code_size = 0, data_size = 0;
+
+// The calls running, innermost first: a compile that threw abandons the innermost one.
+typedef struct running_call {
+  jmp_buf abandon;
+  struct running_call* outer;
+} running_call;
+static running_call* current = NULL;
+
+static void fail(const char* what) {
+  fprintf(stderr, "codeheap executor: %s: %s\n", what, strerror(errno));
+  _exit(70);
+}
+
+static void reply_error(int error, const char* what) {
+  char text[256];
+  int length = snprintf(text, sizeof text, "%s: %s", what, strerror(error));
+  int32_t code = error;
+  if (wire_send(sock, MSG_ERROR, &code, sizeof code, text, (size_t)length) != 0) fail("replying");
+}
+
+static void reply_ok(void) {
+  if (wire_send(sock, MSG_OK, NULL, 0, NULL, 0) != 0) fail("replying");
+}
+
+static void reply_address(uint64_t address) {
+  if (wire_send(sock, MSG_ADDRESS, &address, sizeof address, NULL, 0) != 0) fail("replying");
+}
+
+// ---- faults ----
+
+static const int SIGNALS[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+static const int REGISTER_INDEX[WIRE_REGISTERS] = {
+    REG_RAX, REG_RBX, REG_RCX, REG_RDX, REG_RSI, REG_RDI, REG_RBP, REG_RSP, REG_R8,
+    REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15, REG_RIP, REG_EFL,
+};
+
+// Tells the host, then dies of the signal (the default action, re-raised on return).
+static void on_fault(int signal, siginfo_t* info, void* context) {
+  const ucontext_t* uc = (const ucontext_t*)context;
+  fault_message fault = {signal, info->si_code, (uint64_t)(uintptr_t)info->si_addr, {0}};
+  for (int i = 0; i < WIRE_REGISTERS; i++) fault.registers[i] = (uint64_t)uc->uc_mcontext.gregs[REGISTER_INDEX[i]];
+  wire_send(sock, MSG_FAULT, &fault, sizeof fault, NULL, 0);
+  struct sigaction fallback;
+  memset(&fallback, 0, sizeof fallback);
+  fallback.sa_handler = SIG_DFL;
+  sigaction(signal, &fallback, NULL);
+  // A SIGTRAP from int3 would go on after the instruction: raise it again, to die of it now.
+  if (signal == SIGTRAP) raise(SIGTRAP);
+}
+
+static void install_fault_handlers(void) {
+  stack_t stack = {.ss_sp = malloc(64 * 1024), .ss_size = 64 * 1024, .ss_flags = 0};
+  if (stack.ss_sp == NULL || sigaltstack(&stack, NULL) != 0) fail("sigaltstack");
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_fault;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  for (size_t i = 0; i < sizeof SIGNALS / sizeof SIGNALS[0]; i++) sigaction(SIGNALS[i], &action, NULL);
+}
+
+// ---- requests ----
+
+static void serve(void);
+static int serve_one(uint64_t* resolved);
+
+// Reads a whole message's payload (a malloc'd copy, NUL-terminated); dies when the host is gone.
+static char* read_payload(uint32_t length) {
+  if (length > MESSAGE_LIMIT) {
+    errno = EPROTO;
+    fail("a message past the limit");
+  }
+  char* payload = malloc((size_t)length + 1);
+  if (payload == NULL) fail("malloc");
+  if (length > 0 && wire_read(sock, payload, length, -1) != 0) _exit(0);
+  payload[length] = 0;
+  return payload;
+}
+
+// A payload that is one u64 (0 when it is not 8 bytes).
+static uint64_t read_u64(uint32_t length) {
+  char* payload = read_payload(length);
+  uint64_t value = 0;
+  if (length == sizeof value) memcpy(&value, payload, sizeof value);
+  free(payload);
+  return value;
+}
+
+// MAP: the memfd comes with the message, as SCM_RIGHTS.
+static void map_arenas(void) {
+  map_request request;
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec part = {&request, sizeof request};
+  struct msghdr message = {0};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  while (n < 0 && errno == EINTR);
+  struct cmsghdr* header = CMSG_FIRSTHDR(&message);
+  if (n != (ssize_t)sizeof request || header == NULL || header->cmsg_type != SCM_RIGHTS) {
+    reply_error(EPROTO, "MAP: the arenas' memfd did not come with the request");
+    return;
+  }
+  int fd;
+  memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  void* code = mmap((void*)(uintptr_t)request.code_address, request.code_size, PROT_READ | PROT_EXEC,
+                    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
+  if (code == MAP_FAILED || code != (void*)(uintptr_t)request.code_address) {
+    int error = code == MAP_FAILED ? errno : EEXIST;
+    if (code != MAP_FAILED) munmap(code, request.code_size);
+    close(fd);
+    reply_error(error, "MAP: the code arena at its target address");
+    return;
+  }
+  void* data = mmap((void*)(uintptr_t)request.data_address, request.data_size, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_FIXED_NOREPLACE, fd, (off_t)request.code_size);
+  int error = errno;
+  close(fd);
+  if (data == MAP_FAILED || data != (void*)(uintptr_t)request.data_address) {
+    if (data != MAP_FAILED) munmap(data, request.data_size);
+    munmap(code, request.code_size);
+    reply_error(data == MAP_FAILED ? error : EEXIST, "MAP: the data arena at its target address");
+    return;
+  }
+  code_view = code;
+  data_view = data;
+  code_size = request.code_size;
+  data_size = request.data_size;
+  reply_ok();
+}
+
+typedef uint64_t (*integer_function)(uint64_t, ...);
+typedef double (*double_function)(uint64_t, ...);
+typedef float (*float_function)(uint64_t, ...);
+enum { RESULT_F32 = 10, RESULT_F64 = 11 };
+
+// CALL: runs the code with the registers given; RETURN with rax and xmm0, and the buffers back.
+static void call(uint32_t length) {
+  char* payload = read_payload(length);
+  call_request request;
+  if (length < sizeof request) {
+    free(payload);
+    reply_error(EPROTO, "CALL: the request is cut short");
+    return;
+  }
+  memcpy(&request, payload, sizeof request);
+  // Each buffer's bytes stay in the payload, where the callee reads and writes them.
+  size_t at = sizeof request;
+  char* places[CALL_INTEGERS];
+  call_buffer buffers[CALL_INTEGERS];
+  uint32_t count = request.buffers;
+  for (uint32_t i = 0; i < count; i++) {
+    int fits = i < CALL_INTEGERS && at + sizeof(call_buffer) <= length;
+    if (fits) {
+      memcpy(&buffers[i], payload + at, sizeof(call_buffer));
+      at += sizeof(call_buffer);
+      fits = buffers[i].argument < CALL_INTEGERS && buffers[i].length <= length - at;
+    }
+    if (!fits) {
+      free(payload);
+      reply_error(EPROTO, "CALL: a buffer is past the request");
+      return;
+    }
+    places[i] = payload + at;
+    request.ints[buffers[i].argument] = (uint64_t)(uintptr_t)places[i];
+    at += buffers[i].length;
+  }
+  running_call frame;
+  frame.outer = current;
+  current = &frame;
+  if (setjmp(frame.abandon) != 0) {
+    current = frame.outer;
+    free(payload);
+    if (wire_send(sock, MSG_ABANDONED, NULL, 0, NULL, 0) != 0) fail("replying");
+    return;
+  }
+  const uint64_t* a = request.ints;
+  double f[CALL_FLOATS];
+  memcpy(f, request.floats, sizeof f);
+  void* code = (void*)(uintptr_t)request.address;
+  call_reply reply = {0, 0};
+  if (request.result_kind == RESULT_F64) {
+    double real = ((double_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+    memcpy(&reply.xmm0, &real, sizeof real);
+  } else if (request.result_kind == RESULT_F32) {
+    double real = ((float_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+    memcpy(&reply.xmm0, &real, sizeof real);
+  } else {
+    reply.rax = ((integer_function)code)(a[0], a[1], a[2], a[3], a[4], a[5], f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+  }
+  current = frame.outer;
+  // The buffers go back as they are now, in the order they came.
+  size_t back = 0;
+  for (uint32_t i = 0; i < count; i++) back += buffers[i].length;
+  char* bytes = back == 0 ? NULL : malloc(back);
+  if (back > 0 && bytes == NULL) fail("malloc");
+  size_t to = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    memcpy(bytes + to, places[i], buffers[i].length);
+    to += buffers[i].length;
+  }
+  if (wire_send(sock, MSG_RETURN, &reply, sizeof reply, bytes, back) != 0) fail("replying");
+  free(bytes);
+  free(payload);
+}
+
+static void protect(uint32_t length) {
+  char* payload = read_payload(length);
+  protect_request request;
+  if (length != sizeof request) {
+    free(payload);
+    reply_error(EPROTO, "PROTECT: the request is cut short");
+    return;
+  }
+  memcpy(&request, payload, sizeof request);
+  free(payload);
+  char* data = (char*)data_view;
+  uint64_t start = (uint64_t)(uintptr_t)data;
+  if (data == NULL || request.address < start || request.address + request.length > start + data_size) {
+    reply_error(EINVAL, "PROTECT: the range is not in the data arena");
+    return;
+  }
+  if (mprotect((void*)(uintptr_t)request.address, request.length, request.writable ? PROT_READ | PROT_WRITE : PROT_READ) != 0) {
+    reply_error(errno, "PROTECT: mprotect");
+    return;
+  }
+  reply_ok();
+}
+
+// Serves one request. Returns 1 after a RESOLVED (its address in *resolved), else 0.
+static int serve_one(uint64_t* resolved) {
+  message_header header;
+  // The host gone (its end closed): nothing is left to do.
+  // A host making calls in a row sends the next soon: spin a little before sleeping on it.
+  if (wire_read_spin(sock, &header, sizeof header, -1, SPIN_US) != 0) _exit(0);
+  switch (header.type) {
+    case MSG_MAP:
+      map_arenas();
+      return 0;
+    case MSG_CALL:
+      call(header.length);
+      return 0;
+    case MSG_RESOLVED: {
+      uint64_t address = read_u64(header.length);
+      if (resolved == NULL) {
+        reply_error(EPROTO, "RESOLVED: no lazy function was being resolved");
+        return 0;
+      }
+      *resolved = address;
+      return 1;
+    }
+    case MSG_SPAN: {
+      uint64_t span = read_u64(header.length);
+      void* free_span = span == 0 ? MAP_FAILED : mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (free_span == MAP_FAILED) {
+        reply_address(0);
+      } else {
+        munmap(free_span, span);
+        reply_address((uint64_t)(uintptr_t)free_span);
+      }
+      return 0;
+    }
+    case MSG_DLSYM: {
+      char* name = read_payload(header.length);
+      void* address = strlen(name) == header.length ? dlsym(RTLD_DEFAULT, name) : NULL;
+      free(name);
+      reply_address((uint64_t)(uintptr_t)address);
+      return 0;
+    }
+    case MSG_DLOPEN: {
+      char* path = read_payload(header.length);
+      void* library = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+      free(path);
+      if (library == NULL) {
+        const char* why = dlerror();
+        int32_t code = ENOENT;
+        if (wire_send(sock, MSG_ERROR, &code, sizeof code, why, why == NULL ? 0 : strlen(why)) != 0) fail("replying");
+      } else {
+        reply_ok();
+      }
+      return 0;
+    }
+    case MSG_PROTECT:
+      protect(header.length);
+      return 0;
+    case MSG_UNMAP:
+      free(read_payload(header.length));
+      if (code_view != NULL) munmap(code_view, code_size);
+      if (data_view != NULL) munmap(data_view, data_size);
+      code_view = data_view = NULL;
+      reply_ok();
+      return 0;
+    default:
+      free(read_payload(header.length));
+      reply_error(EPROTO, "an unknown request");
+      return 0;
+  }
+}
+
+static void serve(void) {
+  for (;;) serve_one(NULL);
+}
+
+// The lazy function's body, from the host: RESOLVE, then serve until RESOLVED. 0 from the host
+// (its compile threw): the innermost call is abandoned, as a throwing resolver abandons one in
+// the addon.
+uint64_t codeheap_resolve(uint64_t return_address) {
+  if (current == NULL) {
+    fprintf(stderr, "codeheap executor: a lazy function's trampoline was entered outside a call (return address 0x%llx)\n",
+            (unsigned long long)return_address);
+    abort();
+  }
+  if (wire_send(sock, MSG_RESOLVE, &return_address, sizeof return_address, NULL, 0) != 0) _exit(0);
+  uint64_t address = 0;
+  while (!serve_one(&address)) {
+  }
+  if (address == 0) longjmp(current->abandon, 1);
+  return address;
+}
+
+int main(int argc, char** argv) {
+  // Once, with randomization off for the address space of the program it runs (see the header).
+  if (argc < 2 || strcmp(argv[1], "--fixed") != 0) {
+    if (personality(0xffffffff) != -1 && (personality(0xffffffff) & ADDR_NO_RANDOMIZE) == 0) {
+      personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
+    }
+    char* again[] = {argv[0], "--fixed", NULL};
+    execv("/proc/self/exe", again);
+    // Where it cannot re-execute, it runs as it is: respawn() checks every symbol again anyway.
+  }
+  install_fault_handlers();
+  // The host tells the resolver's address from this first message.
+  uint64_t hello[2] = {(uint64_t)(uintptr_t)&codeheap_resolver_entry, (uint64_t)getpid()};
+  if (wire_send(sock, MSG_ADDRESS, hello, sizeof hello, NULL, 0) != 0) fail("greeting the host");
+  serve();
+  return 0;
+}
