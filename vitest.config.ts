@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // The deep-graph tests (a million-node chain) and the model-based suites take seconds, not
     // milliseconds; the per-test limit is generous so that a loaded CI machine does not flake.
     testTimeout: 120_000,
@@ -10,5 +9,17 @@ export default defineConfig({
     pool: 'forks',
     // Compiles SQLite's amalgamation for the ELF suites once, before the workers start.
     globalSetup: ['test/elf/helpers/global-setup.ts'],
+    projects: [
+      { extends: true, test: { name: 'codeheap', include: ['test/**/*.test.ts'] } },
+      // The suites that run code, again with the code in an executor process (test/helpers/memory.ts).
+      {
+        extends: true,
+        test: {
+          name: 'executor',
+          include: ['test/native/native.test.ts', 'test/elf/corpus.test.ts', 'test/elf/sqlite.test.ts'],
+          env: { CODEHEAP_TEST_MEMORY: 'executor' },
+        },
+      },
+    ],
   },
 });

@@ -45,6 +45,8 @@ export interface ExecutorMemory extends Memory {
    * was (EXECUTOR_LOST naming the first that moved).
    */
   respawn(): void;
+  /** Ends the executor now (its heap's calls are EXECUTOR_LOST after); its heap's close() does too. */
+  close(): void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -112,6 +114,10 @@ class Executor implements ExecutorMemory {
     }
     this.#region = new ExecutorRegion(this.addon, () => this.#process, layout, this.processSymbols, () => this.#process.end('its heap was closed'));
     return this.#region;
+  }
+
+  close(): void {
+    this.#process.end('close() ended it');
   }
 
   respawn(): void {

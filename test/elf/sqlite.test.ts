@@ -4,7 +4,8 @@
 
 import { describe, expect, test } from 'vitest';
 import { CodeHeap } from '../../src/index.js';
-import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
+import { isNativeAvailable } from '../../src/native/index.js';
+import { runningMemory } from '../helpers/memory.js';
 import { footprint } from './helpers/heaps.js';
 import { skipUnavailable } from './helpers/skip.js';
 import { runWithBetterSqlite3, workload } from './helpers/sql-workload.js';
@@ -16,7 +17,7 @@ const skip = skipUnavailable('SQLite out of the heap', sqliteAvailability())
   || skipUnavailable('SQLite out of the heap', native.available ? { available: true } : { available: false, reason: native.reason });
 
 function heap(): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 8 << 20, dataSize: 4 << 20, memory: nativeMemory() });
+  return new CodeHeap({ arch: 'x86_64', codeSize: 8 << 20, dataSize: 4 << 20, memory: runningMemory() });
 }
 
 describe.skipIf(skip)('SQLite out of the heap', () => {

@@ -11,6 +11,7 @@ import { CodeHeap, CodeHeapError, type CodeHeapOptions, type FunctionBody, type 
 import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
 import { expectCode } from '../helpers/errors.js';
 import { runWorker } from '../helpers/native.js';
+import { ON_EXECUTOR, runningMemory } from '../helpers/memory.js';
 import { asm, image, quads, readU64, sameBytes, stubOf } from '../helpers/x86.js';
 
 const native = isNativeAvailable();
@@ -22,7 +23,7 @@ const KiB = 1024;
 
 function nativeHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
   return new CodeHeap({
-    arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, memory: nativeMemory(), ...options,
+    arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, cycleThreshold: Infinity, memory: runningMemory(), ...options,
   });
 }
 
@@ -54,7 +55,7 @@ function vtableUnit(heap: CodeHeap): { add1: Handle; twice: Handle; viaTable: Ha
   return { add1: unit.get('add1'), twice: unit.get('twice'), viaTable: unit.get('viaTable'), vtable: unit.get('vtable') };
 }
 
-describe('native memory is available where it must be', () => {
+describe.skipIf(ON_EXECUTOR)('native memory is available where it must be', () => {
   it.runIf(mustRun)('on CI on Linux x86-64 the addon is built and loads', () => {
     expect(native.reason).toBe('');
     expect(native.available).toBe(true);
@@ -317,7 +318,7 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
   });
 
   it('processSymbols: false leaves C symbols unresolved; a resolveExternal option is asked first, the process after it', () => {
-    const off = new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: nativeMemory({ processSymbols: false }) });
+    const off = new CodeHeap({ arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: runningMemory({ processSymbols: false }) });
     expectCode(() => off.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] }), 'UNDEFINED_SYMBOL');
     const asked: string[] = [];
     const own = nativeHeap({ resolveExternal: (name) => { asked.push(name); return undefined; } });
@@ -325,7 +326,7 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
     expect(asked).toEqual(['labs']);
     expect(own.call(own.lookup('abs'), -7)).toBe(7n);
     const allowList = new CodeHeap({
-      arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: nativeMemory({ processSymbols: false }), resolveExternal: () => undefined,
+      arch: 'x86_64', codeSize: 64 * KiB, dataSize: 16 * KiB, memory: runningMemory({ processSymbols: false }), resolveExternal: () => undefined,
     });
     expectCode(() => allowList.define({ functions: [{ name: 'abs', ...asm().jmp('labs').build() }] }), 'UNDEFINED_SYMBOL');
   });
@@ -378,7 +379,7 @@ describe.skipIf(!native.available)('native memory: the machine code runs', () =>
   });
 });
 
-describe.skipIf(!native.available)('native memory: threads', () => {
+describe.skipIf(!native.available || ON_EXECUTOR)('native memory: threads', () => {
   it('worker threads run lazy calls at the same time, each resolved in its own thread', async () => {
     // Regression: the running call was one process-wide variable, so one thread's trampoline
     // entered the other thread's JavaScript and V8 aborted the process.
@@ -389,7 +390,7 @@ describe.skipIf(!native.available)('native memory: threads', () => {
   });
 });
 
-describe.skipIf(!native.available)('native memory: write xor execute', () => {
+describe.skipIf(!native.available || ON_EXECUTOR)('native memory: write xor execute', () => {
   it('no page is ever writable and executable: code r-x at its address, data rw-, the heap view rw- elsewhere', () => {
     const heap = nativeHeap();
     const unit = heap.define({ functions: [{ name: 'f', ...addN(1) }], globals: [{ name: 'g', size: 8 }] });

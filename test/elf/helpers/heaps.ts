@@ -1,10 +1,10 @@
 // The heaps the loader suites load into, and the figures an unload must bring back.
 
 import { CodeHeap, type HeapStats } from '../../../src/index.js';
-import { nativeMemory } from '../../../src/native/index.js';
+import { runningMemory } from '../../helpers/memory.js';
 
 export function nativeHeap(): CodeHeap {
-  return new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 20, memory: nativeMemory(), cycleThreshold: Infinity, validateCollections: true });
+  return new CodeHeap({ arch: 'x86_64', codeSize: 1 << 20, dataSize: 1 << 20, memory: runningMemory(), cycleThreshold: Infinity, validateCollections: true });
 }
 
 /** The figures an unload must bring back. */
