@@ -47,7 +47,7 @@ export function callError(graph: HeapGraph, error: unknown, operation: string, n
   const values = Object.entries(registers).map(([register, value]) => `${register}=0x${value.toString(16)}`).join(' ');
   const fault: RegionFault = { signal, signalCode, pc, faultAddress, registers };
   const outcome = error.code === 'EXECUTOR_LOST'
-    ? `; ${error.ended ?? 'the executor'} died of it (respawn() gives the heap a new one)` : '; the call was abandoned';
+    ? `; ${error.ended ?? 'the executor died of it'}; respawn() gives the heap a new one` : '; the call was abandoned';
   return new CodeHeapError(
     error.code,
     `${operation}(${name}): ${signal} at ${at} (pc ${hex(pc)})${address}${outcome}. Registers: ${values}`,

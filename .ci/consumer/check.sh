@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The package as a user receives it. Packs the tree as a fresh clone would pack it (no dist/, no
 # build/), installs the tarball into a project of its own in a temporary directory, imports
-# codeheap, codeheap/native and codeheap/elf from plain Node ESM and calls into the heap, and typechecks a
-# strict TypeScript file against the shipped declarations with lib ES2022 alone and with
-# ESNext.Disposable. Any failing step fails the check. Needs the repository's own dependencies
+# codeheap, codeheap/native, codeheap/elf and codeheap/executor from plain Node ESM and calls
+# into the heap, and typechecks a strict TypeScript file against the shipped declarations with
+# lib ES2022 alone and with ESNext.Disposable. Any failing step fails the check. Needs the repository's own dependencies
 # (npm ci): the build and the TypeScript checks use its typescript, so the consumer fetches nothing.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)

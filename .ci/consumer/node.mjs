@@ -1,5 +1,5 @@
-// Plain Node ESM, as a user of the installed package writes it: both entry points, a definition,
-// and one call where the CPU can run the code.
+// Plain Node ESM, as a user of the installed package writes it: every entry point, a definition,
+// and one call where the CPU can run the code (and one in an executor process).
 //
 // On native memory, inc and the README's abs (a tail call into the C library's labs) are called.
 // On simulated memory inc is only defined and read back with node(), and heap.call is refused.
@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { CodeHeap, CodeHeapError } from 'codeheap';
 import { isNativeAvailable, nativeMemory } from 'codeheap/native';
 import { loadObject } from 'codeheap/elf';
+import { spawnExecutor } from 'codeheap/executor';
 
 const native = isNativeAvailable();
 if (process.env.CODEHEAP_EXPECT_NATIVE === '1') {
@@ -32,6 +33,12 @@ if (native.available) {
     relocations: [{ offset: 1, type: 'R_X86_64_PLT32', symbol: 'labs', addend: -4 }] }] }).get('abs');
   assert.equal(heap.call(abs, -42), 42n);
   abs.free();
+  // codeheap/executor: the same inc, run in an executor process (its program shipped and built too).
+  const executor = spawnExecutor();
+  const remote = new CodeHeap({ arch: 'x86_64', codeSize: 1 << 16, dataSize: 1 << 16, memory: executor });
+  assert.equal(remote.call(remote.define({ functions: [{ name: 'inc', code: Uint8Array.from([0x8d, 0x47, 0x01, 0xc3]) }] }).get('inc'), 41), 42n);
+  remote.close();
+  assert.equal(executor.alive, false);
 } else {
   assert.throws(() => heap.call(inc, 41), (error) => error instanceof CodeHeapError && error.code === 'NOT_EXECUTABLE');
 }
@@ -40,6 +47,6 @@ assert.throws(() => loadObject(heap, new Uint8Array(16)), (error) => error insta
 unit.free();
 assert.equal(heap.stats().nodes.total, 0);
 heap.verify();
-console.log(`consumer (plain ESM): codeheap, codeheap/native and codeheap/elf imported; ${native.available
-  ? 'inc(41) = 42 and abs(-42) = 42 ran on native memory'
+console.log(`consumer (plain ESM): codeheap, codeheap/native, codeheap/elf and codeheap/executor imported; ${native.available
+  ? 'inc(41) = 42 and abs(-42) = 42 ran on native memory, and inc(41) = 42 in an executor'
   : `inc defined on simulated memory (${native.reason})`}`);
