@@ -9,6 +9,7 @@ import { bounded, GROWTH_TARGET, type GrowthResult } from './growth-targets.js';
 import { formatNs } from './harness.js';
 import type { LinkersResult } from './linkers.bench.js';
 import { PROFILES, type ProfileResult, type ProfileRow } from './profile-figures.js';
+import { executorRows } from './report-executor.js';
 import type { QueriesResult, QueryRow } from './queries.bench.js';
 import { count, table, times, TARGETS, type BenchResults, type Row } from './report.js';
 
@@ -30,7 +31,7 @@ export function costNotes(r: BenchResults): string[] {
 export function costRows(r: BenchResults): Row[] {
   return [
     ...firstCollectionRows(r.firstCollection), ...queryRows(r.queries), ...linkerRows(r.linkers),
-    ...fragmentedRows(r), ...growthRows(r.growth), ...pauseRows(r), ...profileRows(r.profile),
+    ...fragmentedRows(r), ...growthRows(r.growth), ...pauseRows(r), ...profileRows(r.profile), ...executorRows(r.executor),
   ];
 }
 

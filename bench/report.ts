@@ -18,6 +18,7 @@ import type { QueriesResult } from './queries.bench.js';
 import { costRows } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
 import type { ProfileResult } from './profile-figures.js';
+import type { ExecutorResult } from './executor-figures.js';
 import type { NativeResults } from './native.bench.js';
 import type { ObjectGraphResult } from './object-graph.bench.js';
 import type { PromptnessResult } from './promptness.bench.js';
@@ -58,6 +59,8 @@ export interface BenchResults {
   readonly growth?: GrowthResult;
   /** define and redefine with the profilers told (bench/profile.bench.ts). */
   readonly profile?: ProfileResult;
+  /** heap.call and redefine with the code in an executor process (bench/executor.bench.ts). */
+  readonly executor?: ExecutorResult;
 }
 
 export interface Row {

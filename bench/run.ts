@@ -33,6 +33,7 @@ import * as firstCollection from './first-collection.bench.js';
 import type { GrowthResult } from './growth-targets.js';
 import type { LinkersResult } from './linkers.bench.js';
 import type { ProfileResult } from './profile-figures.js';
+import type { ExecutorResult } from './executor-figures.js';
 import type { QueriesResult } from './queries.bench.js';
 import { costNotes } from './report-costs.js';
 import type { MacroResult } from './macro.bench.js';
@@ -88,6 +89,8 @@ async function runSuites(): Promise<BenchResults> {
   const growth = runChild<GrowthResult>('growth.bench.ts', ['--expose-gc'], quick);
   console.log('\n--- bench/profile.bench.ts (a process of its own: define and redefine with the profilers told)');
   const profile = runChild<ProfileResult>('profile.bench.ts', [], quick);
+  console.log('\n--- bench/executor.bench.ts (a process of its own, and an executor process)');
+  const executor = runChild<ExecutorResult>('executor.bench.ts', [], quick);
 
   const environment: Environment = {
     date: new Date().toISOString(),
@@ -117,6 +120,7 @@ async function runSuites(): Promise<BenchResults> {
     queries,
     linkers,
     profile,
+    executor,
     growth,
   };
 }

@@ -10,6 +10,8 @@ import type { QueryRow } from '../bench/queries.bench.js';
 import type { MacroResult } from '../bench/macro.bench.js';
 import type { Profile, ProfileResult } from '../bench/profile-figures.js';
 import { growthRows, linkerRows, pauseRows, profileRows, queryRows } from '../bench/report-costs.js';
+import { executorRows } from '../bench/report-executor.js';
+import type { ExecutorResult } from '../bench/executor-figures.js';
 import type { BenchResults } from '../bench/report.js';
 
 function queries(nodeNs: readonly number[]): QueryRow[] {
@@ -143,5 +145,20 @@ describe('profilers told', () => {
   test('a run where native memory was not available gives no rows', () => {
     expect(profileRows({ available: false, reason: 'no addon', functionsPerUnit: 8, rows: [] })).toEqual([]);
     expect(profileRows(undefined)).toEqual([]);
+  });
+});
+
+describe('the executor', () => {
+  const result = (executorNs: number, seenEveryTime: boolean): ExecutorResult => ({
+    available: true, reason: '',
+    call: { executorNs, executorP99Ns: 3 * executorNs, nativeNs: 800, nativeP99Ns: 2_000 },
+    redefine: { executorNs: 3_000, nativeNs: 3_500, samples: 100, seenEveryTime },
+  });
+
+  test('the round trip is met under 20 µs at the median; the backpatch only when every next call ran the new body', () => {
+    expect(executorRows(result(11_000, true)).map((r) => r.met)).toEqual(['yes', 'yes']);
+    expect(executorRows(result(21_000, false)).map((r) => r.met)).toEqual(['no', 'no']);
+    expect(executorRows({ ...result(1, true), available: false })).toEqual([]);
+    expect(executorRows(undefined)).toEqual([]);
   });
 });

@@ -1,0 +1,18 @@
+// What bench/executor.bench.ts measures, apart from the suite (which loads dist/ when imported),
+// so that the report and its tests can read the figures without it.
+
+export interface ExecutorResult {
+  readonly available: boolean;
+  readonly reason: string;
+  /** Median and p99 ns of heap.call of a two-argument leaf: in an executor, and in this process (native memory). */
+  readonly call: { readonly executorNs: number; readonly executorP99Ns: number; readonly nativeNs: number; readonly nativeP99Ns: number };
+  /**
+   * Median ns of a redefine whose new body one direct call site is backpatched to, on each
+   * memory; `seenEveryTime`: the call right after each redefine, with nothing sent between,
+   * ran the new body in the executor every time.
+   */
+  readonly redefine: { readonly executorNs: number; readonly nativeNs: number; readonly samples: number; readonly seenEveryTime: boolean };
+}
+
+/** The round trip's target (issue 18): under 20 µs on one machine. */
+export const ROUND_TRIP_TARGET_NS = 20_000;

@@ -1,0 +1,31 @@
+// The executor's rows of the report (issue 18): bench/executor.bench.ts's figures.
+
+import type { ExecutorResult } from './executor-figures.js';
+import { ROUND_TRIP_TARGET_NS } from './executor-figures.js';
+import { formatNs } from './harness.js';
+import { times, type Row } from './report.js';
+
+export function executorRows(e: ExecutorResult | undefined): Row[] {
+  if (e === undefined || !e.available) return [];
+  const { call, redefine } = e;
+  return [
+    {
+      point: 'heap.call round trip in an executor (host to executor and back), median / p99',
+      codeheap: `${formatNs(call.executorNs)} / ${formatNs(call.executorP99Ns)}`,
+      limit: '—',
+      peer: `${formatNs(call.nativeNs)} / ${formatNs(call.nativeP99Ns)} in this process (native memory)`,
+      ratio: times(call.executorNs / call.nativeNs),
+      target: `< ${formatNs(ROUND_TRIP_TARGET_NS)} median`,
+      met: call.executorNs < ROUND_TRIP_TARGET_NS ? 'yes' : 'no',
+    },
+    {
+      point: 'redefine with a backpatched caller on executor memory (the memfd shared)',
+      codeheap: `${formatNs(redefine.executorNs)}; the next call ran the new body ${redefine.seenEveryTime ? 'every time' : 'NOT every time'} (${redefine.samples} redefines)`,
+      limit: '—',
+      peer: `${formatNs(redefine.nativeNs)} native memory`,
+      ratio: times(redefine.executorNs / redefine.nativeNs),
+      target: 'visible before redefine returns',
+      met: redefine.seenEveryTime ? 'yes' : 'no',
+    },
+  ];
+}
