@@ -145,8 +145,8 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
   if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
   // Each field read once (methods included, from wherever they are defined).
   const fields = readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced } = region as Record<string, unknown>;
-    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced };
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written } = region as Record<string, unknown>;
+    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written };
   });
   try {
     return ownRegion(region, fields, layout);
@@ -160,14 +160,14 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
 /** The heap's own record of a reserved Region, every field checked. */
 function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, layout: ArenaLayout): Region {
   return readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced } = fields;
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written } = fields;
     const size = layout.codeSize + layout.dataSize;
     if (uint8Length(bytes) >= size && isResizable(plainUint8(bytes as Uint8Array).buffer)) {
       invalid('memory.reserve returned bytes over a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away');
     }
     if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
     const methods = [['call', call], ['callTyped', callTyped], ['resolveSymbol', resolveSymbol], ['close', close], ['protect', protect], ['codePlaced', codePlaced], ['codeFreed', codeFreed],
-      ['unwindPlaced', unwindPlaced], ['unwindFreed', unwindFreed], ['linesPlaced', linesPlaced]] as const;
+      ['unwindPlaced', unwindPlaced], ['unwindFreed', unwindFreed], ['linesPlaced', linesPlaced], ['written', written]] as const;
     for (const [key, value] of methods) {
       if (value !== undefined && typeof value !== 'function') invalid(`memory.reserve returned a Region whose ${key} is ${show(value)}, not a function`);
     }
@@ -193,6 +193,19 @@ function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, la
     if (unwindPlaced !== undefined) own.unwindPlaced = (unwindPlaced as NonNullable<Region['unwindPlaced']>).bind(region);
     if (unwindFreed !== undefined) own.unwindFreed = (unwindFreed as NonNullable<Region['unwindFreed']>).bind(region);
     if (linesPlaced !== undefined) own.linesPlaced = (linesPlaced as NonNullable<Region['linesPlaced']>).bind(region);
+    if (written !== undefined) {
+      const tell = (written as NonNullable<Region['written']>).bind(region);
+      // Told inside a commit, which cannot fail: what it throws goes to a microtask.
+      own.written = (loc: number, length: number) => {
+        try {
+          tell(loc, length);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      };
+    }
     if (close !== undefined) {
       own.close = () => {
         (close as NonNullable<Region['close']>).call(region);

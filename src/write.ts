@@ -54,6 +54,7 @@ export class HeapWriter {
     if (owner === NONE) invalid(`${what}: ${this.#notOwned(loc, end)}; heap.write writes only inside one function body or global`);
     this.#checkSites(what, owner, loc, end);
     arenas.bytes.set(bytes as Uint8Array, loc);
+    arenas.touched(loc, length);
   }
 
   /** INVALID_ARGUMENT when [loc, end) overlaps a field of one of owner's relocation sites. */

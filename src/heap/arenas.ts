@@ -129,12 +129,21 @@ export class Arenas {
   readonly bytes: Uint8Array;
   readonly view: DataView;
 
+  /** Region.written, when the region keeps a copy of the bytes elsewhere (touched tells it). */
+  readonly #written: Region['written'];
+
   constructor(readonly layout: ArenaLayout, region: Region) {
+    this.#written = region.written;
     this.code = new Arena('code', layout.codeAddress, layout.codeSize, 0, region);
     this.data = new Arena('data', layout.dataAddress, layout.dataSize, layout.codeSize, region);
     this.region = region;
     this.bytes = this.region.bytes;
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  /** The heap wrote bytes [loc, loc + length): the region hears of it when it asked to. */
+  touched(loc: number, length: number): void {
+    if (this.#written !== undefined) this.#written(loc, length);
   }
 
   /** The arena a node of this kind keeps its block in (see base.ts, node kinds). */

@@ -108,6 +108,14 @@ export interface Region {
    * goes to a microtask.
    */
   linesPlaced?(address: number, lines: CheckedLines): void;
+  /**
+   * Told of every range of `bytes` the heap writes, [loc, loc + length), once it is written: a
+   * body or a global placed (its sites included), a stub, a trampoline, a backpatched site, a
+   * heap.write. For a region whose code runs from a copy of the bytes (codeheap/executor over
+   * TCP), which must send the ranges before any code runs. No call into the heap; it is told in
+   * the middle of a commit, which cannot fail, so what it throws is thrown again from a microtask.
+   */
+  written?(loc: number, length: number): void;
 }
 
 /** A body's line table as the heap checked and copied it (FunctionBody.lines: (offset, file, line) triples). */

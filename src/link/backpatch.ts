@@ -101,6 +101,7 @@ export function backpatch(ctx: LinkContext, target: number, to: number, body: Bo
     if (loc >= from && loc < end) continue;
     const kind = kinds[sites.kindOf(site)]!;
     applyRelocation(arch, view, WRITE, kind, loc, to, sites.addendOf(site, kind.usualAddend), arenas.addressOfLoc(loc));
+    arenas.touched(loc, kind.width);
     patched++;
   }
   return patched;

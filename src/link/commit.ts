@@ -76,6 +76,12 @@ export function commit(checked: Checked, ctx: LinkContext): Committed {
       : stubs.createFunctionStub(stub.of === 'unit' ? ids[stub.index]! : stub.id, reservation));
   }
   writeSites(placed, ctx, ids, stubIds);
+  // Each block whole, its sites written (a region that copies the bytes reads them as told).
+  for (let i = 0; i < n; i++) {
+    const arena = arenas.of(definitions[i]!.kind);
+    const block = placed.blocks[i]!;
+    arenas.touched(arena.loc(block), arena.sizeOf(block));
+  }
   // Read-only globals are complete now: from here on only the heap's own view writes them.
   for (let i = 0; i < n; i++) if (definitions[i]!.readOnly) ctx.graph.arenas.data.protect(placed.blocks[i]!);
   return { stage: 'committed', placed, ids, oldBodies, stubIds, patched };

@@ -39,6 +39,7 @@ export class StubManager {
     if (slot === NONE) throw graph.arenas.noRoom('the resolver slot');
     this.resolverSlot = slot;
     this.arch.write(graph.arenas.view, graph.arenas.data.loc(slot), arch.kinds[R_X86_64_64]!, this.resolverAddress);
+    graph.arenas.touched(graph.arenas.data.loc(slot), SLOT_SIZE);
   }
 
   /** What the resolver slot holds: the region's machine-code resolver, or 0 where nothing runs. */
@@ -93,6 +94,8 @@ export class StubManager {
     writeStub(arenas.view, arenas.code.loc(reservation.code), arenas.code.addressOf(reservation.code),
       arenas.data.addressOf(reservation.slot));
     this.arch.write(arenas.view, arenas.data.loc(reservation.slot), this.arch.kinds[R_X86_64_64]!, target);
+    arenas.touched(arenas.code.loc(reservation.code), arenas.code.sizeOf(reservation.code));
+    arenas.touched(arenas.data.loc(reservation.slot), SLOT_SIZE);
     return stub;
   }
 
@@ -111,6 +114,7 @@ export class StubManager {
   writeTrampoline(block: number): void {
     const { arenas } = this.graph;
     writeTrampoline(arenas.view, arenas.code.loc(block), arenas.code.addressOf(block), this.resolverSlotAddress);
+    arenas.touched(arenas.code.loc(block), TRAMPOLINE_SIZE);
   }
 
   /** The lazy function a trampoline return address belongs to, or -1. */

@@ -21,7 +21,7 @@
 import { test, fc } from '@fast-check/vitest';
 import { expect } from 'vitest';
 import {
-  CodeHeap, CodeHeapError, DEFAULT_CODE_ADDRESS, type CompileCallback, type ErrorCode, type FunctionBody, type FunctionDefinition, type GlobalDefinition,
+  arrayBufferMemory, CodeHeap, CodeHeapError, DEFAULT_CODE_ADDRESS, type CompileCallback, type ErrorCode, type FunctionBody, type FunctionDefinition, type GlobalDefinition,
   type Handle, type NodeInfo, type Pin, type RelocationType, type Unit,
 } from '../../src/index.js';
 import {
@@ -57,9 +57,24 @@ class Real {
    * tight: arenas so small that allocations fail in the middle of a run; then every allocating
    * call may also end in OUT_OF_MEMORY, which must change nothing but the collection it ran.
    */
+  /**
+   * What a region that keeps a copy of the bytes elsewhere would hold (an executor over TCP): the
+   * ranges Region.written told, copied from the heap's bytes as they were told. It must equal the
+   * bytes after every command: a write the heap did not tell would run stale code there.
+   */
+  mirror: Uint8Array = new Uint8Array(0);
+
   constructor(readonly layout: Layout, readonly tight: boolean) {
+    const memory = arrayBufferMemory();
     this.heap = new CodeHeap({
       arch: 'x86_64',
+      memory: {
+        reserve: (l) => {
+          const region = memory.reserve(l);
+          this.mirror = new Uint8Array(region.bytes.length);
+          return Object.assign(region, { written: (loc: number, length: number) => this.mirror.set(region.bytes.subarray(loc, loc + length), loc) });
+        },
+      },
       codeSize: layout.codeSize,
       dataSize: layout.dataSize,
       resolveExternal: (name) => EXTERNALS.get(name),
@@ -171,7 +186,19 @@ function learnAddresses(m: Model, r: Real): Map<MNode, NodeInfo> {
   return infos;
 }
 
+/** The region's copy, from Region.written alone, equals the bytes (Real.mirror). */
+function expectMirrored(r: Real): void {
+  const { codeSize, dataSize } = r.layout;
+  const bytes = r.heap.read(r.heap.stats().code.address, codeSize);
+  const data = r.heap.read(r.heap.stats().data.address, dataSize);
+  const firstCode = bytes.findIndex((b, i) => b !== r.mirror[i]);
+  const firstData = data.findIndex((b, i) => b !== r.mirror[codeSize + i]);
+  expect(firstCode, 'the first code byte written and not told').toBe(-1);
+  expect(firstData, 'the first data byte written and not told').toBe(-1);
+}
+
 function checkAll(m: Model, r: Real): void {
+  expectMirrored(r);
   const { heap } = r;
   expectVerifies(heap);
   const infos = learnAddresses(m, r);
