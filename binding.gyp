@@ -11,7 +11,7 @@
       "type": "executable",
       "sources": ["native/executor.c"],
       "cflags": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror"],
-      "libraries": ["-ldl"]
+      "libraries": ["-ldl", "-lpthread"]
     }
   ]
 }

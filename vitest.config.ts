@@ -20,6 +20,15 @@ export default defineConfig({
           env: { CODEHEAP_TEST_MEMORY: 'executor' },
         },
       },
+      // And with the executor at the end of a TCP connection on 127.0.0.1, the bytes copied.
+      {
+        extends: true,
+        test: {
+          name: 'executor-tcp',
+          include: ['test/native/native.test.ts', 'test/elf/corpus.test.ts', 'test/elf/sqlite.test.ts'],
+          env: { CODEHEAP_TEST_MEMORY: 'executor-tcp' },
+        },
+      },
     ],
   },
 });

@@ -12,6 +12,12 @@ export interface ExecutorResult {
    * ran the new body in the executor every time.
    */
   readonly redefine: { readonly executorNs: number; readonly nativeNs: number; readonly samples: number; readonly seenEveryTime: boolean };
+  /**
+   * Over TCP on 127.0.0.1 (connectExecutor, the bytes copied): the round trip's median and p99,
+   * and the bytes sent for one define of a unit of `functions` functions of 16 bytes (median),
+   * and for one redefine with its backpatched caller.
+   */
+  readonly tcp?: { readonly callNs: number; readonly callP99Ns: number; readonly functions: number; readonly bytesPerDefine: number; readonly bytesPerRedefine: number };
 }
 
 /** The round trip's target (issue 18): under 20 µs on one machine. */

@@ -2,7 +2,8 @@
 // a heap.call's round trip (host to executor and back) beside the same call on native memory in
 // this process, and a redefine with a backpatched caller on each memory, with the call right
 // after it checked to run the new body in the executor: the backpatch is in the shared memfd
-// before redefine returns, and nothing is sent for it.
+// before redefine returns, and nothing is sent for it. Then over TCP on 127.0.0.1: the round trip,
+// and the bytes sent per define and per redefine.
 //
 // The two heaps run side by side, sample by sample (a round: one call on each, or one redefine
 // and its checking call on each), on the compiled library in dist/. Skipped, with the reason,
@@ -10,6 +11,7 @@
 //
 // Run: npm run build && npx tsx bench/executor.bench.ts [--quick]
 
+import { spawn } from 'node:child_process';
 import type { CodeHeap as Heap, FunctionBody, Memory } from '../src/index.js';
 import { childArgs, isEntry, writeResult } from './child.js';
 import type { ExecutorResult } from './executor-figures.js';
@@ -21,9 +23,11 @@ export type { ExecutorResult };
 const DIST_ENTRY: string = '../dist/index.js';
 const DIST_NATIVE: string = '../dist/native/index.js';
 const DIST_EXECUTOR: string = '../dist/executor/index.js';
+const DIST_ADDON: string = '../dist/native/addon.js';
 const { CodeHeap } = (await import(DIST_ENTRY)) as typeof import('../src/index.js');
 const { isNativeAvailable, nativeMemory } = (await import(DIST_NATIVE)) as typeof import('../src/native/index.js');
-const { spawnExecutor } = (await import(DIST_EXECUTOR)) as typeof import('../src/executor/index.js');
+const { connectExecutor, spawnExecutor } = (await import(DIST_EXECUTOR)) as typeof import('../src/executor/index.js');
+const { EXECUTOR_PATH } = (await import(DIST_ADDON)) as typeof import('../src/native/addon.js');
 
 /** mov eax, imm32; ret */
 function constant(value: number): FunctionBody {
@@ -47,6 +51,43 @@ function heapOn(memory: Memory): Heap {
     ],
   });
   return heap;
+}
+
+/** The same call and define over TCP: a listener started here, its executor reached on 127.0.0.1. */
+async function overTcp(budgetNs: number): Promise<NonNullable<ExecutorResult['tcp']>> {
+  const listener = spawn(EXECUTOR_PATH, ['--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve) => listener.stdout.once('data', (chunk: Buffer) => resolve(Number(String(chunk).trim()))));
+    const executor = connectExecutor({ host: '127.0.0.1', port });
+    const heap = heapOn(executor);
+    const add = heap.lookup('add');
+    const calls: number[] = [];
+    for (let i = 0; i < 2_000; i++) heap.call(add, i, 1);
+    for (const started = nowNs(); nowNs() - started < budgetNs / 2;) {
+      const t0 = nowNs();
+      heap.call(add, 40, 2);
+      calls.push(nowNs() - t0);
+    }
+    const FUNCTIONS = 8;
+    const defines: number[] = [];
+    const redefines: number[] = [];
+    for (let round = 0; round < 200; round++) {
+      const before = executor.bytesSent;
+      const unit = heap.define({ functions: Array.from({ length: FUNCTIONS }, (_, i) => ({ name: `u${round}_${i}`, code: new Uint8Array(16).fill(0x90).fill(0xc3, 15) })) });
+      heap.call(add, 1, 2);
+      defines.push(executor.bytesSent - before);
+      unit.free();
+      const between = executor.bytesSent;
+      heap.redefine(heap.lookup('value'), constant(round));
+      heap.call(heap.lookup('caller'));
+      redefines.push(executor.bytesSent - between);
+    }
+    heap.verify();
+    heap.close();
+    return { callNs: quantile(calls, 0.5), callP99Ns: quantile(calls, 0.99), functions: FUNCTIONS, bytesPerDefine: quantile(defines, 0.5), bytesPerRedefine: quantile(redefines, 0.5) };
+  } finally {
+    listener.kill();
+  }
 }
 
 export async function main(opts: { quick?: boolean } = {}): Promise<ExecutorResult> {
@@ -86,8 +127,9 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ExecutorResu
       }
     }
     for (const heap of heaps) heap.verify();
+    const tcp = await overTcp(budgetNs);
     const result: ExecutorResult = {
-      available, reason,
+      available, reason, tcp,
       call: { executorNs: quantile(calls[0]!, 0.5), executorP99Ns: quantile(calls[0]!, 0.99), nativeNs: quantile(calls[1]!, 0.5), nativeP99Ns: quantile(calls[1]!, 0.99) },
       redefine: { executorNs: quantile(redefines[0]!, 0.5), nativeNs: quantile(redefines[1]!, 0.5), samples: redefines[0]!.length, seenEveryTime },
     };
@@ -95,6 +137,8 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ExecutorResu
       + `${(result.call.nativeNs / 1e3).toFixed(2)} µs in this process (${calls[0]!.length} samples each)`);
     console.log(`  redefine with a backpatched caller: ${(result.redefine.executorNs / 1e3).toFixed(2)} µs on executor memory, `
       + `${(result.redefine.nativeNs / 1e3).toFixed(2)} µs on native memory; the next call ran the new body every time: ${seenEveryTime}`);
+    console.log(`  over TCP on 127.0.0.1: round trip ${(tcp.callNs / 1e3).toFixed(2)} µs (p99 ${(tcp.callP99Ns / 1e3).toFixed(2)} µs); `
+      + `${tcp.bytesPerDefine} bytes sent a define of ${tcp.functions} functions of 16 bytes, ${tcp.bytesPerRedefine} a redefine`);
     return result;
   } finally {
     for (const heap of heaps) heap.close();

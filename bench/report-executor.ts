@@ -27,5 +27,22 @@ export function executorRows(e: ExecutorResult | undefined): Row[] {
       target: 'visible before redefine returns',
       met: redefine.seenEveryTime ? 'yes' : 'no',
     },
+    ...(e.tcp === undefined ? [] : [{
+      point: 'heap.call round trip over TCP on 127.0.0.1 (the bytes copied), median / p99',
+      codeheap: `${formatNs(e.tcp.callNs)} / ${formatNs(e.tcp.callP99Ns)}`,
+      limit: '—',
+      peer: `${formatNs(call.executorNs)} with the memfd shared`,
+      ratio: times(e.tcp.callNs / call.executorNs),
+      target: '— (reported)',
+      met: '—' as const,
+    }, {
+      point: `bytes sent over TCP per define of ${e.tcp.functions} functions of 16 bytes, and per redefine with its backpatched caller`,
+      codeheap: `${e.tcp.bytesPerDefine} B / ${e.tcp.bytesPerRedefine} B`,
+      limit: `${e.tcp.functions * 16} B of code`,
+      peer: '—',
+      ratio: times(e.tcp.bytesPerDefine / (e.tcp.functions * 16)),
+      target: '— (reported)',
+      met: '—' as const,
+    }]),
   ];
 }

@@ -20,6 +20,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -66,18 +69,43 @@ static napi_value lost(napi_env env, const char* reason, const char* message) {
 
 // A failed read or write: the executor closed its end, or said nothing for the timeout (then it
 // is killed, so that it cannot come back half way through).
+// Kills a local executor; a remote one (pid 0: over TCP) is left to notice its closed connection.
+static void kill_executor(pid_t pid) {
+  if (pid > 0) kill(pid, SIGKILL);
+}
+
 static napi_value lost_reading(napi_env env, int result, pid_t pid, int timeout_ms) {
   if (result == -2) {
-    kill(pid, SIGKILL);
+    kill_executor(pid);
     char message[128];
-    snprintf(message, sizeof message, "the executor (pid %d) did not answer within %d ms, and was killed", (int)pid, timeout_ms);
+    snprintf(message, sizeof message, pid > 0 ? "the executor (pid %d) did not answer within %d ms, and was killed"
+                                              : "the executor (remote%.0d) did not answer within %d ms, and was let go", (int)pid, timeout_ms);
     return lost(env, "timeout", message);
   }
   return lost(env, "closed", "the executor closed its end of the socket");
 }
 
+// An array of `count` numbers, as the functions here answer.
+static napi_value numbers(napi_env env, const double* values, uint32_t count) {
+  napi_value result, value;
+  CHECK(napi_create_array_with_length(env, count, &result));
+  for (uint32_t i = 0; i < count; i++) {
+    CHECK(napi_create_double(env, values[i], &value));
+    CHECK(napi_set_element(env, result, i, value));
+  }
+  return result;
+}
+
 static int get_int(napi_env env, napi_value value, int32_t* out) {
   return napi_get_value_int32(env, value, out) == napi_ok;
+}
+
+// Reads the greeting every executor starts with: its resolver's address and its pid.
+static int read_greeting(int fd, int timeout_ms, uint64_t hello[2]) {
+  message_header header;
+  int read = wire_read(fd, &header, sizeof header, timeout_ms);
+  if (read == 0 && (header.type != MSG_ADDRESS || header.length != 2 * sizeof(uint64_t))) return -3;
+  return read == 0 ? wire_read(fd, hello, 2 * sizeof(uint64_t), timeout_ms) : read;
 }
 
 // executorSpawn(path, timeoutMs): the executor started with its end of a socket pair as fd 3,
@@ -109,26 +137,80 @@ static napi_value ExecutorSpawn(napi_env env, napi_callback_info info) {
     close(pair[0]);
     return throw_errno(env, "EXECUTOR_LOST", "posix_spawn of the executor", spawned);
   }
-  message_header header;
   uint64_t hello[2] = {0, 0};
-  int read = wire_read(pair[0], &header, sizeof header, timeout_ms);
-  if (read == 0 && (header.type != MSG_ADDRESS || header.length != sizeof hello)) read = -3;
-  if (read == 0) read = wire_read(pair[0], hello, sizeof hello, timeout_ms);
+  int read = read_greeting(pair[0], timeout_ms, hello);
   if (read != 0) {
     close(pair[0]);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     return lost(env, read == -2 ? "timeout" : "closed", "the executor did not start (its greeting never came)");
   }
-  napi_value result, value;
-  CHECK(napi_create_array_with_length(env, 3, &result));
-  CHECK(napi_create_int32(env, pid, &value));
-  CHECK(napi_set_element(env, result, 0, value));
-  CHECK(napi_create_int32(env, pair[0], &value));
-  CHECK(napi_set_element(env, result, 1, value));
-  CHECK(napi_create_double(env, (double)hello[0], &value));
-  CHECK(napi_set_element(env, result, 2, value));
-  return result;
+  double values[3] = {(double)pid, (double)pair[0], (double)hello[0]};
+  return numbers(env, values, 3);
+}
+
+// executorConnect(host, port, timeoutMs) -> [fd, resolverAddress, remotePid]: a TCP connection to
+// an executor listening there (codeheap_executor --listen), with Nagle's delay off: every
+// message is a whole request that waits for its answer.
+static napi_value ExecutorConnect(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  char host[256];
+  size_t length = 0;
+  int32_t port = 0, timeout_ms = 0;
+  if (argc < 3 || napi_get_value_string_utf8(env, argv[0], host, sizeof host, &length) != napi_ok || length == 0 ||
+      !get_int(env, argv[1], &port) || port <= 0 || port > 65535 || !get_int(env, argv[2], &timeout_ms)) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "executorConnect(host, port, timeoutMs)");
+    return NULL;
+  }
+  char service[16];
+  snprintf(service, sizeof service, "%d", port);
+  struct addrinfo hints = {0}, *found = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  int resolved = getaddrinfo(host, service, &hints, &found);
+  if (resolved != 0) {
+    char message[512];
+    snprintf(message, sizeof message, "executorConnect: %s: %s", host, gai_strerror(resolved));
+    return lost(env, "closed", message);
+  }
+  int fd = -1, error = 0;
+  for (struct addrinfo* a = found; a != NULL && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      error = errno;
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) return throw_errno(env, "EXECUTOR_LOST", "executorConnect: connect", error != 0 ? error : ECONNREFUSED);
+  int on = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  uint64_t hello[2] = {0, 0};
+  if (read_greeting(fd, timeout_ms, hello) != 0) {
+    close(fd);
+    return lost(env, "closed", "the executor did not greet the connection");
+  }
+  double values[3] = {(double)fd, (double)hello[0], (double)hello[1]};
+  return numbers(env, values, 3);
+}
+
+// executorSend(fd, type, payload): a message that has no answer (WRITE).
+static napi_value ExecutorSend(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1, type = 0;
+  void* payload = NULL;
+  size_t length = 0;
+  if (argc < 3 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &type) ||
+      napi_get_typedarray_info(env, argv[2], NULL, &length, &payload, NULL, NULL) != napi_ok) {
+    napi_throw_type_error(env, "INVALID_ARGUMENT", "executorSend(fd, type, payload)");
+    return NULL;
+  }
+  if (wire_send(fd, (uint32_t)type, payload, length, NULL, 0) != 0) return lost(env, "closed", "the executor closed its end of the connection");
+  return undefined_value(env);
 }
 
 // A shared view: the memfd and the host's read-write mapping of it.
@@ -385,7 +467,7 @@ static napi_value ExecutorCall(napi_env env, napi_callback_info info) {
     int read = wire_read_spin(fd, &header, sizeof header, timeout_ms, CALL_SPIN_US);
     if (read != 0) return lost_reading(env, read, pid, timeout_ms);
     if (header.length > MESSAGE_LIMIT) {
-      kill(pid, SIGKILL);
+      kill_executor(pid);
       return lost(env, "protocol", "the executor's message is past the message limit");
     }
     if (header.type == MSG_RESOLVE && header.length == sizeof(uint64_t)) {
@@ -457,7 +539,7 @@ static napi_value ExecutorCall(napi_env env, napi_callback_info info) {
       memcpy(&real, &reply.xmm0, sizeof real);
       return typed_result(env, kind, reply.rax, real);
     }
-    kill(pid, SIGKILL);
+    kill_executor(pid);
     return lost(env, "protocol", "the executor sent a message a call cannot take");
   }
 }
@@ -479,13 +561,8 @@ static napi_value ExecutorReap(napi_env env, napi_callback_info info) {
   while (done < 0 && errno == EINTR);
   int32_t exit_status = done == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   int32_t signal = done == pid && WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  napi_value result, value;
-  CHECK(napi_create_array_with_length(env, 2, &result));
-  CHECK(napi_create_int32(env, exit_status, &value));
-  CHECK(napi_set_element(env, result, 0, value));
-  CHECK(napi_create_int32(env, signal, &value));
-  CHECK(napi_set_element(env, result, 1, value));
-  return result;
+  double values[2] = {(double)exit_status, (double)signal};
+  return numbers(env, values, 2);
 }
 
 static napi_value ExecutorKill(napi_env env, napi_callback_info info) {
@@ -493,7 +570,7 @@ static napi_value ExecutorKill(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   int32_t pid = 0;
-  if (argc >= 1 && get_int(env, argv[0], &pid) && pid > 0) kill(pid, SIGKILL);
+  if (argc >= 1 && get_int(env, argv[0], &pid)) kill_executor(pid);
   return undefined_value(env);
 }
 
@@ -514,6 +591,8 @@ napi_status executor_host_register(napi_env env, napi_value exports) {
       {"executorRequest", NULL, ExecutorRequest, NULL, NULL, NULL, napi_default, NULL},
       {"executorCall", NULL, ExecutorCall, NULL, NULL, NULL, napi_default, NULL},
       {"executorReap", NULL, ExecutorReap, NULL, NULL, NULL, napi_default, NULL},
+      {"executorConnect", NULL, ExecutorConnect, NULL, NULL, NULL, napi_default, NULL},
+      {"executorSend", NULL, ExecutorSend, NULL, NULL, NULL, napi_default, NULL},
       {"executorKill", NULL, ExecutorKill, NULL, NULL, NULL, napi_default, NULL},
       {"executorClose", NULL, ExecutorClose, NULL, NULL, NULL, napi_default, NULL},
   };

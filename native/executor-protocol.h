@@ -16,6 +16,12 @@
 //   DLOPEN   path                             OK | ERROR
 //   PROTECT  address, length, writable        OK | ERROR
 //   UNMAP                                     OK
+//   WRITE    (loc u64, length u32, bytes)...  (no answer: copies of the heap's writes, over TCP)
+//   READ     loc, length                      OK with the bytes (over TCP: what the code wrote)
+//
+// Over TCP (codeheap_executor --listen) nothing is shared: MAP says COPY, the executor makes its
+// own arenas (a memfd of its own, mapped twice as the addon maps one), and the host sends what
+// the heap writes as WRITE messages before any code runs.
 //
 // A FAULT is the executor's last message: it then dies of the signal, so that the host's
 // waitpid sees what it was.
@@ -28,12 +34,13 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 enum {
-  MSG_MAP = 1, MSG_SPAN, MSG_CALL, MSG_RESOLVED, MSG_DLSYM, MSG_DLOPEN, MSG_PROTECT, MSG_UNMAP,
+  MSG_MAP = 1, MSG_SPAN, MSG_CALL, MSG_RESOLVED, MSG_DLSYM, MSG_DLOPEN, MSG_PROTECT, MSG_UNMAP, MSG_WRITE, MSG_READ,
   MSG_OK = 101, MSG_ERROR, MSG_ADDRESS, MSG_RETURN, MSG_RESOLVE, MSG_FAULT, MSG_ABANDONED,
 };
 
@@ -48,8 +55,11 @@ typedef struct {
   uint32_t length;
 } message_header;
 
+// MAP_COPY: no memfd comes; the executor makes its own and takes WRITEs.
+#define MAP_COPY 1u
 typedef struct {
   uint64_t code_address, code_size, data_address, data_size;
+  uint64_t flags;
 } map_request;
 
 // A call: rdi .. r9 and xmm0 .. xmm7 as raw bits, the result's kind (RESULT_KINDS of
@@ -102,12 +112,29 @@ static inline int wire_write(int fd, const void* data, size_t length) {
   return 0;
 }
 
-// Sends a message: its header, then `length` bytes of `payload`, then `extra` bytes of `more`.
+// Sends a message: its header, then `length` bytes of `payload`, then `extra` bytes of `more`,
+// in one sendmsg where the socket takes it all (over TCP, one segment rather than three: a
+// round trip on loopback cost twice as much sent in parts).
 static inline int wire_send(int fd, uint32_t type, const void* payload, size_t length, const void* more, size_t extra) {
   message_header header = {type, (uint32_t)(length + extra)};
-  if (wire_write(fd, &header, sizeof header) != 0) return -1;
-  if (length > 0 && wire_write(fd, payload, length) != 0) return -1;
-  if (extra > 0 && wire_write(fd, more, extra) != 0) return -1;
+  struct iovec parts[3] = {{&header, sizeof header}, {(void*)payload, length}, {(void*)more, extra}};
+  struct msghdr message = {0};
+  message.msg_iov = parts;
+  message.msg_iovlen = 3;
+  ssize_t sent;
+  do sent = sendmsg(fd, &message, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0) return -1;
+  // What the socket did not take at once goes part by part.
+  size_t done = (size_t)sent;
+  for (int i = 0; i < 3; i++) {
+    if (done >= parts[i].iov_len) {
+      done -= parts[i].iov_len;
+      continue;
+    }
+    if (wire_write(fd, (const char*)parts[i].iov_base + done, parts[i].iov_len - done) != 0) return -1;
+    done = 0;
+  }
   return 0;
 }
 

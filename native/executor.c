@@ -25,6 +25,11 @@
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -43,6 +48,8 @@ static const int sock = EXECUTOR_SOCKET;
 static void* code_view = NULL;
 static void* data_view = NULL;
 static size_t code_size = 0, data_size = 0;
+// Over TCP: the read-write view the host's WRITEs go to (the arenas back to back), or NULL.
+static char* copy_view = NULL;
 
 // The calls running, innermost first: a compile that threw abandons the innermost one.
 typedef struct running_call {
@@ -145,12 +152,24 @@ static void map_arenas(void) {
   do n = recvmsg(sock, &message, MSG_CMSG_CLOEXEC | MSG_WAITALL);
   while (n < 0 && errno == EINTR);
   struct cmsghdr* header = CMSG_FIRSTHDR(&message);
-  if (n != (ssize_t)sizeof request || header == NULL || header->cmsg_type != SCM_RIGHTS) {
+  int copy = n == (ssize_t)sizeof request && (request.flags & MAP_COPY) != 0;
+  if (n != (ssize_t)sizeof request || (!copy && (header == NULL || header->cmsg_type != SCM_RIGHTS))) {
     reply_error(EPROTO, "MAP: the arenas' memfd did not come with the request");
     return;
   }
-  int fd;
-  memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  int fd = -1;
+  if (copy) {
+    // Arenas of its own, mapped twice: a read-write view for the host's WRITEs, the code r-x.
+    fd = memfd_create("codeheap-executor-copy", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)(request.code_size + request.data_size)) != 0) {
+      int error = errno;
+      if (fd >= 0) close(fd);
+      reply_error(error, "MAP: the arenas' memfd");
+      return;
+    }
+  } else {
+    memcpy(&fd, CMSG_DATA(header), sizeof fd);
+  }
   void* code = mmap((void*)(uintptr_t)request.code_address, request.code_size, PROT_READ | PROT_EXEC,
                     MAP_SHARED | MAP_FIXED_NOREPLACE, fd, 0);
   if (code == MAP_FAILED || code != (void*)(uintptr_t)request.code_address) {
@@ -163,13 +182,28 @@ static void map_arenas(void) {
   void* data = mmap((void*)(uintptr_t)request.data_address, request.data_size, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_FIXED_NOREPLACE, fd, (off_t)request.code_size);
   int error = errno;
-  close(fd);
   if (data == MAP_FAILED || data != (void*)(uintptr_t)request.data_address) {
+    close(fd);
     if (data != MAP_FAILED) munmap(data, request.data_size);
     munmap(code, request.code_size);
     reply_error(data == MAP_FAILED ? error : EEXIST, "MAP: the data arena at its target address");
     return;
   }
+  // Copied: the view the host's WRITEs go to, mapped after the arenas (where the kernel would
+  // have put it first is where SPAN found the arenas' room).
+  if (copy) {
+    void* view = mmap(NULL, request.code_size + request.data_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (view == MAP_FAILED) {
+      error = errno;
+      close(fd);
+      munmap(code, request.code_size);
+      munmap(data, request.data_size);
+      reply_error(error, "MAP: the view for the host's writes");
+      return;
+    }
+    copy_view = view;
+  }
+  close(fd);
   code_view = code;
   data_view = data;
   code_size = request.code_size;
@@ -275,6 +309,25 @@ static void protect(uint32_t length) {
   reply_ok();
 }
 
+// WRITE: ranges of the arenas as the host's heap wrote them, each (loc u64, length u32, bytes).
+// No answer; a range outside the arenas is a broken host, and the executor ends.
+static void write_copies(uint32_t length) {
+  char* payload = read_payload(length);
+  size_t total = code_size + data_size;
+  for (size_t at = 0; at < length;) {
+    uint64_t loc = 0;
+    uint32_t bytes = 0;
+    if (copy_view == NULL || length - at < 12) _exit(71);
+    memcpy(&loc, payload + at, 8);
+    memcpy(&bytes, payload + at + 8, 4);
+    at += 12;
+    if (bytes > length - at || loc > total || bytes > total - loc) _exit(71);
+    memcpy(copy_view + loc, payload + at, bytes);
+    at += bytes;
+  }
+  free(payload);
+}
+
 // Serves one request. Returns 1 after a RESOLVED (its address in *resolved), else 0.
 static int serve_one(uint64_t* resolved) {
   message_header header;
@@ -331,11 +384,29 @@ static int serve_one(uint64_t* resolved) {
     case MSG_PROTECT:
       protect(header.length);
       return 0;
+    case MSG_WRITE:
+      write_copies(header.length);
+      return 0;
+    case MSG_READ: {
+      char* payload = read_payload(header.length);
+      uint64_t range[2] = {0, 0};
+      if (header.length == sizeof range) memcpy(range, payload, sizeof range);
+      free(payload);
+      size_t total = code_size + data_size;
+      if (copy_view == NULL || range[0] > total || range[1] > total - range[0] || range[1] > MESSAGE_LIMIT) {
+        reply_error(EINVAL, "READ: the range is not in the arenas");
+      } else if (wire_send(sock, MSG_OK, copy_view + range[0], range[1], NULL, 0) != 0) {
+        fail("replying");
+      }
+      return 0;
+    }
     case MSG_UNMAP:
       free(read_payload(header.length));
       if (code_view != NULL) munmap(code_view, code_size);
       if (data_view != NULL) munmap(data_view, data_size);
+      if (copy_view != NULL) munmap(copy_view, code_size + data_size);
       code_view = data_view = NULL;
+      copy_view = NULL;
       reply_ok();
       return 0;
     default:
@@ -366,16 +437,75 @@ uint64_t codeheap_resolve(uint64_t return_address) {
   return address;
 }
 
+// The host gone, the executor goes, even when it is stuck in the heap's code (a host that timed
+// out a call closes its end): a thread that waits for nothing but the peer's hang-up.
+static void* watch_host(void* unused) {
+  (void)unused;
+  for (;;) {
+    struct pollfd p = {sock, POLLRDHUP, 0};
+    if (poll(&p, 1, -1) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) _exit(0);
+  }
+  return NULL;
+}
+
+// --listen HOST:PORT: accepts connections there, forever, each served by an executor of its own
+// (a fork); prints the port it listens on (the one the system chose, for port 0) first.
+static void listen_on(const char* where) {
+  char host[256];
+  const char* colon = strrchr(where, ':');
+  if (colon == NULL || (size_t)(colon - where) >= sizeof host) {
+    fprintf(stderr, "codeheap executor: --listen HOST:PORT, got %s\n", where);
+    _exit(64);
+  }
+  memcpy(host, where, (size_t)(colon - where));
+  host[colon - where] = 0;
+  struct addrinfo hints = {0}, *found = NULL;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  if (getaddrinfo(host, colon + 1, &hints, &found) != 0 || found == NULL) fail("--listen: the address");
+  int listener = socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
+  int on = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (listener < 0 || bind(listener, found->ai_addr, found->ai_addrlen) != 0 || listen(listener, 16) != 0) fail("--listen");
+  freeaddrinfo(found);
+  struct sockaddr_storage bound;
+  socklen_t length = sizeof bound;
+  getsockname(listener, (struct sockaddr*)&bound, &length);
+  int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6*)&bound)->sin6_port : ((struct sockaddr_in*)&bound)->sin_port);
+  printf("%d\n", port);
+  fflush(stdout);
+  signal(SIGCHLD, SIG_IGN);  // children are reaped by the system
+  for (;;) {
+    int connection = accept4(listener, NULL, NULL, 0);
+    if (connection < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      fail("accept");
+    }
+    pid_t child = fork();
+    if (child == 0) {
+      close(listener);
+      if (connection != sock && (dup2(connection, sock) < 0 || close(connection) != 0)) fail("dup2");
+      setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      return;
+    }
+    close(connection);
+  }
+}
+
 int main(int argc, char** argv) {
   // Once, with randomization off for the address space of the program it runs (see the header).
   if (argc < 2 || strcmp(argv[1], "--fixed") != 0) {
     if (personality(0xffffffff) != -1 && (personality(0xffffffff) & ADDR_NO_RANDOMIZE) == 0) {
       personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
     }
-    char* again[] = {argv[0], "--fixed", NULL};
+    char* again[] = {argv[0], "--fixed", argc >= 3 ? argv[1] : NULL, argc >= 3 ? argv[2] : NULL, NULL};
     execv("/proc/self/exe", again);
     // Where it cannot re-execute, it runs as it is: respawn() checks every symbol again anyway.
   }
+  int first = strcmp(argv[1], "--fixed") == 0 ? 2 : 1;
+  if (argc >= first + 2 && strcmp(argv[first], "--listen") == 0) listen_on(argv[first + 1]);
+  pthread_t watchdog;
+  if (pthread_create(&watchdog, NULL, watch_host, NULL) != 0) fail("the watchdog thread");
   install_fault_handlers();
   // The host tells the resolver's address from this first message.
   uint64_t hello[2] = {(uint64_t)(uintptr_t)&codeheap_resolver_entry, (uint64_t)getpid()};

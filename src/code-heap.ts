@@ -266,6 +266,8 @@ export class CodeHeap implements CodeHeapApi {
     }
     const loc = this.#graph.arenas.locOfRange(address, length);
     if (loc < 0) invalid(`read: [${hex(address)}, +${length}) is not inside the code or the data arena`);
+    // A region whose code runs from a copy (an executor over TCP) brings the range up to date first.
+    this.#graph.arenas.region.read?.(loc, length);
     return this.#graph.arenas.bytes.slice(loc, loc + length);
   }
 

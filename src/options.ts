@@ -145,8 +145,8 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
   if (typeof region !== 'object' || region === null) invalid(`memory.reserve returned ${show(region)}, not a Region`);
   // Each field read once (methods included, from wherever they are defined).
   const fields = readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written } = region as Record<string, unknown>;
-    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written };
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written, read } = region as Record<string, unknown>;
+    return { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written, read };
   });
   try {
     return ownRegion(region, fields, layout);
@@ -160,14 +160,14 @@ function reserve(provider: Provider, layout: ArenaLayout): Region {
 /** The heap's own record of a reserved Region, every field checked. */
 function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, layout: ArenaLayout): Region {
   return readInput('memory.reserve', () => {
-    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written } = fields;
+    const { bytes, executable, description, resolverAddress, call, callTyped, resolveSymbol, close, protect, codePlaced, codeFreed, unwindPlaced, unwindFreed, linesPlaced, written, read } = fields;
     const size = layout.codeSize + layout.dataSize;
     if (uint8Length(bytes) >= size && isResizable(plainUint8(bytes as Uint8Array).buffer)) {
       invalid('memory.reserve returned bytes over a resizable ArrayBuffer: shrinking it would take the heap\'s bytes away');
     }
     if (uint8Length(bytes) < size) invalid(`memory.reserve returned bytes of ${show(bytes)}; a Uint8Array of at least ${size} bytes is needed`);
     const methods = [['call', call], ['callTyped', callTyped], ['resolveSymbol', resolveSymbol], ['close', close], ['protect', protect], ['codePlaced', codePlaced], ['codeFreed', codeFreed],
-      ['unwindPlaced', unwindPlaced], ['unwindFreed', unwindFreed], ['linesPlaced', linesPlaced], ['written', written]] as const;
+      ['unwindPlaced', unwindPlaced], ['unwindFreed', unwindFreed], ['linesPlaced', linesPlaced], ['written', written], ['read', read]] as const;
     for (const [key, value] of methods) {
       if (value !== undefined && typeof value !== 'function') invalid(`memory.reserve returned a Region whose ${key} is ${show(value)}, not a function`);
     }
@@ -206,6 +206,7 @@ function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, la
         }
       };
     }
+    if (read !== undefined) own.read = (loc: number, length: number) => readInput('memory.read', () => (read as NonNullable<Region['read']>).call(region, loc, length));
     if (close !== undefined) {
       own.close = () => {
         (close as NonNullable<Region['close']>).call(region);

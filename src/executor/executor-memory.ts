@@ -17,7 +17,7 @@
 import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { EXECUTOR_PATH, loadAddon, type ExecutorAddon } from '../native/addon.js';
-import { ExecutorProcess, MSG } from './executor-process.js';
+import { connectEndpoint, ExecutorProcess, MSG, spawnEndpoint, type ExecutorEndpoint } from './executor-process.js';
 import { LargeMap } from '../large-map.js';
 
 export interface ExecutorOptions {
@@ -47,41 +47,80 @@ export interface ExecutorMemory extends Memory {
   respawn(): void;
   /** Ends the executor now (its heap's calls are EXECUTOR_LOST after); its heap's close() does too. */
   close(): void;
+  /** Bytes of WRITE messages sent to the executor, framing included (connectExecutor; 0 when the memfd is shared). */
+  readonly bytesSent: number;
+}
+
+/** Where connectExecutor() finds its executor: one listening there (`codeheap_executor --listen HOST:PORT`). */
+export interface ConnectOptions extends ExecutorOptions {
+  host: string;
+  port: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** Starts an executor process: `new CodeHeap({ ..., memory: spawnExecutor() })`. */
 export function spawnExecutor(options: ExecutorOptions = {}): ExecutorMemory {
+  const { addon, settings } = checked('spawnExecutor', options);
+  return new Executor(addon, settings, (timeoutMs) => spawnEndpoint(addon, EXECUTOR_PATH, timeoutMs), false);
+}
+
+/**
+ * An executor on another machine (or this one), listening at host:port: nothing is shared, so
+ * the heap's writes are sent as it makes them, before any code runs (batched: one message a
+ * flush). respawn() connects again (the listener gives each connection an executor of its own)
+ * and sends every byte of the arenas.
+ */
+export function connectExecutor(options: ConnectOptions): ExecutorMemory {
+  const { addon, settings } = checked('connectExecutor', options);
+  const { host, port } = options;
+  if (typeof host !== 'string' || host === '' || host.length > 255) throw new CodeHeapError('INVALID_ARGUMENT', `connectExecutor: host must be a host name or address, got ${String(host)}`);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new CodeHeapError('INVALID_ARGUMENT', `connectExecutor: port must be 1 to 65535, got ${String(port)}`);
+  return new Executor(addon, settings, (timeoutMs) => connectEndpoint(addon, host, port, timeoutMs), true);
+}
+
+interface Settings {
+  readonly timeoutMs: number;
+  readonly libraries: readonly string[];
+  readonly processSymbols: boolean;
+}
+
+function checked(what: string, options: ExecutorOptions): { addon: ExecutorAddon; settings: Settings } {
   const { addon, reason } = loadAddon();
-  if (addon === undefined) throw new CodeHeapError('NOT_EXECUTABLE', `spawnExecutor: the executor is built with native memory, which is not available: ${reason}`);
-  if (typeof options !== 'object' || options === null) throw new CodeHeapError('INVALID_ARGUMENT', `spawnExecutor takes an options object, got ${String(options)}`);
+  if (addon === undefined) throw new CodeHeapError('NOT_EXECUTABLE', `${what}: the executor is built with native memory, which is not available: ${reason}`);
+  if (typeof options !== 'object' || options === null) throw new CodeHeapError('INVALID_ARGUMENT', `${what} takes an options object, got ${String(options)}`);
   const { timeoutMs: givenTimeout, libraries: givenLibraries, processSymbols: givenSymbols } = options;
   const timeoutMs = givenTimeout ?? DEFAULT_TIMEOUT_MS;
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-    throw new CodeHeapError('INVALID_ARGUMENT', `spawnExecutor: timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
+    throw new CodeHeapError('INVALID_ARGUMENT', `${what}: timeoutMs must be a positive number of milliseconds or Infinity, got ${String(timeoutMs)}`);
   }
   const libraries = givenLibraries === undefined ? [] : Array.isArray(givenLibraries) ? [...givenLibraries as unknown[]] : undefined;
   if (libraries === undefined || libraries.some((l) => typeof l !== 'string' || l === '' || l.includes('\0'))) {
-    throw new CodeHeapError('INVALID_ARGUMENT', 'spawnExecutor: libraries must be a list of paths');
+    throw new CodeHeapError('INVALID_ARGUMENT', `${what}: libraries must be a list of paths`);
   }
   if (givenSymbols !== undefined && typeof givenSymbols !== 'boolean') {
-    throw new CodeHeapError('INVALID_ARGUMENT', `spawnExecutor: processSymbols must be a boolean, got ${String(givenSymbols)}`);
+    throw new CodeHeapError('INVALID_ARGUMENT', `${what}: processSymbols must be a boolean, got ${String(givenSymbols)}`);
   }
   // A timeout past what poll() takes is none.
   const wait = timeoutMs >= 2 ** 31 ? -1 : Math.ceil(timeoutMs);
-  return new Executor(addon, wait, libraries as string[], givenSymbols ?? true);
+  return { addon, settings: { timeoutMs: wait, libraries: libraries as string[], processSymbols: givenSymbols ?? true } };
 }
 
 const encoder = new TextEncoder();
+/** MAP's flag: no memfd comes; the executor makes its own arenas and takes WRITEs (native/executor-protocol.h). */
+const MAP_COPY = 1;
 
 class Executor implements ExecutorMemory {
   #process: ExecutorProcess;
   #region: ExecutorRegion | undefined;
 
-  constructor(private readonly addon: ExecutorAddon, private readonly timeoutMs: number, private readonly libraries: readonly string[],
-    private readonly processSymbols: boolean) {
+  constructor(private readonly addon: ExecutorAddon, private readonly settings: Settings,
+    private readonly endpoint: (timeoutMs: number) => ExecutorEndpoint, private readonly copies: boolean) {
     this.#process = this.#start();
+  }
+
+  get bytesSent(): number {
+    return this.#region?.bytesSent ?? 0;
   }
 
   get pid(): number {
@@ -93,9 +132,9 @@ class Executor implements ExecutorMemory {
   }
 
   #start(): ExecutorProcess {
-    const started = new ExecutorProcess(this.addon, EXECUTOR_PATH, this.timeoutMs);
+    const started = new ExecutorProcess(this.addon, this.endpoint(this.settings.timeoutMs), this.settings.timeoutMs);
     try {
-      for (const library of this.libraries) started.expectOk(`spawnExecutor: loading ${library}`, MSG.DLOPEN, encoder.encode(library), 'INVALID_ARGUMENT');
+      for (const library of this.settings.libraries) started.expectOk(`spawnExecutor: loading ${library}`, MSG.DLOPEN, encoder.encode(library), 'INVALID_ARGUMENT');
     } catch (error) {
       started.end('a library did not load');
       throw error;
@@ -112,7 +151,8 @@ class Executor implements ExecutorMemory {
     if (this.#region !== undefined && !this.#region.closed) {
       throw new CodeHeapError('INVALID_ARGUMENT', `an executor serves one heap, and pid ${this.pid} serves one already (spawn another for another heap)`);
     }
-    this.#region = new ExecutorRegion(this.addon, () => this.#process, layout, this.processSymbols, () => this.#process.end('its heap was closed'));
+    this.#region = new ExecutorRegion(this.addon, () => this.#process, layout, this.settings.processSymbols, this.copies,
+      () => this.#process.end('its heap was closed'));
     return this.#region;
   }
 
@@ -143,30 +183,103 @@ function u64s(...values: number[]): Uint8Array {
   return new Uint8Array(view.buffer);
 }
 
+/** The most bytes one WRITE message carries (a flush of more is several). */
+const WRITE_CHUNK = 1 << 20;
+/** Ranges waiting past this are sent at once, even with no call coming. */
+const PENDING_LIMIT = 4096;
+
 class ExecutorRegion implements Region {
   readonly bytes: Uint8Array;
-  readonly #shared: [ArrayBuffer, number];
+  /** Shared: the memfd and the host's view of it. Copied (TCP): none, the bytes are this process's own. */
+  readonly #shared: [ArrayBuffer, number] | undefined;
   /** The data arena's pages made read-only, by address: made so again in a respawned executor. */
   readonly #readOnly: { address: number; length: number; writable: boolean }[] = [];
   /** Every symbol the executor resolved, and where: checked again in a respawned executor. */
   readonly #resolved = new LargeMap<string, number>();
+  /** Copied: the ranges the heap wrote and the executor has not been sent, as (loc, length) pairs. */
+  #pending: number[] = [];
+  bytesSent = 0;
   closed = false;
+  declare readonly written?: (loc: number, length: number) => void;
 
   constructor(private readonly addon: ExecutorAddon, private readonly process: () => ExecutorProcess, private readonly layout: ArenaLayout,
-    private readonly processSymbols: boolean, private readonly ended: () => void) {
+    private readonly processSymbols: boolean, private readonly copies: boolean, private readonly ended: () => void) {
     const { codeSize, dataSize } = layout;
-    try {
-      this.#shared = addon.executorShare(codeSize + dataSize);
-    } catch (error) {
-      throw new CodeHeapError('OUT_OF_MEMORY', `executor memory: ${(error as Error).message}`, { cause: error });
+    if (copies) {
+      this.#shared = undefined;
+      this.bytes = new Uint8Array(codeSize + dataSize);
+      this.written = (loc, length) => this.#wrote(loc, length);
+    } else {
+      try {
+        this.#shared = addon.executorShare(codeSize + dataSize);
+      } catch (error) {
+        throw new CodeHeapError('OUT_OF_MEMORY', `executor memory: ${(error as Error).message}`, { cause: error });
+      }
+      this.bytes = new Uint8Array(this.#shared[0]);
     }
-    this.bytes = new Uint8Array(this.#shared[0]);
     try {
       this.#map(process());
     } catch (error) {
-      addon.executorUnshare(this.#shared);
+      if (this.#shared !== undefined) addon.executorUnshare(this.#shared);
       throw error;
     }
+  }
+
+  /** A range the heap wrote: merged with the last one when they touch (a unit's blocks are adjacent). */
+  #wrote(loc: number, length: number): void {
+    const pending = this.#pending;
+    const last = pending.length - 2;
+    if (last >= 0 && loc >= pending[last]! && loc <= pending[last]! + pending[last + 1]!) {
+      pending[last + 1] = Math.max(pending[last + 1]!, loc + length - pending[last]!);
+    } else {
+      pending.push(loc, length);
+    }
+    if (pending.length > 2 * PENDING_LIMIT && !this.closed && this.process().alive) this.#flush(this.process());
+  }
+
+  /** Sends what waits: one WRITE message per WRITE_CHUNK bytes, each range (loc, length, bytes). */
+  #flush(target: ExecutorProcess): void {
+    const pending = this.#pending;
+    if (pending.length === 0) return;
+    this.#pending = [];
+    this.#send(target, pending);
+  }
+
+  #send(target: ExecutorProcess, ranges: readonly number[]): void {
+    let message = new Uint8Array(0);
+    let used = 0;
+    const put = (loc: number, length: number): void => {
+      if (used + 12 + length > message.length) {
+        if (used > 0) this.#sendWrite(target, message.subarray(0, used));
+        message = new Uint8Array(Math.max(WRITE_CHUNK, 12 + length));
+        used = 0;
+      }
+      const view = new DataView(message.buffer, used, 12);
+      view.setUint32(0, loc >>> 0, true);
+      view.setUint32(4, Math.floor(loc / 2 ** 32), true);
+      view.setUint32(8, length, true);
+      message.set(this.bytes.subarray(loc, loc + length), used + 12);
+      used += 12 + length;
+    };
+    for (let i = 0; i < ranges.length; i += 2) put(ranges[i]!, ranges[i + 1]!);
+    if (used > 0) this.#sendWrite(target, message.subarray(0, used));
+  }
+
+  /** One WRITE message; bytesSent counts it whole (its 8-byte header and each range's 12 included). */
+  #sendWrite(target: ExecutorProcess, payload: Uint8Array): void {
+    target.send('executor memory: sending the heap\'s writes', MSG.WRITE, payload);
+    this.bytesSent += 8 + payload.length;
+  }
+
+  /** Every page of the arenas that is not all zero (a new executor's arenas are zero). */
+  #everything(): number[] {
+    const ranges: number[] = [];
+    const page = 4096;
+    for (let loc = 0; loc < this.bytes.length; loc += page) {
+      const end = Math.min(loc + page, this.bytes.length);
+      if (this.bytes.subarray(loc, end).some((b) => b !== 0)) ranges.push(loc, end - loc);
+    }
+    return ranges;
   }
 
   get resolverAddress(): number {
@@ -185,13 +298,20 @@ class ExecutorRegion implements Region {
 
   #map(target: ExecutorProcess): void {
     const { codeAddress, codeSize, dataAddress, dataSize } = this.layout;
-    target.expectOk('executor memory: mapping the arenas', MSG.MAP, u64s(codeAddress, codeSize, dataAddress, dataSize), 'INVALID_ARGUMENT', this.#shared[1]);
+    const request = u64s(codeAddress, codeSize, dataAddress, dataSize, this.copies ? MAP_COPY : 0);
+    if (this.#shared === undefined) target.expectOk('executor memory: mapping the arenas', MSG.MAP, request, 'INVALID_ARGUMENT');
+    else target.expectOk('executor memory: mapping the arenas', MSG.MAP, request, 'INVALID_ARGUMENT', this.#shared[1]);
   }
 
   /** The arenas in a new executor, as they were in the one before (respawn). */
   moveTo(next: ExecutorProcess): void {
     if (this.closed) return;
     this.#map(next);
+    if (this.copies) {
+      // A new executor's arenas are empty: every byte the heap holds goes, what waited with it.
+      this.#pending = [];
+      this.#send(next, this.#everything());
+    }
     for (const p of this.#readOnly) this.#protectIn(next, p.address, p.length, p.writable);
     for (const [name, address] of this.#resolved) {
       const now = next.address(`respawn: looking ${name} up`, MSG.DLSYM, encoder.encode(name));
@@ -222,11 +342,38 @@ class ExecutorRegion implements Region {
   }
 
   call(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint {
-    return this.process().call('call', address, resolve, args);
+    const target = this.process();
+    if (!this.copies) return target.call('call', address, resolve, args);
+    this.#flush(target);
+    return target.call('call', address, this.#flushing(target, resolve), args);
   }
 
   callTyped(address: number, resolve: ResolveLazy, result: number, floats: Float64Array | undefined, ints: readonly RegisterValue[]): number | bigint | undefined {
-    return this.process().callTyped('call', address, resolve, result, floats, ints);
+    const target = this.process();
+    if (!this.copies) return target.callTyped('call', address, resolve, result, floats, ints);
+    this.#flush(target);
+    return target.callTyped('call', address, this.#flushing(target, resolve), result, floats, ints);
+  }
+
+  /** Copied: what the code wrote there (a global) is fetched into the bytes heap.read is about to read. */
+  read(loc: number, length: number): void {
+    if (!this.copies || this.closed || length === 0 || !this.process().alive) return;
+    const target = this.process();
+    this.#flush(target);
+    const reply = target.request('heap.read', MSG.READ, u64s(loc, length));
+    if (reply.type !== MSG.OK || reply.payload.length !== length) {
+      throw new CodeHeapError('EXECUTOR_LOST', `heap.read: the executor answered ${reply.payload.length} bytes for ${length}`);
+    }
+    this.bytes.set(reply.payload, loc);
+  }
+
+  /** Copied: a compile in the middle of a call wrote the new body here; it goes before the call goes on. */
+  #flushing(target: ExecutorProcess, resolve: ResolveLazy): ResolveLazy {
+    return (returnAddress) => {
+      const address = resolve(returnAddress);
+      this.#flush(target);
+      return address;
+    };
   }
 
   /** The executor ends with its heap; the memfd and the host's view go. */
@@ -234,6 +381,6 @@ class ExecutorRegion implements Region {
     if (this.closed) return;
     this.closed = true;
     this.ended();
-    this.addon.executorUnshare(this.#shared);
+    if (this.#shared !== undefined) this.addon.executorUnshare(this.#shared);
   }
 }

@@ -9,7 +9,7 @@ import type { ExecutorAddon } from '../native/addon.js';
 import type { RegisterValue, ResolveLazy } from '../heap/region.js';
 
 /** Message types of native/executor-protocol.h. */
-export const MSG = { MAP: 1, SPAN: 2, CALL: 3, DLSYM: 5, DLOPEN: 6, PROTECT: 7, UNMAP: 8, OK: 101, ERROR: 102, ADDRESS: 103 } as const;
+export const MSG = { MAP: 1, SPAN: 2, CALL: 3, DLSYM: 5, DLOPEN: 6, PROTECT: 7, UNMAP: 8, WRITE: 9, READ: 10, OK: 101, ERROR: 102, ADDRESS: 103 } as const;
 
 /** The result kind of a plain call (i64: RESULT_KINDS in native-signature.ts). */
 const RESULT_I64 = 7;
@@ -30,21 +30,65 @@ function signalName(signal: number): string {
   return Object.entries(constants.signals).find(([, number]) => number === signal)?.[0] ?? `signal ${signal}`;
 }
 
+/** Where an executor is: a process of this machine started here, or one at the end of a TCP connection. */
+export interface ExecutorEndpoint {
+  /** The local process (killed and reaped here), or 0 for a remote one (let go when its connection closes). */
+  readonly pid: number;
+  /** Its pid where it runs. */
+  readonly remotePid: number;
+  readonly fd: number;
+  readonly resolverAddress: number;
+  /** How messages name it: `(pid 123)`, `(127.0.0.1:4000, pid 123 there)`. */
+  readonly name: string;
+}
+
+/** An executor started on this machine with its end of a socket pair. */
+export function spawnEndpoint(addon: ExecutorAddon, path: string, timeoutMs: number): ExecutorEndpoint {
+  try {
+    const [pid, fd, resolverAddress] = addon.executorSpawn(path, timeoutMs < 0 ? 10_000 : timeoutMs);
+    return { pid, remotePid: pid, fd, resolverAddress, name: `(pid ${pid})` };
+  } catch (error) {
+    throw new CodeHeapError('EXECUTOR_LOST', `spawnExecutor: the executor ${path} did not start: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** A connection to an executor listening at host:port (codeheap_executor --listen). */
+export function connectEndpoint(addon: ExecutorAddon, host: string, port: number, timeoutMs: number): ExecutorEndpoint {
+  try {
+    const [fd, resolverAddress, remotePid] = addon.executorConnect(host, port, timeoutMs < 0 ? 10_000 : timeoutMs);
+    return { pid: 0, remotePid, fd, resolverAddress, name: `(${host}:${port}, pid ${remotePid} there)` };
+  } catch (error) {
+    throw new CodeHeapError('EXECUTOR_LOST', `connectExecutor: no executor answered at ${host}:${port}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 export class ExecutorProcess {
   readonly pid: number;
   readonly resolverAddress: number;
   readonly #fd: number;
+  readonly #name: string;
   /** Why it is gone (a CodeHeapError for every call after), or undefined while it runs. */
   #lost: CodeHeapError | undefined;
 
-  constructor(private readonly addon: ExecutorAddon, path: string, private readonly timeoutMs: number) {
-    let started: [number, number, number];
+  constructor(private readonly addon: ExecutorAddon, endpoint: ExecutorEndpoint, private readonly timeoutMs: number) {
+    this.pid = endpoint.remotePid;
+    this.#fd = endpoint.fd;
+    this.resolverAddress = endpoint.resolverAddress;
+    this.#name = endpoint.name;
+    this.#local = endpoint.pid;
+  }
+
+  /** The local process's pid, or 0 for a remote executor. */
+  readonly #local: number;
+
+  /** A message that has no answer (WRITE). */
+  send(what: string, type: number, payload: Uint8Array): void {
+    this.#check(what);
     try {
-      started = addon.executorSpawn(path, timeoutMs < 0 ? 10_000 : timeoutMs);
+      this.addon.executorSend(this.#fd, type, payload);
     } catch (error) {
-      throw new CodeHeapError('EXECUTOR_LOST', `spawnExecutor: the executor ${path} did not start: ${(error as Error).message}`, { cause: error });
+      throw this.#ended(what, error);
     }
-    [this.pid, this.#fd, this.resolverAddress] = started;
   }
 
   get alive(): boolean {
@@ -61,8 +105,8 @@ export class ExecutorProcess {
     this.#check(what);
     try {
       const [replyType, reply] = passFd === undefined
-        ? this.addon.executorRequest(this.#fd, this.pid, this.timeoutMs, type, payload)
-        : this.addon.executorRequest(this.#fd, this.pid, this.timeoutMs, type, payload, passFd);
+        ? this.addon.executorRequest(this.#fd, this.#local, this.timeoutMs, type, payload)
+        : this.addon.executorRequest(this.#fd, this.#local, this.timeoutMs, type, payload, passFd);
       return { type: replyType, payload: reply };
     } catch (error) {
       throw this.#ended(what, error);
@@ -96,7 +140,7 @@ export class ExecutorProcess {
   ): number | bigint | undefined {
     this.#check(what);
     try {
-      return this.addon.executorCall(this.#fd, this.pid, this.timeoutMs, resolve, address, result, floats, ...ints);
+      return this.addon.executorCall(this.#fd, this.#local, this.timeoutMs, resolve, address, result, floats, ...ints);
     } catch (error) {
       throw this.#ended(what, error);
     }
@@ -105,10 +149,16 @@ export class ExecutorProcess {
   /** Ends the executor: its socket closed (it exits), then killed and reaped. */
   end(why: string): void {
     if (this.#lost !== undefined) return;
-    this.#lost = new CodeHeapError('EXECUTOR_LOST', `the executor (pid ${this.pid}) was ended: ${why}`);
+    this.#lost = new CodeHeapError('EXECUTOR_LOST', `the executor ${this.#name} was ended: ${why}`);
     this.addon.executorClose(this.#fd);
-    this.addon.executorKill(this.pid);
-    this.addon.executorReap(this.pid);
+    this.#reap(true);
+  }
+
+  /** A local executor killed (when `kill`) and reaped: [exit status, signal]; a remote one is let go. */
+  #reap(kill: boolean): [number, number] {
+    if (this.#local <= 0) return [-1, 0];
+    if (kill) this.addon.executorKill(this.#local);
+    return this.addon.executorReap(this.#local);
   }
 
   #check(what: string): void {
@@ -118,7 +168,7 @@ export class ExecutorProcess {
   }
 
   #broken(what: string, type: number): Error {
-    this.addon.executorKill(this.pid);
+    if (this.#local > 0) this.addon.executorKill(this.#local);
     return this.#ended(what, Object.assign(new Error(`it answered with message type ${type}`), { code: 'EXECUTOR_LOST', reason: 'protocol' }));
   }
 
@@ -130,11 +180,11 @@ export class ExecutorProcess {
   #ended(what: string, error: unknown): Error {
     if (!isLost(error)) return error as Error;
     this.addon.executorClose(this.#fd);
-    if (error.reason !== 'timeout' && error.reason !== 'fault') this.addon.executorKill(this.pid);
-    const [status, signal] = this.addon.executorReap(this.pid);
-    const how = signal !== 0 ? `died of ${signalName(signal)}` : status >= 0 ? `exited with status ${status}` : 'ended';
-    const ended = error.reason === 'timeout' ? `(pid ${this.pid}) ${error.message.replace(/^the executor \(pid \d+\) /, '')}`
-      : `(pid ${this.pid}) ${how}${error.reason === 'protocol' ? ` after a protocol error (${error.message})` : ''}`;
+    const [status, signal] = this.#reap(error.reason !== 'timeout' && error.reason !== 'fault');
+    const how = error.reason === 'fault' ? `died of ${error.signal ?? 'a fault'}` : signal !== 0 ? `died of ${signalName(signal)}`
+      : status >= 0 ? `exited with status ${status}` : this.#local > 0 ? 'ended' : 'closed the connection';
+    const ended = error.reason === 'timeout' ? `${this.#name} ${error.message.replace(/^the executor \((pid \d+|remote)\) /, '')}`
+      : `${this.#name} ${how}${error.reason === 'protocol' ? ` after a protocol error (${error.message})` : ''}`;
     this.#lost = new CodeHeapError('EXECUTOR_LOST', `the executor ${ended}`);
     if (error.reason === 'fault') return Object.assign(error, { ended: `the executor ${ended}` });
     return new CodeHeapError('EXECUTOR_LOST', `${what}: the executor ${ended}; respawn() gives the heap a new executor`, { cause: error });

@@ -116,6 +116,12 @@ export interface Region {
    * the middle of a commit, which cannot fail, so what it throws is thrown again from a microtask.
    */
   written?(loc: number, length: number): void;
+  /**
+   * heap.read is about to read bytes [loc, loc + length): a region whose code runs from a copy
+   * (codeheap/executor over TCP) fetches them first, so that what the code wrote there (a global
+   * it changed) is what heap.read returns.
+   */
+  read?(loc: number, length: number): void;
 }
 
 /** A body's line table as the heap checked and copied it (FunctionBody.lines: (offset, file, line) triples). */

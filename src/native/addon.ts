@@ -99,6 +99,10 @@ export interface ExecutorAddon {
   executorReap(pid: number): [number, number];
   executorKill(pid: number): void;
   executorClose(fd: number): void;
+  /** A TCP connection to an executor listening at host:port: [fd, resolverAddress, its pid there]. */
+  executorConnect(host: string, port: number, timeoutMs: number): [number, number, number];
+  /** A message with no answer (WRITE). */
+  executorSend(fd: number, type: number, payload: Uint8Array): void;
 }
 
 export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };

@@ -4,12 +4,14 @@
 // backpatches, an evict and a stub's retargeting seen by the code running there, through the
 // shared memfd. Then the executor lost: a segfault in the heap's code, a SIGKILL while a call
 // waits on the host, a hang past the timeout; each is EXECUTOR_LOST with how it ended, the heap
-// verifies, and respawn() gives it a new executor with every body and global where it was.
+// verifies, and respawn() gives it a new executor with every body and global where it was. Then
+// the same over TCP on 127.0.0.1 (connectExecutor), the heap's writes copied before code runs.
 
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeHeap, type FunctionBody } from '../../src/index.js';
 import { isNativeAvailable } from '../../src/native/index.js';
-import { spawnExecutor, type ExecutorMemory } from '../../src/executor/index.js';
+import { connectExecutor, spawnExecutor, type ExecutorMemory } from '../../src/executor/index.js';
+import { listenExecutor } from '../helpers/memory.js';
 import { expectCode } from '../helpers/errors.js';
 import { addOne, FAULTS } from '../native/fault-bodies.js';
 
@@ -222,5 +224,66 @@ describe.runIf(native.available || mustRun)('the heap\'s code runs in an executo
     for (const options of [{ timeoutMs: 0 }, { timeoutMs: -5 }, { libraries: 'libm.so.6' }, { libraries: [''] }, { processSymbols: 'yes' }]) {
       expectCode(() => spawnExecutor(options as never), 'INVALID_ARGUMENT');
     }
+  });
+});
+
+describe.runIf(native.available || mustRun)('over TCP on 127.0.0.1, with the bytes copied', () => {
+  let listener: Awaited<ReturnType<typeof listenExecutor>> | undefined;
+  beforeAll(async () => {
+    listener = await listenExecutor();
+  });
+  afterAll(() => listener?.child.kill());
+  const connect = (options: { timeoutMs?: number } = {}): ExecutorMemory => connectExecutor({ host: '127.0.0.1', port: listener!.port, ...options });
+
+  it('calls, a lazy compile from inside a call, a backpatch and a global the code wrote: each write sent before the code runs', () => {
+    const executor = connect();
+    const heap = executorHeap(executor, () => constant(7));
+    heap.declare('later');
+    heap.define({
+      functions: [
+        { name: 'add', ...bytes(0x48, 0x8d, 0x04, 0x37, 0xc3) }, { name: 'caller', ...tailCall('later') },
+        { name: 'bump', code: Uint8Array.from([0x48, 0xff, 0x05, 0, 0, 0, 0, 0x48, 0x8b, 0x05, 0, 0, 0, 0, 0xc3]),
+          relocations: [{ offset: 3, type: 'R_X86_64_PC32', symbol: 'counter', addend: -4 }, { offset: 10, type: 'R_X86_64_PC32', symbol: 'counter', addend: -4 }] },
+      ],
+      globals: [{ name: 'counter', size: 8 }],
+    });
+    const before = executor.bytesSent;
+    expect(heap.call(heap.lookup('add'), 40, 2)).toBe(42n);
+    // The unit went in the first call's flush: its blocks, about what they hold.
+    expect(executor.bytesSent - before).toBeGreaterThan(0);
+    expect(executor.bytesSent - before).toBeLessThan(1024);
+    expect(heap.call(heap.lookup('caller'))).toBe(7n);
+    heap.redefine(heap.lookup('later'), constant(8));
+    expect(heap.call(heap.lookup('caller'))).toBe(8n);
+    for (let i = 1; i <= 3; i++) expect(heap.call(heap.lookup('bump'))).toBe(BigInt(i));
+    // heap.read fetches what the code wrote there.
+    expect(heap.read(heap.lookup('counter').address, 8)[0]).toBe(3);
+    heap.verify();
+    heap.close();
+  });
+
+  it('a crash is EXECUTOR_LOST; respawn() connects again and sends every byte: the heap runs on', () => {
+    const executor = connect();
+    const heap = executorHeap(executor);
+    heap.define({ functions: [{ name: 'segv', ...FAULTS.SIGSEGV.body }, { name: 'add_one', ...addOne() }] });
+    expect(heap.call(heap.lookup('add_one'), 1)).toBe(2n);
+    const first = executor.pid;
+    expect(expectCode(() => heap.call(heap.lookup('segv')), 'EXECUTOR_LOST').message).toMatch(/SIGSEGV at segv\+0x0 .*127\.0\.0\.1:\d+, pid \d+ there\) died of SIGSEGV/);
+    heap.verify();
+    executor.respawn();
+    expect(executor.pid).not.toBe(first);
+    expect(heap.call(heap.lookup('add_one'), 41)).toBe(42n);
+    heap.close();
+  });
+
+  it('a hang past timeoutMs is EXECUTOR_LOST; the executor there sees its connection close and ends', async () => {
+    const executor = connect({ timeoutMs: 300 });
+    const heap = executorHeap(executor);
+    heap.define({ functions: [{ name: 'spin', ...bytes(0xeb, 0xfe) }] });
+    const remote = executor.pid;
+    expect(expectCode(() => heap.call(heap.lookup('spin')), 'EXECUTOR_LOST').message).toMatch(/did not answer within 300 ms/);
+    for (let i = 0; i < 100 && alive(remote); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(alive(remote)).toBe(false);
+    heap.close();
   });
 });
