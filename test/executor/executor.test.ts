@@ -7,6 +7,8 @@
 // verifies, and respawn() gives it a new executor with every body and global where it was. Then
 // the same over TCP on 127.0.0.1 (connectExecutor), the heap's writes copied before code runs.
 
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CodeHeap, type FunctionBody } from '../../src/index.js';
 import { isNativeAvailable } from '../../src/native/index.js';
@@ -178,6 +180,37 @@ describe.runIf(native.available || mustRun)('the heap\'s code runs in an executo
     executor.respawn();
     expect(heap.call(heap.lookup('caller'))).toBe(5n);
     heap.verify();
+    heap.close();
+  });
+
+  it('no page of the executor is writable and executable: the code r-x and the data rw- at their target addresses, from the shared memfd', () => {
+    const executor = spawnExecutor();
+    const heap = executorHeap(executor);
+    heap.define({ functions: [{ name: 'add_one', ...addOne() }] });
+    expect(heap.call(heap.lookup('add_one'), 1)).toBe(2n);
+    const maps = readFileSync(`/proc/${executor.pid}/maps`, 'utf8').trim().split('\n').map((line) => {
+      const [range, perms, , , , ...path] = line.split(/ +/) as [string, string, ...string[]];
+      const [low, high] = range.split('-').map((h) => Number.parseInt(h, 16)) as [number, number];
+      return { low, high, perms, path: path.join(' ') };
+    });
+    for (const m of maps) expect(m.perms.includes('w') && m.perms.includes('x'), `${m.perms} ${m.path}`).toBe(false);
+    const { code, data } = heap.stats();
+    const at = (address: number) => maps.find((m) => m.low <= address && address < m.high)!;
+    expect(at(code.address)).toMatchObject({ perms: 'r-xs', path: expect.stringContaining('memfd:codeheap-executor') });
+    expect(at(data.address)).toMatchObject({ perms: 'rw-s', path: expect.stringContaining('memfd:codeheap-executor') });
+    heap.close();
+  });
+
+  it('a SIGKILL while the code runs there is EXECUTOR_LOST saying so, and the heap runs after respawn()', () => {
+    const executor = spawnExecutor();
+    const heap = executorHeap(executor);
+    heap.define({ functions: [{ name: 'spin', ...bytes(0xeb, 0xfe) }, { name: 'add_one', ...addOne() }] });
+    // Killed from another process 200 ms into the call: this one waits in it.
+    spawn('sh', ['-c', `sleep 0.2; kill -9 ${executor.pid}`], { stdio: 'ignore', detached: true }).unref();
+    expect(expectCode(() => heap.call(heap.lookup('spin')), 'EXECUTOR_LOST').message).toMatch(/^call: the executor \(pid \d+\) died of SIGKILL; respawn\(\)/);
+    heap.verify();
+    executor.respawn();
+    expect(heap.call(heap.lookup('add_one'), 1)).toBe(2n);
     heap.close();
   });
 
