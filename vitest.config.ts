@@ -1,5 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
+// The suites that run code, run again with the code in an executor (test/helpers/memory.ts).
+const EXECUTOR_SUITES = [
+  'test/native/native.test.ts', 'test/native/bind.test.ts', 'test/native/bind-lazy.test.ts', 'test/elf/corpus.test.ts', 'test/elf/sqlite.test.ts',
+];
+
 export default defineConfig({
   test: {
     // The deep-graph tests (a million-node chain) and the model-based suites take seconds, not
@@ -16,7 +21,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'executor',
-          include: ['test/native/native.test.ts', 'test/elf/corpus.test.ts', 'test/elf/sqlite.test.ts'],
+          include: EXECUTOR_SUITES,
           env: { CODEHEAP_TEST_MEMORY: 'executor' },
         },
       },
@@ -25,7 +30,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'executor-tcp',
-          include: ['test/native/native.test.ts', 'test/elf/corpus.test.ts', 'test/elf/sqlite.test.ts'],
+          include: EXECUTOR_SUITES,
           env: { CODEHEAP_TEST_MEMORY: 'executor-tcp' },
         },
       },

@@ -2,7 +2,8 @@
 // machine code they call, hand-assembled (each instruction's bytes beside it, as objdump shows them).
 
 import { CodeHeap, type CodeHeapOptions, type FunctionBody } from '../../src/index.js';
-import { isNativeAvailable, nativeMemory } from '../../src/native/index.js';
+import { isNativeAvailable } from '../../src/native/index.js';
+import { runningMemory } from './memory.js';
 import { asm } from './x86.js';
 
 export const native = isNativeAvailable();
@@ -13,7 +14,7 @@ export const skipNative = !native.available && !mustRun;
 
 export function nativeHeap(options: Partial<CodeHeapOptions> = {}): CodeHeap {
   return new CodeHeap({
-    arch: 'x86_64', codeSize: 64 * 1024, dataSize: 16 * 1024, cycleThreshold: Infinity, memory: nativeMemory(), ...options,
+    arch: 'x86_64', codeSize: 64 * 1024, dataSize: 16 * 1024, cycleThreshold: Infinity, memory: runningMemory(), ...options,
   });
 }
 
