@@ -13,6 +13,12 @@ export interface ExecutorResult {
    */
   readonly redefine: { readonly executorNs: number; readonly nativeNs: number; readonly samples: number; readonly seenEveryTime: boolean };
   /**
+   * A thread of the executor spinning on the caller's site while the host redefines its target:
+   * the median ns from redefine's start to the executor seeing the new site, against redefine's
+   * own median; `beforeReturn`: how many of the `samples` it saw before redefine returned.
+   */
+  readonly visibility?: { readonly seenNs: number; readonly redefineNs: number; readonly beforeReturn: number; readonly samples: number };
+  /**
    * Over TCP on 127.0.0.1 (connectExecutor, the bytes copied): the round trip's median and p99,
    * and the bytes sent for one define of a unit of `functions` functions of 16 bytes (median),
    * and for one redefine with its backpatched caller.

@@ -126,10 +126,28 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ExecutorResu
         if (heap.call(callers[h]!) !== BigInt(next)) seenEveryTime = false;
       }
     }
+    // How soon the executor sees a backpatch: a thread there spins on the caller's site.
+    const caller = heaps[0].node('caller')!.address;
+    const seen: number[] = [];
+    const took: number[] = [];
+    let beforeReturn = 0;
+    for (let round = 0; round < 300; round++) {
+      next = (next + 1) & 0x7fff_ffff;
+      const body = constant(next);
+      const wait = executor.watch(caller);
+      const t0 = process.hrtime.bigint();
+      heaps[0].redefine(values[0]!, body);
+      const t1 = process.hrtime.bigint();
+      const at = wait();
+      seen.push(Number(at - t0));
+      took.push(Number(t1 - t0));
+      if (at <= t1) beforeReturn++;
+    }
+    const visibility = { seenNs: quantile(seen, 0.5), redefineNs: quantile(took, 0.5), beforeReturn, samples: seen.length };
     for (const heap of heaps) heap.verify();
     const tcp = await overTcp(budgetNs);
     const result: ExecutorResult = {
-      available, reason, tcp,
+      available, reason, tcp, visibility,
       call: { executorNs: quantile(calls[0]!, 0.5), executorP99Ns: quantile(calls[0]!, 0.99), nativeNs: quantile(calls[1]!, 0.5), nativeP99Ns: quantile(calls[1]!, 0.99) },
       redefine: { executorNs: quantile(redefines[0]!, 0.5), nativeNs: quantile(redefines[1]!, 0.5), samples: redefines[0]!.length, seenEveryTime },
     };
@@ -137,6 +155,8 @@ export async function main(opts: { quick?: boolean } = {}): Promise<ExecutorResu
       + `${(result.call.nativeNs / 1e3).toFixed(2)} µs in this process (${calls[0]!.length} samples each)`);
     console.log(`  redefine with a backpatched caller: ${(result.redefine.executorNs / 1e3).toFixed(2)} µs on executor memory, `
       + `${(result.redefine.nativeNs / 1e3).toFixed(2)} µs on native memory; the next call ran the new body every time: ${seenEveryTime}`);
+    console.log(`  a backpatch seen in the executor ${(visibility.seenNs / 1e3).toFixed(2)} µs into a redefine of ${(visibility.redefineNs / 1e3).toFixed(2)} µs `
+      + `(before it returned in ${visibility.beforeReturn} of ${visibility.samples})`);
     console.log(`  over TCP on 127.0.0.1: round trip ${(tcp.callNs / 1e3).toFixed(2)} µs (p99 ${(tcp.callP99Ns / 1e3).toFixed(2)} µs); `
       + `${tcp.bytesPerDefine} bytes sent a define of ${tcp.functions} functions of 16 bytes, ${tcp.bytesPerRedefine} a redefine`);
     return result;

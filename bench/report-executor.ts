@@ -27,6 +27,15 @@ export function executorRows(e: ExecutorResult | undefined): Row[] {
       target: 'visible before redefine returns',
       met: redefine.seenEveryTime ? 'yes' : 'no',
     },
+    ...(e.visibility === undefined ? [] : [{
+      point: 'a backpatch\'s arrival in the executor: a thread there spinning on the caller\'s site, from redefine\'s start (median)',
+      codeheap: `${formatNs(e.visibility.seenNs)}, before redefine returned in ${e.visibility.beforeReturn} of ${e.visibility.samples}`,
+      limit: '—',
+      peer: `${formatNs(e.visibility.redefineNs)} the redefine`,
+      ratio: times(e.visibility.seenNs / e.visibility.redefineNs),
+      target: 'visible before redefine returns (median)',
+      met: e.visibility.seenNs < e.visibility.redefineNs ? 'yes' as const : 'no' as const,
+    }]),
     ...(e.tcp === undefined ? [] : [{
       point: 'heap.call round trip over TCP on 127.0.0.1 (the bytes copied), median / p99',
       codeheap: `${formatNs(e.tcp.callNs)} / ${formatNs(e.tcp.callP99Ns)}`,

@@ -18,6 +18,9 @@
 //   UNMAP                                     OK
 //   WRITE    (loc u64, length u32, bytes)...  (no answer: copies of the heap's writes, over TCP)
 //   READ     loc, length                      OK with the bytes (over TCP: what the code wrote)
+//   WATCH    address                          OK: a thread there spins on the 8 bytes at address
+//   WATCHED                                   ADDRESS: the CLOCK_MONOTONIC ns it saw them change
+//                                             (a benchmark's: how soon a backpatch is seen there)
 //
 // Over TCP (codeheap_executor --listen) nothing is shared: MAP says COPY, the executor makes its
 // own arenas (a memfd of its own, mapped twice as the addon maps one), and the host sends what
@@ -40,7 +43,7 @@
 #include <unistd.h>
 
 enum {
-  MSG_MAP = 1, MSG_SPAN, MSG_CALL, MSG_RESOLVED, MSG_DLSYM, MSG_DLOPEN, MSG_PROTECT, MSG_UNMAP, MSG_WRITE, MSG_READ,
+  MSG_MAP = 1, MSG_SPAN, MSG_CALL, MSG_RESOLVED, MSG_DLSYM, MSG_DLOPEN, MSG_PROTECT, MSG_UNMAP, MSG_WRITE, MSG_READ, MSG_WATCH, MSG_WATCHED,
   MSG_OK = 101, MSG_ERROR, MSG_ADDRESS, MSG_RETURN, MSG_RESOLVE, MSG_FAULT, MSG_ABANDONED,
 };
 

@@ -30,6 +30,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -328,12 +329,67 @@ static void write_copies(uint32_t length) {
   free(payload);
 }
 
+// WATCH and WATCHED: a thread spinning on 8 bytes of the arenas until they change, and the
+// CLOCK_MONOTONIC time it saw the change (the host's clock too: one machine), for
+// bench/executor.bench.ts to time a backpatch's arrival here.
+static pthread_t watcher;
+static volatile const uint64_t* watched = NULL;
+static uint64_t seen_ns = 0;
+
+// The bytes as they were when WATCH came (read before the thread starts: the host may change
+// them as soon as WATCH is answered).
+static uint64_t watched_before = 0;
+
+// Set by the thread once it spins: WATCH is answered only then (a thread's start takes longer
+// than a redefine).
+static volatile int watching = 0;
+
+static void* watch(void* unused) {
+  (void)unused;
+  watching = 1;
+  while (*watched == watched_before) __asm__ volatile("pause");
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  seen_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+  return NULL;
+}
+
+static void watch_request(uint32_t length, int start) {
+  uint64_t address = read_u64(length);
+  uint64_t code = (uint64_t)(uintptr_t)code_view;
+  if (start) {
+    if (watched != NULL || code_view == NULL || address < code || address + 8 > code + code_size) {
+      reply_error(EINVAL, "WATCH: 8 bytes of the code arena, one watch at a time");
+      return;
+    }
+    watched = (volatile const uint64_t*)(uintptr_t)address;
+    watched_before = *watched;
+    watching = 0;
+    if (pthread_create(&watcher, NULL, watch, NULL) != 0) {
+      watched = NULL;
+      reply_error(errno, "WATCH: the thread");
+      return;
+    }
+    while (!watching) __asm__ volatile("pause");
+    reply_ok();
+    return;
+  }
+  if (watched == NULL) {
+    reply_address(0);
+    return;
+  }
+  pthread_join(watcher, NULL);
+  watched = NULL;
+  reply_address(seen_ns);
+}
+
 // Serves one request. Returns 1 after a RESOLVED (its address in *resolved), else 0.
 static int serve_one(uint64_t* resolved) {
   message_header header;
   // The host gone (its end closed): nothing is left to do.
-  // A host making calls in a row sends the next soon: spin a little before sleeping on it.
-  if (wire_read_spin(sock, &header, sizeof header, -1, SPIN_US) != 0) _exit(0);
+  // A host making calls in a row sends the next soon: spin a little before sleeping on it (not
+  // while a WATCH thread spins: on two cores the two would take the host's).
+  if (wire_read_spin(sock, &header, sizeof header, -1, watched == NULL ? SPIN_US : 0) != 0) _exit(0);
   switch (header.type) {
     case MSG_MAP:
       map_arenas();
@@ -386,6 +442,10 @@ static int serve_one(uint64_t* resolved) {
       return 0;
     case MSG_WRITE:
       write_copies(header.length);
+      return 0;
+    case MSG_WATCH:
+    case MSG_WATCHED:
+      watch_request(header.length, header.type == MSG_WATCH);
       return 0;
     case MSG_READ: {
       char* payload = read_payload(header.length);

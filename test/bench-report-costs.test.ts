@@ -158,6 +158,10 @@ describe('the executor', () => {
   test('the round trip is met under 20 µs at the median; the backpatch only when every next call ran the new body', () => {
     expect(executorRows(result(11_000, true)).map((r) => r.met)).toEqual(['yes', 'yes']);
     expect(executorRows(result(21_000, false)).map((r) => r.met)).toEqual(['no', 'no']);
+    // The watcher's arrival: met when it is seen before redefine returns, at the median.
+    const watched = (seenNs: number) => executorRows({ ...result(11_000, true), visibility: { seenNs, redefineNs: 6_000, beforeReturn: 290, samples: 300 } });
+    expect(watched(5_000)[2]!.met).toBe('yes');
+    expect(watched(7_000)[2]!.met).toBe('no');
     expect(executorRows({ ...result(1, true), available: false })).toEqual([]);
     expect(executorRows(undefined)).toEqual([]);
   });

@@ -49,6 +49,13 @@ export interface ExecutorMemory extends Memory {
   close(): void;
   /** Bytes of WRITE messages sent to the executor, framing included (connectExecutor; 0 when the memfd is shared). */
   readonly bytesSent: number;
+  /**
+   * For benchmarks: a thread of the executor spins on the 8 bytes of the code arena at `address`
+   * until they change; the function returned waits for that and gives the CLOCK_MONOTONIC time
+   * in ns it saw the change (process.hrtime.bigint()'s clock, on one machine). How soon a
+   * backpatch written here is there.
+   */
+  watch(address: number): () => bigint;
 }
 
 /** Where connectExecutor() finds its executor: one listening there (`codeheap_executor --listen HOST:PORT`). */
@@ -158,6 +165,11 @@ class Executor implements ExecutorMemory {
 
   close(): void {
     this.#process.end('close() ended it');
+  }
+
+  watch(address: number): () => bigint {
+    this.#process.expectOk('watch', MSG.WATCH, u64s(address), 'INVALID_ARGUMENT');
+    return () => BigInt(this.#process.address('watch', MSG.WATCHED, new Uint8Array(0)));
   }
 
   respawn(): void {

@@ -9,7 +9,7 @@ import type { ExecutorAddon } from '../native/addon.js';
 import type { RegisterValue, ResolveLazy } from '../heap/region.js';
 
 /** Message types of native/executor-protocol.h. */
-export const MSG = { MAP: 1, SPAN: 2, CALL: 3, DLSYM: 5, DLOPEN: 6, PROTECT: 7, UNMAP: 8, WRITE: 9, READ: 10, OK: 101, ERROR: 102, ADDRESS: 103 } as const;
+export const MSG = { MAP: 1, SPAN: 2, CALL: 3, DLSYM: 5, DLOPEN: 6, PROTECT: 7, UNMAP: 8, WRITE: 9, READ: 10, WATCH: 11, WATCHED: 12, OK: 101, ERROR: 102, ADDRESS: 103 } as const;
 
 /** The result kind of a plain call (i64: RESULT_KINDS in native-signature.ts). */
 const RESULT_I64 = 7;
