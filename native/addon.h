@@ -14,10 +14,11 @@ napi_value throw_last(napi_env env, const char* what);
 napi_value throw_errno(napi_env env, const char* code, const char* what, int error);
 // A number that is a safe non-negative integer, as an address or a size. 0 when it is not one.
 int get_address(napi_env env, napi_value value, uint64_t* out);
-// A number or a 64-bit BigInt (signed, or unsigned up to 2^64 - 1) as register bits.
-int get_integer(napi_env env, napi_value value, int64_t* out);
 // undefined, to return.
 napi_value undefined_value(napi_env env);
+// One integer-class argument of a typed call as register bits (a number, a BigInt, null, or a
+// Uint8Array: its bytes' address, and with `buffer` the bytes themselves and their count).
+int get_register(napi_env env, napi_value value, uint64_t* out, void** buffer, size_t* length);
 // A typed call's result as JavaScript: kind is one of RESULT_KINDS (src/native-signature.ts).
 napi_value typed_result(napi_env env, int kind, uint64_t bits, double real);
 

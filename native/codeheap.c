@@ -548,7 +548,7 @@ static void enter_call(call_frame* frame, napi_env env, napi_value resolve, uint
   current_call = frame;
 }
 
-int get_integer(napi_env env, napi_value value, int64_t* out) {
+static int get_integer(napi_env env, napi_value value, int64_t* out) {
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok) return 0;
   if (type == napi_number) return napi_get_value_int64(env, value, out) == napi_ok;
@@ -635,7 +635,11 @@ typedef double (*double_function)(uint64_t, ...);
 typedef float (*float_function)(uint64_t, ...);
 
 // One integer-class argument of callTyped as register bits; 0 when it is none of the kinds above.
-static int get_register(napi_env env, napi_value value, uint64_t* out) {
+// A Uint8Array's bits are its bytes' address; with `buffer`, *buffer is set to them (never NULL
+// for one, empty or not) and *length to their count, and to NULL for any other kind (the executor
+// sends a buffer's bytes with its call: native/executor-host.c).
+int get_register(napi_env env, napi_value value, uint64_t* out, void** buffer, size_t* length) {
+  if (buffer != NULL) *buffer = NULL;
   napi_valuetype type;
   if (napi_typeof(env, value, &type) != napi_ok) return 0;
   if (type == napi_null || type == napi_undefined) {
@@ -657,8 +661,13 @@ static int get_register(napi_env env, napi_value value, uint64_t* out) {
   if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed) return 0;
   napi_typedarray_type kind;
   void* data = NULL;
-  if (napi_get_typedarray_info(env, value, &kind, NULL, &data, NULL, NULL) != napi_ok || kind != napi_uint8_array) return 0;
+  size_t count = 0;
+  if (napi_get_typedarray_info(env, value, &kind, &count, &data, NULL, NULL) != napi_ok || kind != napi_uint8_array) return 0;
   *out = (uint64_t)(uintptr_t)data;
+  if (buffer != NULL) {
+    *buffer = data != NULL ? data : (void*)"";
+    *length = count;
+  }
   return 1;
 }
 
@@ -710,7 +719,7 @@ static napi_value CallTyped(napi_env env, napi_callback_info info) {
   }
   uint64_t a[TYPED_INTEGERS] = {0, 0, 0, 0, 0, 0};
   for (size_t i = 4; i < argc; i++) {
-    if (!get_register(env, argv[i], &a[i - 4])) {
+    if (!get_register(env, argv[i], &a[i - 4], NULL, NULL)) {
       napi_throw_type_error(env, NULL, "callTyped: integer arguments are numbers, BigInts, Uint8Arrays or null");
       return NULL;
     }

@@ -373,28 +373,6 @@ static napi_value ExecutorRequest(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// One integer-class argument of a call: register bits, or a buffer whose bytes go with the call.
-static int get_call_argument(napi_env env, napi_value value, uint64_t* bits, void** data, size_t* length) {
-  *data = NULL;
-  napi_valuetype type;
-  if (napi_typeof(env, value, &type) != napi_ok) return 0;
-  if (type == napi_null || type == napi_undefined) {
-    *bits = 0;
-    return 1;
-  }
-  if (type == napi_object) {
-    bool is_typed = false;
-    napi_typedarray_type kind;
-    if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-        napi_get_typedarray_info(env, value, &kind, length, data, NULL, NULL) != napi_ok || kind != napi_uint8_array) {
-      return 0;
-    }
-    if (*data == NULL) *data = (void*)"";
-    return 1;
-  }
-  return get_integer(env, value, (int64_t*)bits);
-}
-
 // executorCall(fd, pid, timeoutMs, resolve, address, kind, floats, ...ints): the call, served to
 // its end. A RESOLVE on the way runs `resolve` (which may call again: a nested executorCall);
 // its throw is answered RESOLVED 0, the executor abandons the call, and the exception stands.
@@ -433,7 +411,8 @@ static napi_value ExecutorCall(napi_env env, napi_callback_info info) {
   for (size_t i = 7; i < argc; i++) {
     size_t index = i - 7;
     lengths[index] = 0;
-    if (!get_call_argument(env, argv[i], &request.ints[index], &data[index], &lengths[index])) {
+    // A buffer's bytes go with the call; the executor puts its copy's address in the register.
+    if (!get_register(env, argv[i], &request.ints[index], &data[index], &lengths[index])) {
       napi_throw_type_error(env, "INVALID_ARGUMENT", "executorCall: arguments are numbers, BigInts, Uint8Arrays or null");
       return NULL;
     }
@@ -525,10 +504,18 @@ static napi_value ExecutorCall(napi_env env, napi_callback_info info) {
         void* now = NULL;
         size_t room = 0;
         napi_get_typedarray_info(env, argv[7 + buffers[b].argument], NULL, &room, &now, NULL, NULL);
-        char* back = malloc(buffers[b].length + 1);
+        size_t length = buffers[b].length;
+        if (length == 0) continue;
+        // Straight into the array while it still has the room (it has, unless the compile a
+        // resolve ran shrank or detached it); else through a copy, of which what fits is kept.
+        if (now != NULL && room >= length) {
+          read = wire_read(fd, now, length, timeout_ms);
+          continue;
+        }
+        char* back = malloc(length);
         if (back == NULL) return throw_errno(env, "OUT_OF_MEMORY", "executorCall", ENOMEM);
-        read = buffers[b].length == 0 ? 0 : wire_read(fd, back, buffers[b].length, timeout_ms);
-        if (read == 0 && now != NULL) memcpy(now, back, room < buffers[b].length ? room : buffers[b].length);
+        read = wire_read(fd, back, length, timeout_ms);
+        if (read == 0 && now != NULL) memcpy(now, back, room);
         free(back);
       }
       if (read != 0) return lost_reading(env, read, pid, timeout_ms);
