@@ -52,6 +52,16 @@ export class CodeHeapError extends Error {
   }
 }
 
+/**
+ * Throws `error` again from a microtask, as an uncaught exception: how a hook's failure (an
+ * observer's, a region's) is reported without undoing the heap's call it happened in.
+ */
+export function rethrowLater(error: unknown): void {
+  queueMicrotask(() => {
+    throw error;
+  });
+}
+
 /** Throws INVALID_ARGUMENT: the one way every layer refuses a value it was handed. */
 export function invalid(message: string, cause?: unknown): never {
   throw new CodeHeapError('INVALID_ARGUMENT', message, cause === undefined ? undefined : { cause });

@@ -10,6 +10,7 @@
 // is queued.
 
 import type { Committed } from './link/commit.js';
+import { rethrowLater } from './errors.js';
 import type { Region } from './heap/region.js';
 import { UnwindNotices } from './unwind-notices.js';
 import type { HeapGraph } from './rc/heap-graph.js';
@@ -166,12 +167,6 @@ export class EventQueue {
   }
 }
 
-function rethrowLater(error: unknown): void {
-  queueMicrotask(() => {
-    throw error;
-  });
-}
-
 function deliverOne(observer: Observer, event: ObserverEvent): void {
   const { type, ...fields } = event;
   switch (type) {
@@ -189,12 +184,8 @@ function report(observer: Observer, error: unknown, event: ObserverEvent): void 
       observer.error(error, event);
       return;
     } catch (second) {
-      queueMicrotask(() => {
-        throw second;
-      });
+      rethrowLater(second);
     }
   }
-  queueMicrotask(() => {
-    throw error;
-  });
+  rethrowLater(error);
 }

@@ -5,7 +5,7 @@
 // and the Region it reserves is copied into the heap's own record, each field checked (the bytes
 // must be a Uint8Array holding both arenas, addresses it chooses must be whole pages in user space).
 
-import { hex, invalid, show } from './errors.js';
+import { hex, invalid, rethrowLater, show } from './errors.js';
 import { layoutProblem } from './heap/arenas.js';
 import { arrayBufferMemory, type ArenaLayout, type Region } from './heap/region.js';
 import { readInput } from './link/definitions.js';
@@ -200,9 +200,7 @@ function ownRegion(region: object, fields: Readonly<Record<string, unknown>>, la
         try {
           tell(loc, length);
         } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
+          rethrowLater(error);
         }
       };
     }

@@ -19,6 +19,7 @@ import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '..
 import { EXECUTOR_PATH, loadAddon, type ExecutorAddon } from '../native/addon.js';
 import { connectEndpoint, ExecutorProcess, MSG, spawnEndpoint, type ExecutorEndpoint } from './executor-process.js';
 import { LargeMap } from '../large-map.js';
+import { setU64 } from '../little-endian.js';
 
 export interface ExecutorOptions {
   /**
@@ -188,10 +189,7 @@ class Executor implements ExecutorMemory {
 /** Little-endian u64s, from numbers below 2^53. */
 function u64s(...values: number[]): Uint8Array {
   const view = new DataView(new ArrayBuffer(8 * values.length));
-  values.forEach((v, i) => {
-    view.setUint32(8 * i, v >>> 0, true);
-    view.setUint32(8 * i + 4, Math.floor(v / 2 ** 32), true);
-  });
+  values.forEach((v, i) => setU64(view, 8 * i, v));
   return new Uint8Array(view.buffer);
 }
 
@@ -204,8 +202,13 @@ class ExecutorRegion implements Region {
   readonly bytes: Uint8Array;
   /** Shared: the memfd and the host's view of it. Copied (TCP): none, the bytes are this process's own. */
   readonly #shared: [ArrayBuffer, number] | undefined;
-  /** The data arena's pages made read-only, by address: made so again in a respawned executor. */
-  readonly #readOnly: { address: number; length: number; writable: boolean }[] = [];
+  /**
+   * The data arena's ranges read-only now, by address, with their lengths: made so again in a
+   * respawned executor. A range made writable again goes (the heap protects a read-only global's
+   * pages, its own, and unprotects the same range when it is freed), so loads and unloads leave
+   * nothing behind.
+   */
+  readonly #readOnly = new LargeMap<number, number>();
   /** Every symbol the executor resolved, and where: checked again in a respawned executor. */
   readonly #resolved = new LargeMap<string, number>();
   /** Copied: the ranges the heap wrote and the executor has not been sent, as (loc, length) pairs. */
@@ -267,8 +270,7 @@ class ExecutorRegion implements Region {
         used = 0;
       }
       const view = new DataView(message.buffer, used, 12);
-      view.setUint32(0, loc >>> 0, true);
-      view.setUint32(4, Math.floor(loc / 2 ** 32), true);
+      setU64(view, 0, loc);
       view.setUint32(8, length, true);
       message.set(this.bytes.subarray(loc, loc + length), used + 12);
       used += 12 + length;
@@ -311,8 +313,8 @@ class ExecutorRegion implements Region {
   #map(target: ExecutorProcess): void {
     const { codeAddress, codeSize, dataAddress, dataSize } = this.layout;
     const request = u64s(codeAddress, codeSize, dataAddress, dataSize, this.copies ? MAP_COPY : 0);
-    if (this.#shared === undefined) target.expectOk('executor memory: mapping the arenas', MSG.MAP, request, 'INVALID_ARGUMENT');
-    else target.expectOk('executor memory: mapping the arenas', MSG.MAP, request, 'INVALID_ARGUMENT', this.#shared[1]);
+    // Shared: the memfd goes with the request; copied: none does.
+    target.expectOk('executor memory: mapping the arenas', MSG.MAP, request, 'INVALID_ARGUMENT', this.#shared?.[1]);
   }
 
   /** The arenas in a new executor, as they were in the one before (respawn). */
@@ -324,7 +326,7 @@ class ExecutorRegion implements Region {
       this.#pending = [];
       this.#send(next, this.#everything());
     }
-    for (const p of this.#readOnly) this.#protectIn(next, p.address, p.length, p.writable);
+    for (const [address, length] of this.#readOnly) this.#protectIn(next, address, length, false);
     for (const [name, address] of this.#resolved) {
       const now = next.address(`respawn: looking ${name} up`, MSG.DLSYM, encoder.encode(name));
       if (now !== address) {
@@ -334,8 +336,10 @@ class ExecutorRegion implements Region {
   }
 
   protect(address: number, length: number, writable: boolean): void {
+    // What the heap asked for, first: a respawned executor is given it even if this one is lost.
+    if (writable) this.#readOnly.delete(address);
+    else this.#readOnly.set(address, length);
     this.#protectIn(this.process(), address, length, writable);
-    this.#readOnly.push({ address, length, writable });
   }
 
   #protectIn(target: ExecutorProcess, address: number, length: number, writable: boolean): void {
@@ -355,16 +359,26 @@ class ExecutorRegion implements Region {
 
   call(address: number, resolve: ResolveLazy, args: readonly (number | bigint)[]): bigint {
     const target = this.process();
-    if (!this.copies) return target.call('call', address, resolve, args);
-    this.#flush(target);
-    return target.call('call', address, this.#flushing(target, resolve), args);
+    return target.call('call', address, this.#forCall(target, resolve), args);
   }
 
   callTyped(address: number, resolve: ResolveLazy, result: number, floats: Float64Array | undefined, ints: readonly RegisterValue[]): number | bigint | undefined {
     const target = this.process();
-    if (!this.copies) return target.callTyped('call', address, resolve, result, floats, ints);
+    return target.callTyped('call', address, this.#forCall(target, resolve), result, floats, ints);
+  }
+
+  /**
+   * Copied: what waits is sent before the call, and a compile in the middle of it (which writes
+   * the new body here) is sent before the call goes on. Shared: nothing to send.
+   */
+  #forCall(target: ExecutorProcess, resolve: ResolveLazy): ResolveLazy {
+    if (!this.copies) return resolve;
     this.#flush(target);
-    return target.callTyped('call', address, this.#flushing(target, resolve), result, floats, ints);
+    return (returnAddress) => {
+      const address = resolve(returnAddress);
+      this.#flush(target);
+      return address;
+    };
   }
 
   /** Copied: what the code wrote there (a global) is fetched into the bytes heap.read is about to read. */
@@ -377,15 +391,6 @@ class ExecutorRegion implements Region {
       throw new CodeHeapError('EXECUTOR_LOST', `heap.read: the executor answered ${reply.payload.length} bytes for ${length}`);
     }
     this.bytes.set(reply.payload, loc);
-  }
-
-  /** Copied: a compile in the middle of a call wrote the new body here; it goes before the call goes on. */
-  #flushing(target: ExecutorProcess, resolve: ResolveLazy): ResolveLazy {
-    return (returnAddress) => {
-      const address = resolve(returnAddress);
-      this.#flush(target);
-      return address;
-    };
   }
 
   /** The executor ends with its heap; the memfd and the host's view go. */

@@ -67,6 +67,8 @@ export class ExecutorProcess {
   readonly resolverAddress: number;
   readonly #fd: number;
   readonly #name: string;
+  /** The local process's pid, or 0 for a remote executor. */
+  readonly #local: number;
   /** Why it is gone (a CodeHeapError for every call after), or undefined while it runs. */
   #lost: CodeHeapError | undefined;
 
@@ -77,9 +79,6 @@ export class ExecutorProcess {
     this.#name = endpoint.name;
     this.#local = endpoint.pid;
   }
-
-  /** The local process's pid, or 0 for a remote executor. */
-  readonly #local: number;
 
   /** A message that has no answer (WRITE). */
   send(what: string, type: number, payload: Uint8Array): void {
@@ -95,18 +94,12 @@ export class ExecutorProcess {
     return this.#lost === undefined;
   }
 
-  /** The error every use of a lost executor gets. */
-  get lost(): CodeHeapError | undefined {
-    return this.#lost;
-  }
-
   /** One request; its reply's type and payload. ERROR replies are returned, not thrown. */
   request(what: string, type: number, payload?: Uint8Array, passFd?: number): { type: number; payload: Uint8Array } {
     this.#check(what);
     try {
-      const [replyType, reply] = passFd === undefined
-        ? this.addon.executorRequest(this.#fd, this.#local, this.timeoutMs, type, payload)
-        : this.addon.executorRequest(this.#fd, this.#local, this.timeoutMs, type, payload, passFd);
+      // -1: no descriptor goes with the payload.
+      const [replyType, reply] = this.addon.executorRequest(this.#fd, this.#local, this.timeoutMs, type, payload, passFd ?? -1);
       return { type: replyType, payload: reply };
     } catch (error) {
       throw this.#ended(what, error);
@@ -119,7 +112,7 @@ export class ExecutorProcess {
     if (reply.type === MSG.OK) return;
     if (reply.type !== MSG.ERROR) throw this.#broken(what, reply.type);
     const text = new TextDecoder().decode(reply.payload.subarray(4));
-    throw new CodeHeapError(code, `${what}: the executor (pid ${this.pid}) refused: ${text}`);
+    throw new CodeHeapError(code, `${what}: the executor ${this.#name} refused: ${text}`);
   }
 
   /** A request answered with an address (0: none). */
@@ -167,8 +160,8 @@ export class ExecutorProcess {
     }
   }
 
+  /** It answered what the request cannot take: ended (#ended kills and reaps it) as after a protocol error. */
   #broken(what: string, type: number): Error {
-    if (this.#local > 0) this.addon.executorKill(this.#local);
     return this.#ended(what, Object.assign(new Error(`it answered with message type ${type}`), { code: 'EXECUTOR_LOST', reason: 'protocol' }));
   }
 

@@ -13,6 +13,7 @@ import { CodeHeapError, hex } from '../errors.js';
 import type { ArenaLayout, Memory, Region, RegisterValue, ResolveLazy } from '../heap/region.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { Registrations } from './registrations.js';
+import { LargeMap } from '../large-map.js';
 import { codeTracer, profileOutputs, type CodeTracer, type DebugInfo, type ProfileOutput } from './profile.js';
 
 export interface NativeAvailability {
@@ -119,10 +120,11 @@ class NativeRegion implements Region {
   /** The unwind tables registered with the process's unwinder, by their bodies' addresses. */
   readonly #unwind: Registrations;
   /**
-   * Unwind and line tables told and not yet handed to gdb: the heap tells a link's tables before
-   * the placements (events.ts), and each goes with its body's codePlaced. A few at a time.
+   * Unwind and line tables told and not yet handed to gdb, by their bodies' addresses: the heap
+   * tells a link's tables before the placements (events.ts), and each goes with its body's
+   * codePlaced (a loaded object's are thousands at once: a list searched per body was quadratic).
    */
-  #forGdb: DebugInfo[] = [];
+  readonly #forGdb = new LargeMap<number, DebugInfo>();
   declare readonly linesPlaced?: NonNullable<Region['linesPlaced']>;
   readonly #addon: NativeAddon;
   readonly #buffer: ArrayBuffer;
@@ -154,8 +156,9 @@ class NativeRegion implements Region {
       const { bytes } = this;
       this.codePlaced = (name, address, size) => {
         const pending = this.#forGdb;
-        const at = pending.length === 0 ? -1 : pending.findIndex((p) => p.address === address);
-        tracer.placed(name, address, size, bytes, address - codeAddress, at < 0 ? undefined : pending.splice(at, 1)[0]!);
+        const debug = pending.size === 0 ? undefined : pending.get(address);
+        if (debug !== undefined) pending.delete(address);
+        tracer.placed(name, address, size, bytes, address - codeAddress, debug);
       };
       if (tracer.wantsDebugInfo) this.linesPlaced = (address, lines) => { this.#debugInfo(address).lines = lines; };
       this.codeFreed = (address) => tracer.freed(address);
@@ -187,9 +190,8 @@ class NativeRegion implements Region {
 
   /** What waits for gdb with the body at `address`, made on first ask. */
   #debugInfo(address: number): DebugInfo {
-    const pending = this.#forGdb;
-    let info = pending.find((p) => p.address === address);
-    if (info === undefined) pending.push(info = { address });
+    let info = this.#forGdb.get(address);
+    if (info === undefined) this.#forGdb.set(address, info = {});
     return info;
   }
 

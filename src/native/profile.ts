@@ -50,7 +50,6 @@ let codeIndex = 0;
 
 /** What gdb is handed with a body beside its name: its unwind table and its line table, each when it has one. */
 export interface DebugInfo {
-  address: number;
   table?: Uint8Array;
   lines?: CheckedLines;
 }
